@@ -1,0 +1,113 @@
+"""Request bodies as a stream of blocks: Content-Length or Transfer-Encoding: chunked.
+
+gunicorn de-chunks and marks the input `wsgi.input_terminated`; Berth's
+runserver (registry_site/devserver.py) does the same with ChunkedReader. A
+server that passes the raw chunked stream is decoded here. Never reads a body
+whole: callers iterate fixed-size blocks.
+"""
+
+from images.conf import registry_setting
+from images.errors import BlobUploadInvalid, SizeInvalid
+
+_MAX_CHUNK_LINE = 1024
+
+
+class ChunkedReader:
+    """A file-like reader that decodes an HTTP/1.1 chunked body from a raw stream."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.remaining = 0
+        self.done = False
+
+    def _next_chunk(self):
+        line = self.raw.readline(_MAX_CHUNK_LINE)
+        if not line.endswith(b"\n"):
+            raise BlobUploadInvalid("malformed chunked body")
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BlobUploadInvalid("malformed chunk size") from None
+        if size < 0:
+            raise BlobUploadInvalid("malformed chunk size")
+        if size == 0:
+            while self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            self.done = True
+        self.remaining = size
+
+    def read(self, size=-1):
+        out = []
+        wanted = size if size is not None and size >= 0 else float("inf")
+        while wanted > 0 and not self.done:
+            if self.remaining == 0:
+                self._next_chunk()
+                continue
+            data = self.raw.read(int(min(wanted, self.remaining, 1 << 20)))
+            if not data:
+                raise BlobUploadInvalid("chunked body ended early")
+            self.remaining -= len(data)
+            wanted -= len(data)
+            out.append(data)
+            if self.remaining == 0 and self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n"):
+                raise BlobUploadInvalid("malformed chunk terminator")
+        return b"".join(out)
+
+    def drain(self):
+        while self.read(1 << 20):
+            pass
+
+
+def is_chunked(meta):
+    return "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def content_length(meta):
+    raw = meta.get("CONTENT_LENGTH")
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SizeInvalid("invalid Content-Length") from None
+    if value < 0:
+        raise SizeInvalid("invalid Content-Length")
+    return value
+
+
+def has_body(request):
+    length = content_length(request.META)
+    return is_chunked(request.META) or bool(length)
+
+
+def iter_body(request, block_size=None):
+    """Yield the request body in blocks of at most `block_size` bytes."""
+    block_size = block_size or registry_setting("IO_BLOCK_SIZE")
+    meta = request.META
+    if is_chunked(meta):
+        source = meta["wsgi.input"]
+        if not meta.get("wsgi.input_terminated"):
+            source = ChunkedReader(source)
+        while True:
+            block = source.read(block_size)
+            if not block:
+                return
+            yield block
+    length = content_length(meta) or 0
+    while length > 0:
+        block = request.read(min(block_size, length))
+        if not block:
+            raise SizeInvalid("request body shorter than Content-Length")
+        length -= len(block)
+        yield block
+
+
+def read_limited(request, limit, error):
+    """Read a small body (a manifest) into memory, refusing more than `limit` bytes."""
+    parts, total = [], 0
+    for block in iter_body(request, block_size=min(limit + 1, 1 << 20)):
+        total += len(block)
+        if total > limit:
+            raise error
+        parts.append(block)
+    return b"".join(parts)

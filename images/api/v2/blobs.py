@@ -1,0 +1,80 @@
+"""GET / HEAD / DELETE /v2/<name>/blobs/<digest>, with Range support."""
+
+import re
+
+from django.http import FileResponse, StreamingHttpResponse
+
+from images.api.v2.base import RegistryView, empty
+from images.errors import RangeInvalid
+from images.services import blobs
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header, size):
+    """Inclusive (start, end) for a single-range header, or RANGE_INVALID (416)."""
+    match = _RANGE.match(header.strip())
+    invalid = RangeInvalid(headers={"Content-Range": f"bytes */{size}"})
+    if not match or match.groups() == ("", ""):
+        raise invalid
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise invalid
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise invalid
+    return start, end
+
+
+def _read_range(fh, start, end, block_size=1 << 20):
+    try:
+        fh.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            block = fh.read(min(block_size, remaining))
+            if not block:
+                return
+            remaining -= len(block)
+            yield block
+    finally:
+        fh.close()
+
+
+def blob_headers(blob):
+    return {
+        "Content-Type": blob.media_type or "application/octet-stream",
+        "Docker-Content-Digest": blob.digest,
+        "Accept-Ranges": "bytes",
+        "ETag": f'"{blob.digest}"',
+        "Cache-Control": "max-age=31536000",
+    }
+
+
+class BlobView(RegistryView):
+    def head(self, request, name, digest):
+        blob = blobs.stat(name, digest)
+        return empty(200, blob_headers(blob), content_length=blob.size)
+
+    def get(self, request, name, digest):
+        blob = blobs.stat(name, digest)
+        headers = blob_headers(blob)
+        range_header = request.META.get("HTTP_RANGE")
+        if range_header:
+            start, end = parse_range(range_header, blob.size)
+            response = StreamingHttpResponse(_read_range(blobs.open_bytes(blob), start, end), status=206)
+            headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+            headers["Content-Length"] = str(end - start + 1)
+        else:
+            response = FileResponse(blobs.open_bytes(blob))
+            headers["Content-Length"] = str(blob.size)
+        for key, value in headers.items():
+            response[key] = value
+        return response
+
+    def delete(self, request, name, digest):
+        blobs.delete(name, digest)
+        return empty(202, {"Docker-Content-Digest": digest})

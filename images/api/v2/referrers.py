@@ -1,0 +1,20 @@
+"""GET /v2/<name>/referrers/<digest> (OCI 1.1): always an image index."""
+
+from rest_framework.response import Response
+
+from images import manifests as manifest_types
+from images.api.v2.base import RegistryView
+from images.services import manifests
+
+
+class ReferrersView(RegistryView):
+    def get(self, request, name, digest):
+        artifact_type = request.query_params.get("artifactType")
+        entries = manifests.referrers(name, digest, artifact_type)
+        response = Response(
+            {"schemaVersion": 2, "mediaType": manifest_types.OCI_INDEX, "manifests": entries},
+            content_type=manifest_types.OCI_INDEX,
+        )
+        if artifact_type:
+            response["OCI-Filters-Applied"] = "artifactType"
+        return response

@@ -1,0 +1,10 @@
+from images.api.v2.base import RegistryView, empty
+
+
+class RootView(RegistryView):
+    """GET /v2/: the version check every client starts with."""
+
+    def get(self, request):
+        response = empty(200, {"Content-Type": "application/json"}, content_length=2)
+        response.content = b"{}"
+        return response

@@ -1,0 +1,32 @@
+"""GET /v2/<name>/tags/list and GET /v2/_catalog, paginated with n/last and Link."""
+
+from urllib.parse import quote
+
+from rest_framework.response import Response
+
+from images.api.v2.base import RegistryView
+from images.services import tags
+
+
+class TagsListView(RegistryView):
+    def get(self, request, name):
+        n = tags.page_size(request.query_params.get("n"))
+        items, has_more = tags.list_tags(name, n, request.query_params.get("last"))
+        response = Response({"name": name, "tags": items})
+        _link(response, request, items, has_more, n)
+        return response
+
+
+class CatalogView(RegistryView):
+    def get(self, request):
+        n = tags.page_size(request.query_params.get("n"))
+        items, has_more = tags.list_repositories(n, request.query_params.get("last"))
+        response = Response({"repositories": items})
+        _link(response, request, items, has_more, n)
+        return response
+
+
+def _link(response, request, items, has_more, n):
+    if has_more and items:
+        size = n if n is not None else len(items)
+        response["Link"] = f'<{request.path}?n={size}&last={quote(items[-1], safe="/")}>; rel="next"'

@@ -1,0 +1,16 @@
+"""Access to the namespaced REGISTRY settings dict, with defaults."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "MAX_MANIFEST_BYTES": 4 * 1024 * 1024,
+    "IO_BLOCK_SIZE": 1024 * 1024,
+    "DEFAULT_PAGE_SIZE": 1000,
+    "MAX_PAGE_SIZE": 10000,
+}
+
+
+def registry_setting(key):
+    if key not in DEFAULTS:
+        raise KeyError(f"unknown REGISTRY setting {key!r}; known: {sorted(DEFAULTS)}")
+    return getattr(settings, "REGISTRY", {}).get(key, DEFAULTS[key])

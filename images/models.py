@@ -1,0 +1,128 @@
+"""Rows for one store served over two protocols. Fields and constraints only."""
+
+import uuid
+
+from django.db import models
+
+
+class Repository(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    namespace = models.CharField(max_length=255, blank=True, db_index=True)
+    description = models.TextField(blank=True)
+    is_public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_push_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_pull_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self):
+        return self.name
+
+
+class Blob(models.Model):
+    """Content-addressed bytes, one row per digest across all repositories."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.digest
+
+
+class RepositoryBlob(models.Model):
+    """Makes a blob visible in a repository; GET, HEAD and mount require it."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="blob_links")
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="repository_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="uniq_repository_blob")]
+
+
+class Manifest(models.Model):
+    """Exact manifest bytes, content-addressed and shared between repositories."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    media_type = models.CharField(max_length=255)
+    payload = models.BinaryField()
+    size = models.IntegerField()
+    config_digest = models.CharField(max_length=200, blank=True)
+    config_media_type = models.CharField(max_length=255, blank=True)
+    artifact_type = models.CharField(max_length=255, blank=True)
+    subject_digest = models.CharField(max_length=200, blank=True, db_index=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.digest
+
+
+class ManifestLayer(models.Model):
+    """Ordered blob references of an image manifest (config is position -1)."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="layers")
+    position = models.IntegerField()
+    digest = models.CharField(max_length=200, db_index=True)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["manifest", "position"], name="uniq_manifest_layer")]
+
+
+class ManifestChild(models.Model):
+    """Entries of an index / manifest list, with their platform."""
+
+    parent = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="children")
+    position = models.IntegerField()
+    digest = models.CharField(max_length=200, db_index=True)
+    size = models.BigIntegerField()
+    media_type = models.CharField(max_length=255)
+    platform = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["parent", "position"], name="uniq_manifest_child")]
+
+
+class RepositoryManifest(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifest_links")
+    manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="repository_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "manifest"], name="uniq_repository_manifest")]
+
+
+class Tag(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="uniq_repository_tag")]
+
+    def __str__(self):
+        return f"{self.repository.name}:{self.name}"
+
+
+class Upload(models.Model):
+    """A blob upload session; its bytes live in scratch storage under its uuid."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    repository_name = models.CharField(max_length=255)
+    offset = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.repository_name} {self.uuid}"

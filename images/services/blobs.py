@@ -1,0 +1,62 @@
+"""Blobs: content rows, per-repository links, mount and delete."""
+
+from django.db import transaction
+
+from images import digests
+from images.errors import BlobUnknown
+from images.models import Blob, RepositoryBlob
+from images.services import repositories
+from storage_backends import blobstore, scratch
+
+
+def stat(repository_name, digest):
+    """The Blob visible in the repository, or BLOB_UNKNOWN."""
+    digests.parse(digest)
+    blob = Blob.objects.filter(digest=digest, repository_links__repository__name=repository_name).first()
+    if blob is None:
+        raise BlobUnknown(detail={"digest": digest})
+    return blob
+
+
+def open_bytes(blob):
+    try:
+        return blobstore.open_blob(blob.digest)
+    except FileNotFoundError:
+        raise BlobUnknown("blob content is missing from storage", detail={"digest": blob.digest}) from None
+
+
+def link(repository_name, digest, size):
+    """Create (or find) the Blob row and make it visible in the repository."""
+    with transaction.atomic():
+        repo = repositories.get_or_create(repository_name)
+        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+        RepositoryBlob.objects.get_or_create(repository=repo, blob=blob)
+    return blob
+
+
+def commit_upload(upload, digest, size):
+    """Bytes first (move to the content address), then rows in one transaction."""
+    scratch.promote(upload.uuid, digest)
+    with transaction.atomic():
+        blob = link(upload.repository_name, digest, size)
+        type(upload).objects.filter(pk=upload.pk).delete()
+    return blob
+
+
+def mount(repository_name, digest, from_repository):
+    """Link a blob from another repository; None when it can't be mounted."""
+    try:
+        source = stat(from_repository, digest)
+    except BlobUnknown:
+        return None
+    if not blobstore.exists(digest):
+        return None
+    return link(repository_name, digest, source.size)
+
+
+def delete(repository_name, digest):
+    """Unlink the blob from the repository; garbage collection frees the bytes."""
+    digests.parse(digest)
+    deleted, _ = RepositoryBlob.objects.filter(repository__name=repository_name, blob__digest=digest).delete()
+    if not deleted:
+        raise BlobUnknown(detail={"digest": digest})

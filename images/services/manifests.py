@@ -1,0 +1,166 @@
+"""Manifests: push (validated against what the repository holds), fetch, delete."""
+
+from django.db import IntegrityError, transaction
+
+from images import digests, manifests, references
+from images.conf import registry_setting
+from images.errors import DigestInvalid, ManifestBlobUnknown, ManifestUnknown, PayloadTooLarge, TagInvalid
+from images.models import Manifest, ManifestChild, ManifestLayer, RepositoryBlob, RepositoryManifest, Tag
+from images.services import repositories
+
+
+def put(repository_name, reference, data, content_type):
+    """Store a manifest under a tag or digest; returns (Manifest, ParsedManifest)."""
+    if len(data) > registry_setting("MAX_MANIFEST_BYTES"):
+        raise PayloadTooLarge(
+            "manifest exceeds the size limit", detail={"limit": registry_setting("MAX_MANIFEST_BYTES")}
+        )
+    kind, value = references.split_reference(reference)
+    parsed = manifests.parse(data, content_type)
+    if kind == "digest":
+        algorithm, _ = digests.parse(value)
+        if digests.of_bytes(data, algorithm) != value:
+            raise DigestInvalid("manifest digest does not match the reference", detail={"digest": value})
+    with transaction.atomic():
+        repo = repositories.get_or_create(repository_name, lock=True)
+        _check_references(repo, parsed)
+        manifest = _store(parsed, data)
+        RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)
+        if kind == "tag":
+            Tag.objects.update_or_create(repository=repo, name=value, defaults={"manifest": manifest})
+        repositories.touch_push(repo)
+    return manifest, parsed
+
+
+def _check_references(repo, parsed):
+    blob_digests = {d.digest for d in parsed.layers}
+    if parsed.config:
+        blob_digests.add(parsed.config.digest)
+    if blob_digests:
+        present = set(
+            RepositoryBlob.objects.filter(repository=repo, blob__digest__in=blob_digests).values_list(
+                "blob__digest", flat=True
+            )
+        )
+        missing = sorted(blob_digests - present)
+        if missing:
+            raise ManifestBlobUnknown(detail={"digests": missing})
+    child_digests = {d.digest for d in parsed.children}
+    if child_digests:
+        present = set(
+            RepositoryManifest.objects.filter(repository=repo, manifest__digest__in=child_digests).values_list(
+                "manifest__digest", flat=True
+            )
+        )
+        missing = sorted(child_digests - present)
+        if missing:
+            raise ManifestUnknown(
+                "manifest references manifests unknown to the repository", detail={"digests": missing}
+            )
+
+
+def _store(parsed, data):
+    existing = Manifest.objects.filter(digest=parsed.digest).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                digest=parsed.digest,
+                media_type=parsed.media_type,
+                payload=data,
+                size=len(data),
+                config_digest=parsed.config.digest if parsed.config else "",
+                config_media_type=parsed.config.media_type if parsed.config else "",
+                artifact_type=parsed.effective_artifact_type,
+                subject_digest=parsed.subject.digest if parsed.subject else "",
+                annotations=parsed.annotations,
+            )
+            _store_references(manifest, parsed)
+            return manifest
+    except IntegrityError:  # the same manifest pushed concurrently into another repository
+        return Manifest.objects.get(digest=parsed.digest)
+
+
+def _store_references(manifest, parsed):
+    layers = [
+        ManifestLayer(manifest=manifest, position=i, digest=d.digest, size=d.size, media_type=d.media_type)
+        for i, d in enumerate(parsed.layers)
+    ]
+    if parsed.config:
+        c = parsed.config
+        layers.append(
+            ManifestLayer(manifest=manifest, position=-1, digest=c.digest, size=c.size, media_type=c.media_type)
+        )
+    ManifestLayer.objects.bulk_create(layers)
+    ManifestChild.objects.bulk_create(
+        ManifestChild(
+            parent=manifest, position=i, digest=d.digest, size=d.size, media_type=d.media_type, platform=d.platform
+        )
+        for i, d in enumerate(parsed.children)
+    )
+
+
+def _lookup_reference(reference):
+    """A reference that can't name anything is simply unknown when reading."""
+    try:
+        return references.split_reference(reference)
+    except (DigestInvalid, TagInvalid):
+        raise ManifestUnknown(detail={"reference": reference[:200]}) from None
+
+
+def get(repository_name, reference):
+    """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN."""
+    kind, value = _lookup_reference(reference)
+    if kind == "tag":
+        tag = Tag.objects.select_related("manifest").filter(repository__name=repository_name, name=value).first()
+        manifest = tag.manifest if tag else None
+    else:
+        manifest = Manifest.objects.filter(digest=value, repository_links__repository__name=repository_name).first()
+    if manifest is None:
+        repositories.get(repository_name)  # NAME_UNKNOWN first, when the repository itself is missing
+        raise ManifestUnknown(detail={"reference": reference})
+    return manifest
+
+
+def platform_child(repository_name, index, wanted=("linux", "amd64")):
+    """For clients that can't read an index: the child for the default platform, if present."""
+    for child in index.children.all():
+        platform = child.platform or {}
+        if (platform.get("os"), platform.get("architecture")) == wanted:
+            try:
+                return get(repository_name, child.digest)
+            except ManifestUnknown:
+                return None
+    return None
+
+
+def delete(repository_name, reference):
+    """By tag: untag. By digest: remove the manifest and its tags from the repository."""
+    kind, value = _lookup_reference(reference)
+    repo = repositories.get(repository_name)
+    with transaction.atomic():
+        if kind == "tag":
+            deleted, _ = Tag.objects.filter(repository=repo, name=value).delete()
+        else:
+            Tag.objects.filter(repository=repo, manifest__digest=value).delete()
+            deleted, _ = RepositoryManifest.objects.filter(repository=repo, manifest__digest=value).delete()
+    if not deleted:
+        raise ManifestUnknown(detail={"reference": reference})
+
+
+def referrers(repository_name, digest, artifact_type=None):
+    """Manifests in the repository whose subject is `digest`, as index descriptors."""
+    digests.parse(digest)
+    qs = Manifest.objects.filter(subject_digest=digest, repository_links__repository__name=repository_name)
+    if artifact_type:
+        qs = qs.filter(artifact_type=artifact_type)
+    out = []
+    for m in qs.order_by("created_at", "id"):
+        entry = {"mediaType": m.media_type, "digest": m.digest, "size": m.size}
+        if m.artifact_type:
+            entry["artifactType"] = m.artifact_type
+        if m.annotations:
+            entry["annotations"] = m.annotations
+        out.append(entry)
+    return out

@@ -1,0 +1,70 @@
+"""Blob upload sessions: start, append (streamed, in order), complete, cancel."""
+
+import uuid as uuidlib
+
+from django.db import transaction
+
+from images import digests
+from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from images.models import Upload
+from images.services import blobs
+from storage_backends import scratch
+
+
+def start(repository_name):
+    with transaction.atomic():
+        upload = Upload.objects.create(repository_name=repository_name)
+    scratch.create(upload.uuid)
+    return upload
+
+
+def get(repository_name, upload_id):
+    try:
+        uid = uuidlib.UUID(str(upload_id))
+        return Upload.objects.get(uuid=uid, repository_name=repository_name)
+    except (ValueError, Upload.DoesNotExist):
+        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]}) from None
+
+
+def append(upload, blocks, start=None):
+    """Append a chunk; `start` (from Content-Range) must equal the current offset."""
+    if start is not None and start != upload.offset:
+        raise RangeInvalid(
+            "chunk does not start at the current upload offset",
+            detail={"offset": upload.offset, "start": start},
+            headers=_progress_headers(upload),
+        )
+    if scratch.actual_size(upload.uuid) is None:
+        raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
+    new_offset = scratch.append(upload.uuid, upload.offset, blocks)
+    updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=new_offset)
+    if not updated:
+        raise RangeInvalid("upload was modified concurrently", headers=_progress_headers(upload))
+    upload.offset = new_offset
+    return upload
+
+
+def complete(upload, digest, blocks=None, expected_size=None):
+    """Append the final body, verify the digest and commit the blob."""
+    algorithm, _ = digests.parse(digest)
+    if blocks is not None:
+        append(upload, blocks)
+    if expected_size is not None and expected_size != upload.offset:
+        raise SizeInvalid(detail={"expected": expected_size, "received": upload.offset})
+    actual = scratch.digest_of(upload.uuid, upload.offset, algorithm)
+    if actual != digest:
+        raise DigestInvalid(detail={"expected": digest, "actual": actual})
+    return blobs.commit_upload(upload, digest, upload.offset)
+
+
+def cancel(upload):
+    Upload.objects.filter(pk=upload.pk).delete()
+    scratch.discard(upload.uuid)
+
+
+def _progress_headers(upload):
+    return {"Range": range_header(upload.offset), "Docker-Upload-UUID": str(upload.uuid)}
+
+
+def range_header(offset):
+    return f"0-{max(offset - 1, 0)}"
