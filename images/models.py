@@ -44,6 +44,9 @@ class RepositoryBlob(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="uniq_repository_blob")]
 
+    def __str__(self):
+        return f"{self.repository_id} -> {self.blob_id}"
+
 
 class Manifest(models.Model):
     """Exact manifest bytes, content-addressed and shared between repositories."""
@@ -76,6 +79,9 @@ class ManifestLayer(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["manifest", "position"], name="uniq_manifest_layer")]
 
+    def __str__(self):
+        return f"{self.manifest_id}[{self.position}] {self.digest}"
+
 
 class ManifestChild(models.Model):
     """Entries of an index / manifest list, with their platform."""
@@ -91,6 +97,9 @@ class ManifestChild(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["parent", "position"], name="uniq_manifest_child")]
 
+    def __str__(self):
+        return f"{self.parent_id}[{self.position}] {self.digest}"
+
 
 class RepositoryManifest(models.Model):
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifest_links")
@@ -99,6 +108,9 @@ class RepositoryManifest(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["repository", "manifest"], name="uniq_repository_manifest")]
+
+    def __str__(self):
+        return f"{self.repository_id} -> {self.manifest_id}"
 
 
 class Tag(models.Model):
