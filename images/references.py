@@ -12,13 +12,13 @@ MAX_NAME_LENGTH = 255
 
 
 def validate_name(name):
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
         raise NameInvalid(detail={"name": str(name)[:300]})
     return name
 
 
 def validate_tag(tag):
-    if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
+    if not isinstance(tag, str) or not TAG_PATTERN.fullmatch(tag):
         raise TagInvalid("invalid tag", detail={"tag": str(tag)[:200]})
     return tag
 

@@ -23,3 +23,13 @@ loglevel = os.environ.get("BERTH_LOG_LEVEL", "info")
 # Blob names contain no secrets; keep header size limits generous for long tokens.
 limit_request_field_size = 16384
 wsgi_app = "registry_site.wsgi:application"
+
+
+def _larger_socket_reads():
+    """gunicorn reads request bodies from the socket 8 KiB at a time; blobs want larger reads."""
+    from gunicorn.http import unreader
+
+    unreader.SocketUnreader.__init__.__defaults__ = (int(os.environ.get("BERTH_SOCKET_READ", 256 * 1024)),)
+
+
+_larger_socket_reads()

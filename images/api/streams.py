@@ -80,12 +80,37 @@ def has_body(request):
     return is_chunked(request.META) or bool(length)
 
 
+class _GunicornBody:
+    """gunicorn's wsgi.input re-buffers in 1 KiB steps; its inner reader takes large reads.
+
+    Reading through `.reader` (after whatever `.buf` already holds) is several
+    times faster for blobs. Falls back to the plain input on other servers.
+    """
+
+    def __init__(self, body):
+        self.body = body
+
+    @staticmethod
+    def wraps(stream):
+        return hasattr(stream, "reader") and hasattr(stream, "buf") and hasattr(stream.reader, "read")
+
+    def read(self, size):
+        if self.body.buf.tell():
+            return self.body.read(size)
+        return self.body.reader.read(size)
+
+
+def _input(meta):
+    stream = meta["wsgi.input"]
+    return _GunicornBody(stream) if _GunicornBody.wraps(stream) else stream
+
+
 def iter_body(request, block_size=None):
     """Yield the request body in blocks of at most `block_size` bytes."""
     block_size = block_size or registry_setting("IO_BLOCK_SIZE")
     meta = request.META
     if is_chunked(meta):
-        source = meta["wsgi.input"]
+        source = _input(meta)
         if not meta.get("wsgi.input_terminated"):
             source = ChunkedReader(source)
         while True:
@@ -94,8 +119,9 @@ def iter_body(request, block_size=None):
                 return
             yield block
     length = content_length(meta) or 0
+    source = _input(meta) if length else None
     while length > 0:
-        block = request.read(min(block_size, length))
+        block = source.read(min(block_size, length))
         if not block:
             raise SizeInvalid("request body shorter than Content-Length")
         length -= len(block)
