@@ -7,6 +7,12 @@ DEFAULTS = {
     "IO_BLOCK_SIZE": 1024 * 1024,
     "DEFAULT_PAGE_SIZE": 1000,
     "MAX_PAGE_SIZE": 10000,
+    # Answer blob GETs with a 307 to a presigned URL where the storage can make one.
+    "STORAGE_REDIRECT": False,
+    # The original registry's standalone mode (no external index).
+    "STANDALONE": True,
+    # What GET / answers (the original's `issue`).
+    "ISSUE": '"docker-registry server"',
 }
 
 

@@ -6,12 +6,18 @@ Variables (all optional):
   STORAGE_PATH       blob folder for the filesystem backend (default var/storage)
   BERTH_DATA_DIR     where the defaults above live (default ./var)
   SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), BERTH_LOG_LEVEL
+  DOCKER_REGISTRY_CONFIG, SETTINGS_FLAVOR
+                     the original docker-registry's config.yml and flavor
+                     (registry_site/legacy_config.py); they set storage,
+                     debug, log level, e-mail on errors, CORS and cache.
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+
+from registry_site import legacy_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BERTH_DATA_DIR", BASE_DIR / "var")).resolve()
@@ -114,11 +120,26 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 
+LOG_LEVEL = os.environ.get("BERTH_LOG_LEVEL", "INFO").upper()
+LEGACY_NOTES = []
+if legacy_config.is_requested():
+    _legacy = legacy_config.django_settings(legacy_config.load())
+    STORAGES["registry"] = _legacy.pop("REGISTRY_STORAGE")
+    REGISTRY.update(_legacy.pop("REGISTRY_OVERRIDES"))
+    globals().update(_legacy)
+    if "CORS_URLS_REGEX" in _legacy:
+        INSTALLED_APPS.append("corsheaders")
+        MIDDLEWARE.insert(0, "corsheaders.middleware.CorsMiddleware")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("BERTH_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+if globals().get("EMAIL_HOST"):
+    # email_exceptions: one e-mail to ADMINS per unhandled exception.
+    LOGGING["handlers"]["mail_admins"] = {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR"}
+    LOGGING["loggers"]["django.request"] = {"handlers": ["console", "mail_admins"], "level": "ERROR"}
