@@ -1,53 +1,89 @@
-"""Blob bytes in the registry storage (django-storages / Django Storage API).
+"""Blob bytes in the registry storage (`STORAGES["registry"]`, via django-storages).
 
-Knows bytes and object names, nothing about HTTP or repositories.
+Knows bytes and object names, nothing about HTTP or repositories. Reads and
+writes stream through the backend's adapter (storage_backends/adapters).
 """
 
-import os
+import weakref
 
 from django.core.files.storage import storages
 
-from storage_backends import paths
+from storage_backends import adapters, paths
+from storage_backends.adapters.base import BlockReader
+
+_adapters = weakref.WeakKeyDictionary()
 
 
 def storage():
     return storages["registry"]
 
 
+def adapter():
+    """The streaming adapter of the current registry storage (cached per storage instance)."""
+    store = storage()
+    found = _adapters.get(store)
+    if found is None:
+        found = _adapters[store] = adapters.for_storage(store)
+    return found
+
+
 def local_path(name):
     """Filesystem path of an object, or None when the backend is not local."""
-    try:
-        return storage().path(name)
-    except NotImplementedError:
-        return None
+    return adapter().local_path(name)
 
 
 def exists(digest):
-    return storage().exists(paths.blob(digest))
+    return adapter().exists(paths.blob(digest))
 
 
 def size(digest):
-    return storage().size(paths.blob(digest))
+    return adapter().size(paths.blob(digest))
+
+
+def blob_path(digest):
+    """The blob's file on the filesystem backend (for sendfile), else None."""
+    return local_path(paths.blob(digest))
 
 
 def open_blob(digest):
-    return storage().open(paths.blob(digest), "rb")
+    """A read()-able file object over the blob (a real file on the filesystem backend)."""
+    path = blob_path(digest)
+    if path is not None:
+        return open(path, "rb")
+    return BlockReader(adapter().read(paths.blob(digest)))
+
+
+def read_blob(digest, start=0, end=None):
+    """Yield the blob's bytes start..end (inclusive), streamed."""
+    return adapter().read(paths.blob(digest), start, end)
+
+
+def write_blob(digest, blocks):
+    """Store a verified blob from byte blocks (small content such as generated configs)."""
+    adapter().write(paths.blob(digest), blocks)
 
 
 def delete(digest):
-    storage().delete(paths.blob(digest))
+    adapter().delete(paths.blob(digest))
+
+
+def redirect_url(digest, expires=600):
+    """A presigned URL for the blob where the backend can make one, else None."""
+    return adapter().url(paths.blob(digest), expires)
 
 
 def promote(source_name, digest):
     """Move finished upload bytes to their content address. Idempotent."""
+    store = adapter()
     target = paths.blob(digest)
-    src, dst = local_path(source_name), local_path(target)
-    if src is not None and dst is not None:
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        os.replace(src, dst)
+    if store.supports_append:
+        store.move(source_name, target)
         return
-    store = storage()
     if not store.exists(target):
-        with store.open(source_name, "rb") as fh:
-            store.save(target, fh)
+        store.copy(source_name, target)
     store.delete(source_name)
+
+
+def check():
+    """Raise when the storage can't be reached or written."""
+    adapter().check()

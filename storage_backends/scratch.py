@@ -1,12 +1,15 @@
-"""Upload staging: append blocks to an upload's scratch object, hashing as we write.
+"""Upload staging: the bytes of upload sessions, hashed as they are written.
+
+On the filesystem an upload is one file appended in place. On object stores
+(S3, Azure, Swift) each PATCH is its own object, `uploads/<uuid>/<offset>`,
+written as a streamed (multipart) upload, so any server process can take the
+next chunk; completing concatenates them server-side or streamed.
 
 A sha256 state cannot be persisted, so the running hasher of each session is
 cached in this process; when the next chunk or the final PUT lands in another
-process, the scratch bytes are re-hashed once (streamed) instead.
+process, the staged bytes are re-hashed once (streamed) instead.
 """
 
-import os
-import shutil
 import threading
 from collections import OrderedDict
 
@@ -16,13 +19,6 @@ from storage_backends import blobstore, paths
 _CACHE_LIMIT = 512
 _hashers = OrderedDict()
 _lock = threading.Lock()
-
-
-def _path(upload_id):
-    path = blobstore.local_path(paths.upload(upload_id))
-    if path is None:
-        raise RuntimeError("upload staging needs a storage backend with local paths")
-    return path
 
 
 def _remember(upload_id, offset, hasher):
@@ -41,67 +37,102 @@ def _recall(upload_id, offset, algorithm):
     return None
 
 
+def _part_name(upload_id, offset):
+    return f"{paths.upload_dir(upload_id)}/{offset:016d}"
+
+
+def _parts(upload_id):
+    """[(offset, name)] of an object-store upload, in order."""
+    names = blobstore.adapter().list(paths.upload_dir(upload_id))
+    return sorted((int(name.rsplit("/", 1)[-1]), name) for name in names if name.rsplit("/", 1)[-1].isdigit())
+
+
 def create(upload_id):
-    path = _path(upload_id)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    open(path, "wb").close()
+    store = blobstore.adapter()
+    if store.supports_append:
+        store.write(paths.upload(upload_id), [])
     _remember(upload_id, 0, digests.hasher())
 
 
+def is_present(upload_id):
+    store = blobstore.adapter()
+    return store.exists(paths.upload(upload_id)) if store.supports_append else True
+
+
+def _hashing(blocks, hasher, counter):
+    for block in blocks:
+        if hasher is not None:
+            hasher.update(block)
+        counter[0] += len(block)
+        yield block
+
+
 def append(upload_id, offset, blocks):
-    """Write the blocks at `offset`; return the new offset. Truncates a torn tail first."""
-    path = _path(upload_id)
+    """Write the blocks at `offset`; return the new offset. A torn tail past `offset` is dropped."""
+    store = blobstore.adapter()
     hasher = _recall(upload_id, offset, digests.DEFAULT_ALGORITHM)
-    written = 0
-    with open(path, "r+b") as fh:
-        fh.truncate(offset)
-        fh.seek(offset)
-        for block in blocks:
-            fh.write(block)
-            if hasher is not None:
-                hasher.update(block)
-            written += len(block)
+    counter = [0]
+    if store.supports_append:
+        with open(store.local_path(paths.upload(upload_id)), "r+b") as fh:
+            fh.truncate(offset)
+            fh.seek(offset)
+            for block in _hashing(blocks, hasher, counter):
+                fh.write(block)
+    else:
+        for start, name in _parts(upload_id):
+            if start >= offset:
+                store.delete(name)
+        part = _part_name(upload_id, offset)
+        store.write(part, _hashing(blocks, hasher, counter))
+        if not counter[0]:
+            store.delete(part)  # an empty part would only break ranged reads later
     if hasher is not None:
-        _remember(upload_id, offset + written, hasher)
-    return offset + written
+        _remember(upload_id, offset + counter[0], hasher)
+    return offset + counter[0]
+
+
+def _staged_blocks(upload_id, size):
+    store = blobstore.adapter()
+    if store.supports_append:
+        if size:
+            yield from store.read(paths.upload(upload_id), 0, size - 1)
+        return
+    for start, name in _parts(upload_id):
+        if start < size:
+            yield from store.read(name, 0, size - start - 1)
 
 
 def digest_of(upload_id, size, algorithm=digests.DEFAULT_ALGORITHM):
-    """The digest of the first `size` scratch bytes (cached hasher, or one streamed re-hash)."""
+    """The digest of the first `size` staged bytes (cached hasher, or one streamed re-hash)."""
     hasher = _recall(upload_id, size, algorithm)
     if hasher is None:
         hasher = digests.hasher(algorithm)
-        remaining = size
-        with open(_path(upload_id), "rb") as fh:
-            while remaining > 0:
-                block = fh.read(min(remaining, 1 << 20))
-                if not block:
-                    break
-                hasher.update(block)
-                remaining -= len(block)
+        for block in _staged_blocks(upload_id, size):
+            hasher.update(block)
     return digests.of_hasher(hasher)
 
 
-def actual_size(upload_id):
-    try:
-        return os.path.getsize(_path(upload_id))
-    except FileNotFoundError:
-        return None
-
-
-def truncate(upload_id, size):
-    with open(_path(upload_id), "r+b") as fh:
-        fh.truncate(size)
-
-
 def promote(upload_id, digest):
-    blobstore.promote(paths.upload(upload_id), digest)
+    """Give the staged bytes their content address, then drop the staging."""
+    store = blobstore.adapter()
+    if store.supports_append:
+        blobstore.promote(paths.upload(upload_id), digest)
+    elif not blobstore.exists(digest):
+        parts = [name for _, name in _parts(upload_id)]
+        target = paths.blob(digest)
+        if len(parts) == 1:
+            store.copy(parts[0], target)
+        else:
+            store.concat(parts, target)
     discard(upload_id)
 
 
 def discard(upload_id):
     with _lock:
         _hashers.pop(str(upload_id), None)
-    directory = blobstore.local_path(paths.upload_dir(upload_id))
-    if directory:
-        shutil.rmtree(directory, ignore_errors=True)
+    store = blobstore.adapter()
+    if store.supports_append:
+        store.delete(paths.upload_dir(upload_id))
+    else:
+        for _, name in _parts(upload_id):
+            store.delete(name)

@@ -1,8 +1,11 @@
 """Blobs: content rows, per-repository links, mount and delete."""
 
+import itertools
+
 from django.db import transaction
 
 from images import digests
+from images.conf import registry_setting
 from images.errors import BlobUnknown
 from images.models import Blob, RepositoryBlob
 from images.services import repositories
@@ -18,11 +21,40 @@ def stat(repository_name, digest):
     return blob
 
 
+def _missing(blob):
+    return BlobUnknown("blob content is missing from storage", detail={"digest": blob.digest})
+
+
 def open_bytes(blob):
+    """A file object over the blob's bytes (a real file on the filesystem backend)."""
     try:
         return blobstore.open_blob(blob.digest)
     except FileNotFoundError:
-        raise BlobUnknown("blob content is missing from storage", detail={"digest": blob.digest}) from None
+        raise _missing(blob) from None
+
+
+def local_file(blob):
+    """The open file of the blob on the filesystem backend (sendfile-able), else None."""
+    if blobstore.blob_path(blob.digest) is None:
+        return None
+    return open_bytes(blob)
+
+
+def stream(blob, start=0, end=None):
+    """Iterate the blob's bytes start..end; a missing object fails here, before any byte is sent."""
+    blocks = blobstore.read_blob(blob.digest, start, end)
+    try:
+        first = next(blocks, b"")
+    except FileNotFoundError:
+        raise _missing(blob) from None
+    return itertools.chain([first], blocks)
+
+
+def redirect_url(blob):
+    """A presigned URL when redirect mode is on and the backend can make one."""
+    if not registry_setting("STORAGE_REDIRECT"):
+        return None
+    return blobstore.redirect_url(blob.digest)
 
 
 def link(repository_name, digest, size):

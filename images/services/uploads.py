@@ -34,7 +34,7 @@ def append(upload, blocks, start=None):
             detail={"offset": upload.offset, "start": start},
             headers=_progress_headers(upload),
         )
-    if scratch.actual_size(upload.uuid) is None:
+    if not scratch.is_present(upload.uuid):
         raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
     new_offset = scratch.append(upload.uuid, upload.offset, blocks)
     updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=new_offset)

@@ -20,7 +20,7 @@ def parse_range(header, size):
     first, last = match.groups()
     if first == "":
         length = int(last)
-        if length == 0:
+        if length == 0 or size == 0:  # nothing to give: "bytes=-N" of an empty blob would be "0--1/0"
             raise invalid
         return max(size - length, 0), size - 1
     start = int(first)
@@ -28,20 +28,6 @@ def parse_range(header, size):
     if start >= size or end < start:
         raise invalid
     return start, end
-
-
-def _read_range(fh, start, end, block_size=1 << 20):
-    try:
-        fh.seek(start)
-        remaining = end - start + 1
-        while remaining > 0:
-            block = fh.read(min(block_size, remaining))
-            if not block:
-                return
-            remaining -= len(block)
-            yield block
-    finally:
-        fh.close()
 
 
 def blob_headers(blob):
@@ -62,14 +48,18 @@ class BlobView(RegistryView):
     def get(self, request, name, digest):
         blob = blobs.stat(name, digest)
         headers = blob_headers(blob)
+        url = blobs.redirect_url(blob)
+        if url:
+            return empty(307, {"Location": url, "Docker-Content-Digest": blob.digest})
         range_header = request.META.get("HTTP_RANGE")
         if range_header:
             start, end = parse_range(range_header, blob.size)
-            response = StreamingHttpResponse(_read_range(blobs.open_bytes(blob), start, end), status=206)
+            response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
             headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
             headers["Content-Length"] = str(end - start + 1)
         else:
-            response = FileResponse(blobs.open_bytes(blob))
+            local = blobs.local_file(blob)
+            response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
             headers["Content-Length"] = str(blob.size)
         for key, value in headers.items():
             response[key] = value

@@ -1,0 +1,105 @@
+"""The adapter interface, implemented with the plain Django Storage API."""
+
+from django.core.files import File
+
+BLOCK = 1024 * 1024
+
+
+class BlockReader:
+    """A read()-able, non-seekable view of an iterator of byte blocks."""
+
+    def __init__(self, blocks):
+        self.blocks = iter(blocks)
+        self.pending = b""
+        self.position = 0
+
+    def read(self, size=-1):
+        if size is None or size < 0:
+            out = self.pending + b"".join(self.blocks)
+            self.pending = b""
+        else:
+            while len(self.pending) < size:
+                block = next(self.blocks, None)
+                if block is None:
+                    break
+                self.pending += block
+            out, self.pending = self.pending[:size], self.pending[size:]
+        self.position += len(out)
+        return out
+
+    def tell(self):
+        return self.position
+
+    def seek(self, offset, whence=0):
+        if whence != 0 or offset != self.position:
+            raise OSError("stream is not seekable")
+        return self.position
+
+    def seekable(self):
+        return False
+
+    def readable(self):
+        return True
+
+    def close(self):
+        pass
+
+
+class GenericAdapter:
+    """Any Django storage: correct, but reads may buffer and copies stream through us."""
+
+    supports_append = False
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def local_path(self, name):
+        return None
+
+    def exists(self, name):
+        return self.storage.exists(name)
+
+    def size(self, name):
+        return self.storage.size(name)
+
+    def delete(self, name):
+        self.storage.delete(name)
+
+    def read(self, name, start=0, end=None, block=BLOCK):
+        """Yield bytes start..end (inclusive; end=None to the end of the object)."""
+        with self.storage.open(name, "rb") as fh:
+            fh.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                data = fh.read(block if remaining is None else min(block, remaining))
+                if not data:
+                    return
+                if remaining is not None:
+                    remaining -= len(data)
+                yield data
+
+    def write(self, name, blocks):
+        """Store an object from an iterator of blocks, streamed."""
+        self.delete(name)
+        self.storage.save(name, File(BlockReader(blocks), name=name))
+
+    def copy(self, source, target):
+        self.write(target, self.read(source))
+
+    def concat(self, sources, target):
+        self.write(target, (block for source in sources for block in self.read(source)))
+
+    def list(self, prefix):
+        """Names of the objects directly under the folder `prefix`."""
+        try:
+            _, files = self.storage.listdir(prefix)
+        except FileNotFoundError:
+            return []
+        return sorted(f"{prefix}/{name.rsplit('/', 1)[-1]}" for name in files)
+
+    def url(self, name, expires):
+        return None
+
+    def check(self):
+        """Raise if the storage can't be reached (used at start-up and by /readyz)."""
+        self.storage.exists("berth-health-check")

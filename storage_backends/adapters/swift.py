@@ -1,0 +1,69 @@
+"""OpenStack Swift (its own API) through django-storage-swift's SwiftStorage."""
+
+from swiftclient.exceptions import ClientException
+
+from storage_backends.adapters.base import BLOCK, BlockReader, GenericAdapter
+
+
+class SwiftAdapter(GenericAdapter):
+    def __init__(self, storage):
+        super().__init__(storage)
+        self.container = storage.container_name
+
+    @property
+    def conn(self):
+        return self.storage.swift_conn
+
+    def key(self, name):
+        return self.storage.name_prefix + name
+
+    def _head(self, name):
+        try:
+            return self.conn.head_object(self.container, self.key(name))
+        except ClientException as error:
+            if error.http_status == 404:
+                raise FileNotFoundError(name) from None
+            raise
+
+    def exists(self, name):
+        try:
+            self._head(name)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def size(self, name):
+        return int(self._head(name)["content-length"])
+
+    def delete(self, name):
+        try:
+            self.conn.delete_object(self.container, self.key(name))
+        except ClientException as error:
+            if error.http_status != 404:
+                raise
+
+    def read(self, name, start=0, end=None, block=BLOCK):
+        headers = {}
+        if start or end is not None:
+            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
+        try:
+            _, body = self.conn.get_object(self.container, self.key(name), resp_chunk_size=block, headers=headers)
+        except ClientException as error:
+            if error.http_status == 404:
+                raise FileNotFoundError(name) from None
+            raise
+        yield from body
+
+    def write(self, name, blocks):
+        self.conn.put_object(self.container, self.key(name), BlockReader(blocks), chunk_size=BLOCK)
+
+    def copy(self, source, target):
+        self.conn.copy_object(self.container, self.key(source), destination=f"/{self.container}/{self.key(target)}")
+
+    def list(self, prefix):
+        folder = self.key(prefix).rstrip("/") + "/"
+        _, items = self.conn.get_container(self.container, prefix=folder, delimiter="/", full_listing=True)
+        return sorted(f"{prefix}/{item['name'][len(folder) :]}" for item in items if "name" in item)
+
+    def check(self):
+        self.conn.head_container(self.container)
