@@ -137,7 +137,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "azure": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "swiftclient": {"level": "WARNING"},
+    },
 }
 if globals().get("EMAIL_HOST"):
     # email_exceptions: one e-mail to ADMINS per unhandled exception.

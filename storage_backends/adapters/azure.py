@@ -35,7 +35,8 @@ class AzureAdapter(GenericAdapter):
     def read(self, name, start=0, end=None, block=BLOCK):
         length = None if end is None else end - start + 1
         try:
-            stream = self.blob(name).download_blob(offset=start or None, length=length, max_concurrency=1)
+            offset = start if (start or length is not None) else None
+            stream = self.blob(name).download_blob(offset=offset, length=length, max_concurrency=1)
         except ResourceNotFoundError:
             raise FileNotFoundError(name) from None
         yield from stream.chunks()

@@ -42,7 +42,15 @@ class BlockReader:
         return True
 
     def close(self):
-        pass
+        close = getattr(self.blocks, "close", None)
+        if close:
+            close()  # a generator over an HTTP response releases its connection
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class GenericAdapter:

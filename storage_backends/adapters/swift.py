@@ -1,5 +1,8 @@
 """OpenStack Swift (its own API) through django-storage-swift's SwiftStorage."""
 
+import threading
+
+import swiftclient
 from swiftclient.exceptions import ClientException
 
 from storage_backends.adapters.base import BLOCK, BlockReader, GenericAdapter
@@ -9,10 +12,25 @@ class SwiftAdapter(GenericAdapter):
     def __init__(self, storage):
         super().__init__(storage)
         self.container = storage.container_name
+        self.local = threading.local()
 
     @property
     def conn(self):
-        return self.storage.swift_conn
+        """One swiftclient connection per thread (they are not thread-safe), set up like the storage's."""
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            s = self.storage
+            s.swift_conn  # noqa: B018 - validates the settings and creates the container if asked
+            conn = self.local.conn = swiftclient.Connection(
+                authurl=s.api_auth_url,
+                user=s.api_username,
+                key=s.api_key,
+                retries=s.max_retries,
+                tenant_name=s.tenant_name,
+                os_options=s.os_options,
+                auth_version=s.auth_version,
+            )
+        return conn
 
     def key(self, name):
         return self.storage.name_prefix + name

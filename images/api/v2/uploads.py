@@ -60,10 +60,8 @@ class UploadStartView(RegistryView):
                 uploads.cancel(upload)
                 raise
             return created(name, blob.digest)
-        upload = uploads.start(name)
-        if streams.has_body(request):
-            uploads.append(upload, streams.iter_body(request))
-        return progress(name, upload, 202)
+        # Without ?digest a POST only opens a session; the spec gives its body no meaning.
+        return progress(name, uploads.start(name), 202)
 
 
 class UploadView(RegistryView):

@@ -1,0 +1,112 @@
+"""One storage suite, run unchanged over every backend (see conftest.py)."""
+
+import hashlib
+import os
+import uuid
+
+import pytest
+import requests
+
+from images import digests
+from storage_backends import blobstore, paths, scratch
+
+MIB = 1024 * 1024
+
+
+def blocks_of(data, size=256 * 1024):
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def forget_hashers(monkeypatch):
+    """As if the next request landed in another server process."""
+    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())
+
+
+def test_blob_roundtrip_ranges_and_delete(backend):
+    data = os.urandom(3 * MIB + 123)
+    digest = digests.of_bytes(data)
+    assert not blobstore.exists(digest)
+    blobstore.write_blob(digest, blocks_of(data))
+    assert blobstore.exists(digest)
+    assert blobstore.size(digest) == len(data)
+    assert b"".join(blobstore.read_blob(digest)) == data
+    assert b"".join(blobstore.read_blob(digest, 10, 20)) == data[10:21]
+    assert b"".join(blobstore.read_blob(digest, len(data) - 5)) == data[-5:]
+    with blobstore.open_blob(digest) as fh:
+        assert fh.read(100) == data[:100]
+    blobstore.delete(digest)
+    assert not blobstore.exists(digest)
+    blobstore.delete(digest)  # deleting twice is fine
+
+
+def test_missing_blob_reads_raise_file_not_found(backend):
+    digest = digests.of_bytes(b"never stored")
+    with pytest.raises(FileNotFoundError):
+        b"".join(blobstore.read_blob(digest))
+    with pytest.raises(FileNotFoundError):
+        blobstore.size(digest)
+
+
+@pytest.mark.parametrize("other_process", [False, True])
+def test_upload_in_chunks_then_promote(backend, monkeypatch, other_process):
+    data = os.urandom(2 * MIB + 7)
+    chunks = [data[:MIB], data[MIB : 2 * MIB], data[2 * MIB :]]
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = 0
+    for chunk in chunks:
+        if other_process:
+            forget_hashers(monkeypatch)
+        offset = scratch.append(upload_id, offset, blocks_of(chunk))
+    assert offset == len(data)
+    if other_process:
+        forget_hashers(monkeypatch)
+    digest = scratch.digest_of(upload_id, offset)
+    assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    scratch.promote(upload_id, digest)
+    assert b"".join(blobstore.read_blob(digest)) == data
+    assert blobstore.adapter().list(paths.upload_dir(upload_id)) == []
+
+
+def test_rewritten_chunk_replaces_the_torn_tail(backend, monkeypatch):
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    scratch.append(upload_id, 0, [b"hello "])
+    scratch.append(upload_id, 6, [b"wrong bytes"])
+    forget_hashers(monkeypatch)
+    offset = scratch.append(upload_id, 6, [b"world"])  # the client retries the chunk at offset 6
+    assert scratch.digest_of(upload_id, offset) == digests.of_bytes(b"hello world")
+
+
+def test_empty_upload_and_discard(backend):
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = scratch.append(upload_id, 0, [])
+    digest = scratch.digest_of(upload_id, offset)
+    assert digest == digests.of_bytes(b"")
+    scratch.promote(upload_id, digest)
+    assert blobstore.size(digest) == 0
+
+    other = uuid.uuid4()
+    scratch.create(other)
+    scratch.append(other, 0, [b"abandoned"])
+    scratch.discard(other)
+    assert blobstore.adapter().list(paths.upload_dir(other)) == []
+
+
+def test_presigned_urls_where_the_backend_has_them(backend):
+    data = os.urandom(1000)
+    digest = digests.of_bytes(data)
+    blobstore.write_blob(digest, [data])
+    url = blobstore.redirect_url(digest, expires=60)
+    if backend in ("filesystem", "swift"):
+        assert url is None
+        return
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200 and response.content == data
+    ranged = requests.get(url, headers={"Range": "bytes=10-19"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == data[10:20]
+
+
+def test_check_reports_a_reachable_store(backend):
+    blobstore.check()
