@@ -1,0 +1,27 @@
+"""/healthz (the process answers) and /readyz (database and storage reachable)."""
+
+from django.db import connection
+from django.http import JsonResponse
+
+from storage_backends import blobstore
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # report, don't crash: this endpoint exists to say what is wrong
+        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
+    try:
+        blobstore.check()
+        checks["storage"] = "ok"
+    except Exception as exc:
+        checks["storage"] = f"error: {exc.__class__.__name__}: {exc}"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
