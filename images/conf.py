@@ -9,6 +9,9 @@ DEFAULTS = {
     "MAX_PAGE_SIZE": 10000,
     # Answer blob GETs with a 307 to a presigned URL where the storage can make one.
     "STORAGE_REDIRECT": False,
+    # Behind nginx: answer blob GETs with X-Accel-Redirect to this internal location
+    # (which aliases the storage folder) and let nginx send the file. "" = off.
+    "ACCEL_REDIRECT_PREFIX": "",
     # The original registry's standalone mode (no external index).
     "STANDALONE": True,
     # What GET / answers (the original's `issue`).

@@ -43,12 +43,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "search",
     "storage_backends",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the catalog's static files, under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -104,14 +107,37 @@ STORAGES = {
 }
 
 # App settings (see images/conf.py for the keys and their defaults).
-REGISTRY = {}
+REGISTRY = {
+    "STORAGE_REDIRECT": env_bool("BERTH_STORAGE_REDIRECT", False),
+    "ACCEL_REDIRECT_PREFIX": os.environ.get("BERTH_ACCEL_REDIRECT", ""),
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "images.api.errors.exception_handler",
+    # The management API (/api/) sets its own authentication, permissions and error rendering.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Berth management API",
+    "DESCRIPTION": "Repositories, tags, manifests, search and storage of a Berth registry. "
+    "The registry protocols themselves (/v2/, /v1/) follow the OCI distribution and Docker v1 specs.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["images.api.manage.schema.only_management_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Catalog UI: the host name shown in `docker pull` commands (default: the host the visitor used).
+REGISTRY_PUBLIC_HOST = os.environ.get("BERTH_PUBLIC_HOST", "")
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+# Static files come from the apps' static folders, no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

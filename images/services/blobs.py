@@ -9,7 +9,7 @@ from images.conf import registry_setting
 from images.errors import BlobUnknown
 from images.models import Blob, RepositoryBlob
 from images.services import repositories
-from storage_backends import blobstore, scratch
+from storage_backends import blobstore, paths, scratch
 
 
 def stat(repository_name, digest):
@@ -48,6 +48,14 @@ def stream(blob, start=0, end=None):
     except FileNotFoundError:
         raise _missing(blob) from None
     return itertools.chain([first], blocks)
+
+
+def accel_redirect(blob):
+    """The nginx-internal path of the blob when X-Accel-Redirect is configured (filesystem only)."""
+    prefix = registry_setting("ACCEL_REDIRECT_PREFIX")
+    if not prefix or blobstore.blob_path(blob.digest) is None:
+        return None
+    return prefix.rstrip("/") + "/" + paths.blob(blob.digest)
 
 
 def redirect_url(blob):

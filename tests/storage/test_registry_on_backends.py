@@ -96,3 +96,21 @@ def test_redirect_mode(backend, client, settings, monkeypatch):
     assert response["Docker-Content-Digest"] == digest
     fetched = requests.get(response["Location"], timeout=10)
     assert fetched.status_code == 200 and fetched.content == data
+
+
+def test_accel_redirect_hands_filesystem_blobs_to_nginx(backend, client, settings, monkeypatch):
+    data = os.urandom(2048)
+    digest = push_in_chunks(client, "team/accel", data, 2048, monkeypatch)
+    settings.REGISTRY = {**settings.REGISTRY, "ACCEL_REDIRECT_PREFIX": "/_berth_storage/"}
+    response = client.get(f"/v2/team/accel/blobs/{digest}")
+    assert response.status_code == 200
+    assert response["Docker-Content-Digest"] == digest
+    if backend != "filesystem":  # nothing for nginx to alias: streamed as usual
+        assert "X-Accel-Redirect" not in response
+        assert b"".join(response.streaming_content) == data
+        return
+    internal = response["X-Accel-Redirect"]
+    assert internal == f"/_berth_storage/blobs/sha256/{digest[7:9]}/{digest[7:]}"
+    location = settings.STORAGES["registry"]["OPTIONS"]["location"]
+    with open(os.path.join(location, internal.removeprefix("/_berth_storage/")), "rb") as fh:
+        assert fh.read() == data

@@ -51,6 +51,9 @@ class BlobView(RegistryView):
         url = blobs.redirect_url(blob)
         if url:
             return empty(307, {"Location": url, "Docker-Content-Digest": blob.digest})
+        internal = blobs.accel_redirect(blob)
+        if internal:  # nginx sends the file (and handles Range) itself
+            return empty(200, {**headers, "X-Accel-Redirect": internal}, content_length=0)
         range_header = request.META.get("HTTP_RANGE")
         if range_header:
             start, end = parse_range(range_header, blob.size)

@@ -1,0 +1,28 @@
+# Berth in a container, as the original registry shipped:
+#   docker build -t berth .
+#   docker run -d -p 5000:5000 -v /opt/data/registry:/var/lib/registry berth
+# BASE can be any Debian 12 / Python 3.11 image with `python3 -m venv` (CI builds one with debootstrap).
+ARG BASE=python:3.11-slim-bookworm
+FROM ${BASE}
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    BERTH_DATA_DIR=/var/lib/registry/db \
+    STORAGE_PATH=/var/lib/registry/storage \
+    BERTH_BIND=0.0.0.0:5000
+
+WORKDIR /app
+COPY requirements.txt /app/requirements.txt
+RUN python3 -m venv /venv && /venv/bin/pip install -r /app/requirements.txt
+COPY manage.py /app/
+COPY registry_site /app/registry_site
+COPY images /app/images
+COPY search /app/search
+COPY storage_backends /app/storage_backends
+COPY templates /app/templates
+COPY deploy/entrypoint.sh /app/deploy/entrypoint.sh
+
+EXPOSE 5000
+VOLUME /var/lib/registry
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]
