@@ -17,6 +17,8 @@ DOCKER_SCHEMA1 = (
 IMAGE_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
 INDEX_TYPES = (DOCKER_LIST, OCI_INDEX)
 SUPPORTED_TYPES = IMAGE_TYPES + INDEX_TYPES
+MAX_MEDIA_TYPE_LENGTH = 255  # RFC 6838 (127/127), and the width of the media type columns
+MAX_SIZE = 2**63 - 1  # descriptor sizes are stored in 64-bit signed integer columns
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,10 @@ def _descriptor(raw, where):
     media_type, digest, size = raw.get("mediaType"), raw.get("digest"), raw.get("size")
     if not isinstance(media_type, str) or not media_type:
         raise ManifestInvalid(f"{where}: mediaType missing")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestInvalid(f"{where}: size must be a non-negative integer")
+    if len(media_type) > MAX_MEDIA_TYPE_LENGTH:
+        raise ManifestInvalid(f"{where}: mediaType is too long")
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
+        raise ManifestInvalid(f"{where}: size must be a non-negative 64-bit integer")
     try:
         digests.parse(digest)
     except DigestInvalid as exc:
@@ -112,8 +116,8 @@ def resolve_media_type(content_type, body):
 def parse(data, content_type=""):
     """Validate manifest bytes and return a ParsedManifest (digest is sha256 of the bytes)."""
     try:
-        body = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
+        body = json.loads(bytes(data).decode("utf-8"))  # UTF-8 only (RFC 8259); json.loads(bytes) would take UTF-16/32
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ManifestInvalid("manifest is not valid JSON") from None
     if not isinstance(body, dict):
         raise ManifestInvalid("manifest must be a JSON object")
@@ -123,12 +127,15 @@ def parse(data, content_type=""):
     annotations = body.get("annotations") or {}
     if not isinstance(annotations, dict):
         raise ManifestInvalid("annotations must be an object")
+    artifact_type = str(body.get("artifactType") or "")
+    if len(artifact_type) > MAX_MEDIA_TYPE_LENGTH:
+        raise ManifestInvalid("artifactType is too long")
     common = {
         "media_type": media_type,
         "digest": digests.of_bytes(data),
         "size": len(data),
         "subject": _descriptor(body["subject"], "subject") if body.get("subject") else None,
-        "artifact_type": str(body.get("artifactType") or ""),
+        "artifact_type": artifact_type,
         "annotations": annotations,
     }
     if media_type in INDEX_TYPES:

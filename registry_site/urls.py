@@ -1,9 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from registry_site import health
+
 urlpatterns = [
     path("", include("images.api.v2.urls")),
+    path("", include("images.api.v1.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
 ]
 
 handler404 = "images.api.handlers.not_found"

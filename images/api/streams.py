@@ -6,10 +6,13 @@ server that passes the raw chunked stream is decoded here. Never reads a body
 whole: callers iterate fixed-size blocks.
 """
 
+import re
+
 from images.conf import registry_setting
 from images.errors import BlobUploadInvalid, SizeInvalid
 
 _MAX_CHUNK_LINE = 1024
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 
 class ChunkedReader:
@@ -24,12 +27,10 @@ class ChunkedReader:
         line = self.raw.readline(_MAX_CHUNK_LINE)
         if not line.endswith(b"\n"):
             raise BlobUploadInvalid("malformed chunked body")
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise BlobUploadInvalid("malformed chunk size") from None
-        if size < 0:
+        digits = line.split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.fullmatch(digits):  # int() alone would take "0x10", "+5", "1_0"
             raise BlobUploadInvalid("malformed chunk size")
+        size = int(digits, 16)
         if size == 0:
             while self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
@@ -52,6 +53,16 @@ class ChunkedReader:
             if self.remaining == 0 and self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n"):
                 raise BlobUploadInvalid("malformed chunk terminator")
         return b"".join(out)
+
+    def readline(self, size=-1):
+        """Part of the WSGI input API: Django's WSGIRequest wraps wsgi.input and needs it."""
+        out = bytearray()
+        while (size is None or size < 0 or len(out) < size) and not out.endswith(b"\n"):
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+        return bytes(out)
 
     def drain(self):
         while self.read(1 << 20):

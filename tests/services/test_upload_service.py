@@ -1,0 +1,139 @@
+"""Upload sessions: bytes before rows, verified digests, nothing left behind on failure."""
+
+import pytest
+
+from images import digests
+from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
+from images.models import Blob, Repository, RepositoryBlob, Upload
+from images.services import uploads
+from storage_backends import scratch
+
+pytestmark = pytest.mark.django_db
+
+DATA = b"some layer bytes" * 1000
+
+
+def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA[:100], DATA[100:5000]])
+    uploads.append(upload, [DATA[5000:]])
+    blob = uploads.complete(upload, digests.of_bytes(DATA))
+
+    assert blob.digest == digests.of_bytes(DATA)
+    assert blob.size == len(DATA)
+    assert RepositoryBlob.objects.filter(repository__name="team/app", blob=blob).exists()
+    assert Repository.objects.get(name="team/app").namespace == "team"
+    _, encoded = digests.parse(blob.digest)
+    assert blob_files() == [f"blobs/sha256/{encoded[:2]}/{encoded}"]
+    assert not Upload.objects.exists()
+    assert upload_dirs() == []
+
+
+def test_digest_mismatch_leaves_no_blob_row_and_no_blob_file(blob_files):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    with pytest.raises(DigestInvalid) as excinfo:
+        uploads.complete(upload, digests.of_bytes(b"something else"))
+    assert excinfo.value.detail == {"expected": digests.of_bytes(b"something else"), "actual": digests.of_bytes(DATA)}
+    assert not Blob.objects.exists()
+    assert not RepositoryBlob.objects.exists()
+    assert not Repository.objects.exists()
+    assert blob_files() == []
+
+
+def test_digest_mismatch_with_final_chunk_leaves_nothing(blob_files):
+    upload = uploads.start("team/app")
+    with pytest.raises(DigestInvalid):
+        uploads.complete(upload, "sha256:" + "0" * 64, blocks=[DATA])
+    assert not Blob.objects.exists()
+    assert blob_files() == []
+
+
+def test_size_mismatch_leaves_no_blob(blob_files):
+    upload = uploads.start("team/app")
+    with pytest.raises(SizeInvalid):
+        uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA], expected_size=len(DATA) + 1)
+    assert not Blob.objects.exists()
+    assert blob_files() == []
+
+
+def test_sha512_digests_are_verified_and_stored_under_their_algorithm(blob_files):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    blob = uploads.complete(upload, digests.of_bytes(DATA, "sha512"))
+    assert blob.digest.startswith("sha512:")
+    assert blob_files()[0].startswith("blobs/sha512/")
+
+
+def test_chunks_must_arrive_in_order():
+    upload = uploads.start("r")
+    uploads.append(upload, [b"01234"], start=0)
+    with pytest.raises(RangeInvalid) as excinfo:
+        uploads.append(upload, [b"abcde"], start=10)
+    assert excinfo.value.status == 416
+    assert excinfo.value.headers["Range"] == "0-4"
+    assert excinfo.value.headers["Docker-Upload-UUID"] == str(upload.uuid)
+    assert Upload.objects.get(pk=upload.pk).offset == 5
+    uploads.append(upload, [b"56789"], start=5)
+    assert uploads.complete(upload, digests.of_bytes(b"0123456789")).size == 10
+
+
+def test_a_chunk_that_fails_midway_is_discarded_on_the_next_append():
+    def broken_stream():
+        yield b"garbage that will not count"
+        raise SizeInvalid("request body shorter than Content-Length")
+
+    upload = uploads.start("r")
+    uploads.append(upload, [b"head-"])
+    with pytest.raises(SizeInvalid):
+        uploads.append(upload, broken_stream())
+    assert Upload.objects.get(pk=upload.pk).offset == 5
+    uploads.append(upload, [b"tail"])
+    assert uploads.complete(upload, digests.of_bytes(b"head-tail")).size == 9
+
+
+def test_complete_rehashes_when_the_session_was_served_by_another_process(monkeypatch):
+    upload = uploads.start("r")
+    uploads.append(upload, [DATA])
+    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())  # a fresh process knows no hasher
+    assert uploads.complete(upload, digests.of_bytes(DATA)).size == len(DATA)
+
+
+def test_identical_content_is_stored_once(blob_files):
+    for repository in ("a/one", "b/two"):
+        upload = uploads.start(repository)
+        uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA])
+    assert Blob.objects.count() == 1
+    assert RepositoryBlob.objects.count() == 2
+    assert len(blob_files()) == 1
+
+
+def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):
+    upload = uploads.start("r")
+    uploads.append(upload, [DATA])
+    assert upload_dirs() == [str(upload.uuid)]
+    uploads.cancel(upload)
+    uploads.cancel(upload)
+    assert upload_dirs() == []
+    with pytest.raises(BlobUploadUnknown):
+        uploads.get("r", upload.uuid)
+
+
+def test_get_finds_a_session_only_in_its_repository():
+    upload = uploads.start("r")
+    assert uploads.get("r", str(upload.uuid)) == upload
+    for repository, upload_id in [("other", upload.uuid), ("r", "not-a-uuid"), ("r", ""), ("r", "0" * 32)]:
+        with pytest.raises(BlobUploadUnknown):
+            uploads.get(repository, upload_id)
+
+
+def test_append_to_a_session_whose_bytes_are_gone():
+    upload = uploads.start("r")
+    scratch.discard(upload.uuid)
+    with pytest.raises(BlobUploadUnknown):
+        uploads.append(upload, [b"x"])
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(0, "0-0"), (1, "0-0"), (2, "0-1"), (1000, "0-999")])
+def test_range_header(offset, expected):
+    assert uploads.range_header(offset) == expected
