@@ -45,3 +45,27 @@ TagInvalid = _error("TagInvalid", "TAG_INVALID", 400, "manifest tag did not matc
 PayloadTooLarge = _error("PayloadTooLarge", "SIZE_INVALID", 413, "payload too large")
 Unavailable = _error("Unavailable", "UNAVAILABLE", 503, "service temporarily unavailable, retry later")
 PaginationInvalid = _error("PaginationInvalid", "PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested")
+
+# Legacy v1 API (V1_PROTOCOL.md): rendered as {"error": message}; the messages are
+# what Docker 1.x clients match on, the codes are for logs and tests.
+ImageIdInvalid = _error("ImageIdInvalid", "IMAGE_ID_INVALID", 404, "Invalid image ID")
+ImageUnknown = _error("ImageUnknown", "IMAGE_UNKNOWN", 404, "Image not found")
+ImageExists = _error("ImageExists", "IMAGE_EXISTS", 409, "Image already exists")
+ImageIncomplete = _error("ImageIncomplete", "IMAGE_INCOMPLETE", 400, "Image is being uploaded, retry later")
+ImageInvalid = _error("ImageInvalid", "IMAGE_INVALID", 400, "Invalid JSON")
+ParentUnknown = _error("ParentUnknown", "PARENT_UNKNOWN", 400, "Image depends on a non existing parent")
+LayerInvalid = _error("LayerInvalid", "LAYER_INVALID", 400, "Invalid layer: not a valid gzip stream")
+ChecksumInvalid = _error("ChecksumInvalid", "CHECKSUM_INVALID", 400, "Checksum mismatch")
+ChecksumConflict = _error("ChecksumConflict", "CHECKSUM_CONFLICT", 409, "Cannot set this image checksum")
+ChecksumMissing = _error(
+    "ChecksumMissing",
+    "CHECKSUM_MISSING",
+    412,
+    "X-Docker-Checksum-Payload not set.  "
+    "If you are using the Docker daemon, you should upgrade to version 0.10 or later",
+)
+ClientTooOld = _error(
+    "ClientTooOld", "CLIENT_TOO_OLD", 412, "This endpoint does not support Docker daemons older than 0.10"
+)
+DataInvalid = _error("DataInvalid", "DATA_INVALID", 400, "Invalid data")
+TagUnknown = _error("TagUnknown", "TAG_UNKNOWN", 404, "Tag not found")

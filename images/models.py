@@ -113,10 +113,58 @@ class RepositoryManifest(models.Model):
         return f"{self.repository_id} -> {self.manifest_id}"
 
 
+class V1Image(models.Model):
+    """A legacy v1 image: the exact JSON bytes, a parent link and its layer blob.
+
+    `ancestry` (self first, base last) is computed once when the JSON is PUT, so
+    GET ancestry is one read; `parent` keeps the chain walkable with SQL. The
+    image is served only once `completed` (a matching payload checksum arrived).
+    """
+
+    image_id = models.CharField(max_length=64, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    json = models.BinaryField()
+    ancestry = models.JSONField(default=list)
+    layer = models.ForeignKey(Blob, null=True, blank=True, on_delete=models.PROTECT, related_name="v1_images")
+    size = models.BigIntegerField(null=True, blank=True)
+    checksum = models.CharField(max_length=200, blank=True)
+    tarsum = models.CharField(max_length=200, blank=True)
+    diff_id = models.CharField(max_length=200, blank=True)
+    completed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "v1 image"
+
+    def __str__(self):
+        return self.image_id
+
+
+class V1RepositoryImage(models.Model):
+    """The v1 image index of a repository: the ids a client declared when pushing."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="v1_index")
+    image_id = models.CharField(max_length=64)
+    checksum = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["repository", "image_id"], name="uniq_repository_v1_image")]
+
+    def __str__(self):
+        return f"{self.repository_id} -> {self.image_id}"
+
+
 class Tag(models.Model):
+    """A tag always names a manifest; tags pushed over v1 also keep their v1 image."""
+
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=128)
     manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="tags")
+    v1_image = models.ForeignKey(V1Image, null=True, blank=True, on_delete=models.PROTECT, related_name="tags")
+    v1_metadata = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

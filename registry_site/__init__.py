@@ -1,0 +1,3 @@
+"""Berth: a private Docker/OCI image registry."""
+
+__version__ = "0.1.0"

@@ -27,7 +27,10 @@ def put(repository_name, reference, data, content_type):
         manifest = _store(parsed, data)
         RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)
         if kind == "tag":
-            Tag.objects.update_or_create(repository=repo, name=value, defaults={"manifest": manifest})
+            # A tag pushed over v2 no longer names the v1 image it may have named before.
+            Tag.objects.update_or_create(
+                repository=repo, name=value, defaults={"manifest": manifest, "v1_image": None, "v1_metadata": {}}
+            )
         repositories.touch_push(repo)
     return manifest, parsed
 

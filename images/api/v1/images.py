@@ -1,0 +1,79 @@
+"""/v1/images/<id>/json|layer|checksum|ancestry."""
+
+from django.http import FileResponse, StreamingHttpResponse
+
+from images import v1_format
+from images.api import streams
+from images.api.v1.base import V1View, cache_headers, empty, not_modified, read_small, respond, user_agent
+from images.api.v2.blobs import parse_range
+from images.errors import RangeInvalid
+from images.services import blobs, v1_images
+
+
+class ImageJsonView(V1View):
+    def get(self, request, image_id):
+        image = v1_images.get_completed(image_id)
+        headers = cache_headers()
+        if image.layer_id is not None:
+            headers["X-Docker-Size"] = str(image.size)
+        if image.checksum:
+            headers["X-Docker-Checksum-Payload"] = image.checksum
+        if not_modified(request):
+            return empty(304, headers)
+        return respond(raw=bytes(image.json), headers=headers)
+
+    def put(self, request, image_id):
+        v1_format.check_image_id(image_id)
+        v1_images.put_json(image_id, read_small(request))
+        return respond()
+
+
+class ImageLayerView(V1View):
+    def get(self, request, image_id):
+        image = v1_images.get_completed(image_id)
+        blob = v1_images.layer_blob(image)
+        headers = {**cache_headers(), "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+        if not_modified(request):
+            return empty(304, headers)
+        url = blobs.redirect_url(blob)
+        if url:  # storage_redirect, as the original
+            return empty(302, {"Location": url})
+        internal = blobs.accel_redirect(blob)
+        if internal:  # nginx sends the file (and answers Range) itself
+            return empty(200, {**headers, "X-Accel-Redirect": internal})
+        range_header = request.META.get("HTTP_RANGE")
+        if range_header:
+            try:
+                start, end = parse_range(range_header, blob.size)
+            except RangeInvalid:  # Docker 1.x reads a bare 416 after the last byte as the end
+                return empty(416, {**headers, "Content-Range": f"bytes */{blob.size}"})
+            response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
+            headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+            headers["Content-Length"] = str(end - start + 1)
+        else:
+            local = blobs.local_file(blob)
+            response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
+            headers["Content-Length"] = str(blob.size)
+        for key, value in headers.items():
+            response[key] = value
+        return response
+
+    def put(self, request, image_id):
+        v1_images.put_layer(image_id, streams.iter_body(request), user_agent(request))
+        return respond()
+
+
+class ImageChecksumView(V1View):
+    def put(self, request, image_id):
+        meta = request.META
+        v1_images.put_checksum(image_id, meta.get("HTTP_X_DOCKER_CHECKSUM_PAYLOAD"), meta.get("HTTP_X_DOCKER_CHECKSUM"))
+        return respond()
+
+
+class ImageAncestryView(V1View):
+    def get(self, request, image_id):
+        image = v1_images.get_completed(image_id)
+        headers = cache_headers()
+        if not_modified(request):
+            return empty(304, headers)
+        return respond(image.ancestry, headers=headers)

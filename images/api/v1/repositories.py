@@ -1,0 +1,90 @@
+"""/v1/repositories/<repo>/...: the standalone index, tags, metadata, properties, delete."""
+
+from images import v1_format
+from images.api.v1.base import (
+    IndexView,
+    V1View,
+    empty,
+    index_headers,
+    read_small,
+    require_standalone,
+    respond,
+    user_agent,
+)
+from images.services import v1_repositories
+
+
+class RepositoryView(V1View):
+    """PUT allocates the repository and records the images about to be pushed; DELETE removes it."""
+
+    def put(self, request, repository):
+        require_standalone()
+        repo = v1_repositories.put_index(repository, read_small(request))
+        return respond("", headers=index_headers(request, repo.name, "write"))
+
+    def delete(self, request, repository):
+        v1_repositories.delete_repository(repository)
+        return respond()
+
+
+class IndexImagesView(IndexView):
+    def get(self, request, repository):
+        repo, images = v1_repositories.index(repository)
+        return respond(images, headers=index_headers(request, repo.name, "read"))
+
+    def put(self, request, repository):
+        repo = v1_repositories.put_index(repository, read_small(request))
+        return empty(204, index_headers(request, repo.name, "write"))
+
+    def delete(self, request, repository):
+        name = v1_repositories.canonical_name(repository)
+        return empty(204, index_headers(request, name, "delete"))
+
+
+class AuthView(IndexView):
+    def put(self, request, repository):
+        return respond("OK")
+
+
+class TagsView(V1View):
+    def get(self, request, repository):
+        return respond(v1_repositories.list_tags(repository))
+
+    def delete(self, request, repository):
+        v1_repositories.delete_repository(repository)
+        return respond()
+
+
+class TagView(V1View):
+    def get(self, request, repository, tag):
+        return respond(v1_repositories.get_tag(repository, tag))
+
+    def put(self, request, repository, tag):
+        v1_format.check_tag(tag)
+        v1_repositories.put_tag(repository, tag, read_small(request), user_agent(request))
+        return respond()
+
+    def delete(self, request, repository, tag):
+        v1_repositories.delete_tag(repository, tag)
+        return respond()
+
+
+class TagJsonView(V1View):
+    def get(self, request, repository, tag):
+        return respond(v1_repositories.tag_metadata(repository, tag))
+
+
+class RepositoryJsonView(V1View):
+    """Deprecated: the metadata of the `latest` tag."""
+
+    def get(self, request, repository):
+        return respond(v1_repositories.tag_metadata(repository, "latest"))
+
+
+class PropertiesView(V1View):
+    def get(self, request, repository):
+        return respond(v1_repositories.properties(repository))
+
+    def put(self, request, repository):
+        v1_repositories.set_properties(repository, read_small(request))
+        return respond()

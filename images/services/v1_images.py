@@ -1,0 +1,176 @@
+"""v1 images: JSON (with ancestry), the layer (hashed while it streams in), checksum.
+
+An image is "in progress" from PUT json until PUT checksum matches the payload
+checksum computed when the layer arrived; until then it is never served.
+"""
+
+from django.db import IntegrityError, transaction
+
+from images import digests, v1_format
+from images.errors import (
+    ChecksumConflict,
+    ChecksumInvalid,
+    ChecksumMissing,
+    ClientTooOld,
+    DataInvalid,
+    ImageExists,
+    ImageIncomplete,
+    ImageUnknown,
+    ParentUnknown,
+)
+from images.models import Blob, Upload, V1Image
+from images.services import uploads
+from storage_backends import blobstore, scratch
+
+# Upload.repository_name of v1 staging areas; no registry name starts with "_".
+STAGING_PREFIX = "_v1/"
+_RESET = {"layer": None, "size": None, "checksum": "", "tarsum": "", "diff_id": "", "completed": False}
+
+
+def get(image_id):
+    """The image row (complete or not), or 404: Invalid image ID / Image not found."""
+    v1_format.check_image_id(image_id)
+    image = V1Image.objects.select_related("layer").filter(image_id=image_id).first()
+    if image is None:
+        raise ImageUnknown()
+    return image
+
+
+def get_completed(image_id):
+    image = get(image_id)
+    if not image.completed:
+        raise ImageIncomplete()
+    return image
+
+
+def put_json(image_id, raw):
+    """Store the exact JSON bytes and the ancestry; the image is (again) in progress."""
+    v1_format.check_image_id(image_id)
+    _, parent_id = v1_format.parse_image_json(raw, image_id)
+    try:
+        return _put_json(image_id, raw, parent_id)
+    except IntegrityError:  # the same image created concurrently: decide again against that row
+        return _put_json(image_id, raw, parent_id)
+
+
+def _put_json(image_id, raw, parent_id):
+    with transaction.atomic():
+        parent = None
+        if parent_id is not None:
+            parent = V1Image.objects.filter(image_id=parent_id).first() if v1_format.is_image_id(parent_id) else None
+            if parent is None:
+                raise ParentUnknown()
+            if image_id in parent.ancestry:
+                raise ParentUnknown("Image cannot be its own ancestor")
+        ancestry = [image_id] + (parent.ancestry if parent else [])
+        image = V1Image.objects.select_for_update().filter(image_id=image_id).first()
+        if image is None:
+            with transaction.atomic():
+                return V1Image.objects.create(image_id=image_id, json=raw, parent=parent, ancestry=ancestry, **_RESET)
+        if image.completed:
+            raise ImageExists()
+        moved = image.ancestry != ancestry
+        for key, value in {"json": raw, "parent": parent, "ancestry": ancestry, **_RESET}.items():
+            setattr(image, key, value)
+        image.save()
+        if moved:
+            _refresh_descendants(image)
+        return image
+
+
+def _refresh_descendants(image):
+    """A retried in-progress image got another parent: its children's ancestry follows."""
+    stack = [image]
+    while stack:
+        node = stack.pop()
+        for child in V1Image.objects.filter(parent=node).only("id", "image_id", "ancestry"):
+            child.ancestry = [child.image_id] + node.ancestry
+            child.save(update_fields=["ancestry"])
+            stack.append(child)
+
+
+def put_layer(image_id, blocks, user_agent=""):
+    """Stream the layer into the blob store, computing payload checksum and diff_id on the way."""
+    v1_format.check_image_id(image_id)
+    if v1_format.client_too_old(user_agent):
+        raise ClientTooOld()
+    image = get(image_id)
+    if image.completed:
+        raise ImageExists()
+    image_json = bytes(image.json)
+    digester = v1_format.LayerDigester(image_json)
+    upload = uploads.start(f"{STAGING_PREFIX}{image_id}")
+    try:
+        size = scratch.append(upload.uuid, 0, digester.wrap(blocks))
+        checksum, diff_id = digester.finish()
+        attach = _attach(image, image_json, checksum, diff_id)
+        blob = commit_staged(upload, scratch.digest_of(upload.uuid, size), size, attach)
+    except BaseException:
+        uploads.cancel(upload)
+        raise
+    return blob, checksum
+
+
+def _attach(image, image_json, checksum, diff_id):
+    def attach(blob):
+        current = V1Image.objects.select_for_update().get(pk=image.pk)
+        if current.completed:
+            raise ImageExists()
+        if bytes(current.json) != image_json:
+            raise ImageIncomplete("Image JSON changed during the layer upload, retry")
+        current.layer, current.size = blob, blob.size
+        current.checksum, current.diff_id = checksum, diff_id
+        current.save(update_fields=["layer", "size", "checksum", "diff_id", "updated_at"])
+
+    return attach
+
+
+def commit_staged(upload, digest, size, then=None):
+    """Bytes to their content address first, then the Blob row (and `then`) in one transaction."""
+    scratch.promote(upload.uuid, digest)
+    with transaction.atomic():
+        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+        Upload.objects.filter(pk=upload.pk).delete()
+        if then is not None:
+            then(blob)
+    return blob
+
+
+def store_bytes(data):
+    """A small blob (an image config) from memory: bytes first, then the row. Idempotent."""
+    digest = digests.of_bytes(data)
+    blob = Blob.objects.filter(digest=digest).first()
+    if blob is None or not blobstore.exists(digest):
+        blobstore.write_blob(digest, [data])
+    if blob is None:
+        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": len(data)})
+    return blob
+
+
+def put_checksum(image_id, payload, tarsum=""):
+    """Complete the image if the client's payload checksum is the one computed at PUT layer."""
+    v1_format.check_image_id(image_id)
+    if payload is None:
+        raise ChecksumMissing()
+    payload = payload.strip()
+    if not payload:
+        raise DataInvalid("Missing Image's checksum")
+    image = get(image_id)
+    if image.completed:
+        raise ChecksumConflict()
+    if not image.checksum or payload != image.checksum:
+        raise ChecksumInvalid()
+    with transaction.atomic():
+        done = V1Image.objects.filter(pk=image.pk, completed=False, checksum=payload).update(
+            completed=True, tarsum=(tarsum or "")[:200]
+        )
+    if not done:
+        raise ChecksumConflict()
+    return image
+
+
+def layer_blob(image):
+    """The layer Blob of a completed image, or 404 Image not found."""
+    if image.layer is None:
+        raise ImageUnknown()
+    return image.layer
