@@ -31,5 +31,14 @@ def split_reference(reference):
     return "tag", validate_tag(reference)
 
 
+DEFAULT_NAMESPACE = "library"
+
+
+def canonical_name(name):
+    """One-component names live in the `library` namespace, as on Docker Hub: `foo` is `library/foo`."""
+    validate_name(name)
+    return name if "/" in name else f"{DEFAULT_NAMESPACE}/{name}"
+
+
 def namespace_of(name):
     return name.split("/", 1)[0] if "/" in name else ""

@@ -89,8 +89,18 @@ def test_names_with_several_components(registry, client, name):
     response = client.get(f"/v2/{name}/manifests/v1")
     assert response.status_code == 200
     assert response.content == pushed.data
-    assert client.get(f"/v2/{name}/tags/list").json() == {"name": name, "tags": ["v1"]}
+    canonical = name if "/" in name else f"library/{name}"
+    assert client.get(f"/v2/{name}/tags/list").json() == {"name": canonical, "tags": ["v1"]}
     assert client.head(f"/v2/{name}/blobs/{pushed.blobs[0]}").status_code == 200
+
+
+def test_one_component_names_are_the_library_namespace(registry, client):
+    """`docker push HOST/foo` and `docker pull HOST/library/foo` name one repository, as on Docker Hub."""
+    pushed = registry.push_image("foo", "1")
+    assert client.get("/v2/library/foo/manifests/1").content == pushed.data
+    assert client.get("/v2/_catalog").json() == {"repositories": ["library/foo"]}
+    response = client.post("/v2/bar/blobs/uploads/")
+    assert response["Location"].startswith("/v2/library/bar/blobs/uploads/")
 
 
 @pytest.mark.parametrize(

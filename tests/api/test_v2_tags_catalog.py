@@ -125,7 +125,7 @@ def test_catalog_is_sorted_and_paginated(client):
 def test_catalog_lists_pushed_repositories(registry, client):
     registry.push_image("team/app")
     registry.push_blob("solo", b"x")
-    assert client.get("/v2/_catalog").json() == {"repositories": ["solo", "team/app"]}
+    assert client.get("/v2/_catalog").json() == {"repositories": ["library/solo", "team/app"]}
 
 
 def test_catalog_of_an_empty_registry(client):

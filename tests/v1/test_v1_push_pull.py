@@ -282,7 +282,7 @@ def test_v2_pushed_repository_shows_over_v1(v1_server, http):
 
 @pytest.mark.parametrize("name", ["one", "library/one"])
 def test_v2_pushed_bare_name_is_found_by_v1(v1_server, http, name):
-    """`docker push HOST/one` over v2 stores `one`; v1's `one` / `library/one` find it."""
+    """`docker push HOST/one` over v2 stores `library/one`; v1's `one` / `library/one` find it."""
     layer = b"plain"
     config = b'{"architecture":"amd64","os":"linux"}'
     for blob in (layer, config):
@@ -303,4 +303,4 @@ def test_v2_pushed_bare_name_is_found_by_v1(v1_server, http, name):
     Docker1(http, v1_server).push(name, images, tag="v1")
     response = http.get(f"{v1_server}/v2/one/manifests/v1", headers={"Accept": DOCKER_SCHEMA2})
     assert response.status_code == 200
-    assert http.get(f"{v1_server}/v2/library/one/tags/list").status_code == 404
+    assert http.get(f"{v1_server}/v2/library/one/tags/list").json() == {"name": "library/one", "tags": ["latest", "v1"]}

@@ -27,7 +27,8 @@ class RegistryView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if "name" in kwargs:
-            references.validate_name(kwargs["name"])
+            # self.kwargs is the dict the handler is called with: `foo` becomes `library/foo`.
+            self.kwargs["name"] = references.canonical_name(kwargs["name"])
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
