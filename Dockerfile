@@ -13,8 +13,12 @@ ENV PYTHONUNBUFFERED=1 \
     BERTH_BIND=0.0.0.0:5000
 
 WORKDIR /app
+# Extra CA certificates for builds behind a TLS-intercepting proxy (see deploy/extra-ca/README.md).
+COPY deploy/extra-ca/ /usr/local/share/ca-certificates/
 COPY requirements.txt /app/requirements.txt
-RUN python3 -m venv /venv && /venv/bin/pip install -r /app/requirements.txt
+RUN (update-ca-certificates >/dev/null 2>&1 || true) \
+    && python3 -m venv /venv \
+    && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /venv/bin/pip install -r /app/requirements.txt
 COPY manage.py /app/
 COPY registry_site /app/registry_site
 COPY images /app/images
