@@ -7,6 +7,10 @@ urlpatterns = [
     path("", include("images.api.v2.urls")),
     path("", include("images.api.v1.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/auth/", include("rest_framework.urls")),
+    path("api/", include("images.api.manage.urls")),
+    path("", include("images.ui.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
 ]

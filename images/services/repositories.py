@@ -1,5 +1,7 @@
 """Repository rows: lookup and creation on first push."""
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from images import references
@@ -25,3 +27,51 @@ def get_or_create(name, lock=False):
 
 def touch_push(repo):
     Repository.objects.filter(pk=repo.pk).update(last_push_at=timezone.now())
+
+
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+def set_description(name, text):
+    """Replace the repository's description (plain text, newlines normalised)."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_DESCRIPTION_LENGTH:
+        raise ValidationError(f"a description holds at most {MAX_DESCRIPTION_LENGTH} characters", code="too_long")
+    repo = get(name)
+    Repository.objects.filter(pk=repo.pk).update(description=text)
+    repo.description = text
+    return repo
+
+
+def set_visibility(name, is_public):
+    repo = get(name)
+    Repository.objects.filter(pk=repo.pk).update(is_public=bool(is_public))
+    repo.is_public = bool(is_public)
+    return repo
+
+
+def delete_repository(name):
+    """Remove a repository with its tags, manifest and blob links and pending uploads.
+
+    Returns {"tags": n, "manifests": n}. Content rows and bytes stay until
+    garbage collection finds them unreferenced.
+    """
+    from images.models import RepositoryBlob, RepositoryManifest, Tag, Upload
+    from storage_backends import scratch
+
+    with transaction.atomic():
+        repo = Repository.objects.select_for_update().filter(name=name).first()
+        if repo is None:
+            raise NameUnknown(detail={"name": name})
+        counts = {
+            "tags": Tag.objects.filter(repository=repo).count(),
+            "manifests": RepositoryManifest.objects.filter(repository=repo).count(),
+        }
+        Tag.objects.filter(repository=repo).delete()
+        RepositoryManifest.objects.filter(repository=repo).delete()
+        RepositoryBlob.objects.filter(repository=repo).delete()
+        repo.delete()
+        upload_ids = list(Upload.objects.filter(repository_name=name).values_list("uuid", flat=True))
+        Upload.objects.filter(uuid__in=upload_ids).delete()
+        transaction.on_commit(lambda: [scratch.discard(uid) for uid in upload_ids])
+    return counts

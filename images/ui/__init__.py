@@ -1,0 +1,1 @@
+"""Server-rendered catalog pages over the same models and services as the APIs."""

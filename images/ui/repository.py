@@ -1,0 +1,78 @@
+"""Repository page: description, tags table, pull command; description edit and deletion."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from images import permissions
+from images.services import catalog, repositories
+from images.ui.common import check, page_prefix, paginate, public_host, repository_or_404
+
+TAG_SORT_LABELS = {"pushed": "Newest", "name": "Name"}
+
+
+def repository(request, name):
+    repo = repository_or_404(request, name)
+    sort = request.GET.get("sort") if request.GET.get("sort") in TAG_SORT_LABELS else "pushed"
+    show_all = request.GET.get("all") == "1"
+    page = paginate(request, catalog.tags(repo, sort, referrer_tags=show_all))
+    page.object_list = catalog.decorate_tags(page.object_list)
+    pull_tag = "latest"
+    if page.object_list and not repo.tags.filter(name="latest").exists():
+        pull_tag = next((t.name for t in page.object_list if not t.referrer_kind), pull_tag)
+    context = {
+        "repo": repo,
+        "page": page,
+        "sort": sort,
+        "show_all": show_all,
+        "hidden_tags": 0 if show_all else catalog.referrer_tag_count(repo),
+        "sort_labels": TAG_SORT_LABELS,
+        "base_qs": page_prefix(request),
+        "host": public_host(request),
+        "pull_command": f"docker pull {public_host(request)}/{repo.name}:{pull_tag}",
+        "v1_images": catalog.v1_images(repo, limit=50),
+        "can_write": permissions.can_write(request.user, repo),
+        "can_delete": permissions.can_delete(request.user, repo),
+    }
+    return render(request, "berth/repository.html", context)
+
+
+def add_slash(request, name):
+    return redirect("ui:repository", name=name, permanent=True)
+
+
+@require_POST
+def edit(request, name):
+    repo = repository_or_404(request, name)
+    if denied := check(request, permissions.can_write(request.user, repo)):
+        return denied
+    try:
+        repositories.set_description(repo.name, request.POST.get("description", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("ui:repository", name=repo.name)
+    if "visibility" in request.POST:
+        repositories.set_visibility(repo.name, request.POST["visibility"] == "public")
+    messages.success(request, "Repository details saved.")
+    return redirect("ui:repository", name=repo.name)
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request, name):
+    repo = repository_or_404(request, name)
+    if denied := check(request, permissions.can_delete(request.user, repo)):
+        return denied
+    images = repo.manifest_links.count()
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip() != repo.name:
+            messages.error(request, "Type the repository name exactly to confirm.")
+        else:
+            counts = repositories.delete_repository(repo.name)
+            messages.success(
+                request,
+                f"Deleted repository {repo.name} with {counts['tags']} tag(s) and {counts['manifests']} "
+                "image(s). Storage is reclaimed by the next garbage collection.",
+            )
+            return redirect("ui:home")
+    return render(request, "berth/confirm_delete_repository.html", {"repo": repo, "images": images})
