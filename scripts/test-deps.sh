@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install what the test suite needs, idempotently and without questions:
+#   - Debian packages: docker.io podman skopeo postgresql umoci (apt-get update at most once)
+#   - .venv with requirements-dev.txt
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '[test-deps] %s\n' "$*" >&2; }
+
+# e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
+# debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on.
+APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap)
+# The browser tests drive Debian's Chromium (Playwright never downloads one here).
+if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
+# shellcheck disable=SC2206 # a space-separated list on purpose
+APT_PACKAGES+=(${BERTH_EXTRA_APT_PACKAGES:-})
+
+installed() {
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
+}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    installed "$pkg" || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        log "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt_log=$(mktemp)
+    apt_opts=(-o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    log "apt-get update"
+    if ! apt-get "${apt_opts[@]}" update >"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        exit 1
+    fi
+    log "apt-get install ${missing[*]}"
+    if ! apt-get "${apt_opts[@]}" install -y "${missing[@]}" >"$apt_log" 2>&1; then
+        cat "$apt_log" >&2
+        exit 1
+    fi
+    rm -f "$apt_log"
+else
+    log "Debian packages present: ${APT_PACKAGES[*]}"
+fi
+
+for tool in docker dockerd podman skopeo umoci runuser; do
+    command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
+done
+ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    log "creating .venv with $($PYTHON --version 2>&1)"
+    "$PYTHON" -m venv .venv
+fi
+# pip is quick when everything is already satisfied.
+log "pip install -r requirements-dev.txt"
+.venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+log "ready"
