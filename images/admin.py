@@ -459,3 +459,6 @@ class V1RepositoryImageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = ["repository", "image_id", "checksum", "created_at"]
     fields = readonly_fields
     ordering = ["-id"]
+
+
+from images import admin_ops  # noqa: E402,F401

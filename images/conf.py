@@ -16,6 +16,27 @@ DEFAULTS = {
     "STANDALONE": True,
     # What GET / answers (the original's `issue`).
     "ISSUE": '"docker-registry server"',
+    # Operations (images/services/gc.py, notifications.py, images/metrics.py).
+    "GC_GRACE": "2h",  # default --grace of garbage_collect: nothing younger is collected
+    "WEBHOOK_SYNC": False,  # deliver in the request thread after commit (tests), not in the pool
+    "WEBHOOK_WORKERS": 4,  # delivery threads per process
+    "WEBHOOK_BACKOFF_SECONDS": 1.0,  # first retry delay; doubles per attempt
+    "WEBHOOK_BACKOFF_MAX_SECONDS": 3600.0,
+    "METRICS_TOKEN": "",  # when set, /metrics wants `Authorization: Bearer <token>`
+    "ACCESS_LOG": False,  # one `berth.access` log record per request (on by default with JSON logs)
+    # Accounts and access (accounts/, images/permissions.py).
+    "AUTH": "token",  # "token": docker token auth + Basic; "none": an open registry (trusted networks only)
+    "ANONYMOUS_PULL": True,  # anonymous clients may pull public repositories
+    "NEW_REPOSITORIES_PUBLIC": True,  # visibility of a repository created by its first push (as Docker Hub)
+    "TOKEN_SERVICE": "berth",  # the `service` of the Bearer challenge and the `aud` of issued JWTs
+    "TOKEN_ISSUER": "berth",
+    "TOKEN_REALM": "",  # the token endpoint's URL in challenges; "" = this host's /v2/token
+    "TOKEN_TTL": 300,  # seconds a registry JWT is valid
+    "REFRESH_TOKEN_TTL": 90 * 24 * 3600,  # seconds a refresh (docker identity) token is valid
+    "V1_TOKEN_TTL": 3600,  # seconds an X-Docker-Token is valid
+    "ALLOW_REGISTRATION": False,  # POST /v1/users creates accounts
+    "LOGIN_FAILURE_LIMIT": 10,  # failed logins per client address and user name ...
+    "LOGIN_FAILURE_WINDOW": 300,  # ... within this many seconds, then 429 until the window passes
 }
 
 

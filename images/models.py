@@ -181,8 +181,122 @@ class Upload(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     repository_name = models.CharField(max_length=255)
     offset = models.BigIntegerField(default=0)
+    # Set just before the bytes are moved to their content address: while it is
+    # set, the collector leaves blobs/<digest> alone (images/services/gc.py).
+    digest = models.CharField(max_length=200, blank=True, db_index=True)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self):
         return f"{self.repository_name} {self.uuid}"
+
+
+# --- operations: collector bookkeeping, webhooks ------------------------------------------
+
+
+class BlobDeletion(models.Model):
+    """A blob whose row the collector deleted and whose bytes are still to go (a tombstone).
+
+    Written in the transaction that deletes the Blob row, removed once the bytes
+    are gone or the digest came back. A crash between the two leaves this row,
+    and the next collection finishes the job. See images/services/gc.py.
+    """
+
+    digest = models.CharField(max_length=200, unique=True)
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.digest
+
+
+class GarbageCollectionRun(models.Model):
+    """One run of the collector: options, outcome and what it freed (the admin lists them)."""
+
+    STATUS_RUNNING, STATUS_DONE, STATUS_FAILED = "running", "done", "failed"
+    STATUS_CHOICES = [(s, s) for s in (STATUS_RUNNING, STATUS_DONE, STATUS_FAILED)]
+
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=STATUS_RUNNING)
+    dry_run = models.BooleanField(default=False)
+    delete_untagged = models.BooleanField(default=False)
+    grace_seconds = models.BigIntegerField(default=0)
+    triggered_by = models.CharField(max_length=150, blank=True)
+    blobs_deleted = models.BigIntegerField(default=0)
+    bytes_freed = models.BigIntegerField(default=0)
+    manifests_deleted = models.BigIntegerField(default=0)
+    links_deleted = models.BigIntegerField(default=0)
+    uploads_deleted = models.BigIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = "garbage collection run"
+
+    def __str__(self):
+        return f"GC {self.started_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class Webhook(models.Model):
+    """A notification endpoint: events are POSTed in the reference registry's envelope."""
+
+    EVENTS = ["push", "pull", "delete"]
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(max_length=1000)
+    events = models.JSONField(
+        default=list, blank=True, help_text='Actions to send, e.g. ["push", "delete"]; empty = all'
+    )
+    repositories = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Repository name patterns (shell style, comma separated), e.g. team/*; empty = all",
+    )
+    headers = models.JSONField(
+        default=dict, blank=True, help_text='Extra HTTP headers, e.g. {"Authorization": "Bearer …"}'
+    )
+    secret = models.CharField(
+        max_length=200, blank=True, help_text="When set, X-Berth-Signature: sha256=<HMAC of the body with this secret>"
+    )
+    timeout_seconds = models.FloatField(default=5.0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """The delivery log: one row per event and endpoint, retried with backoff until delivered."""
+
+    PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
+    STATUS_CHOICES = [(s, s) for s in (PENDING, DELIVERING, DELIVERED, FAILED)]
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=10)
+    repository = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=STATUS_CHOICES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self):
+        return f"{self.action} {self.repository} -> {self.webhook_id} ({self.status})"

@@ -1,36 +1,178 @@
-"""Who may see and change what: the one set of rules for the catalog UI, the JSON API and the admin.
+"""Who may see and change what: the one set of rules for the registry APIs, the catalog UI,
+the JSON API and the admin.
 
-There is no registry authentication yet, so the rules are simple:
-- read: everyone for public repositories; private ones only for staff;
-- write (description, visibility) and delete: active staff users (superusers included).
-A later issue (users, organisations, tokens) replaces the bodies, not the signatures.
+A principal is a user (or None / AnonymousUser for an anonymous caller) or an
+accounts.AccessToken (a personal access token or a robot account). Actions are
+the registry's: "pull", "push", "delete".
+
+- Staff and superusers (active): everything, everywhere.
+- A user's own namespace (`<username>/...`): everything; the first push creates the repository.
+- An organisation's namespace (`<org>/...`): what the member's role gives
+  (read: pull; write: pull, push; admin: pull, push, delete).
+- RepositoryGrant: a role on one repository for a user or for a team the user is in.
+- Public repositories: everyone signed in may pull; anonymous callers too unless
+  REGISTRY["ANONYMOUS_PULL"] is off. Anonymous callers never push or delete.
+- A personal access token acts as its user, narrowed to its repository patterns
+  and actions; a robot account (an organisation's token) gets its actions on the
+  matching repositories of its organisation's namespace. Outside their scopes
+  tokens get what an anonymous caller gets.
+- Repository settings (description, visibility) need the admin level, the same as delete.
+
+Whether the registry protocols ask at all is REGISTRY["AUTH"] ("none" = open registry),
+decided in accounts/registry_auth.py, not here.
 """
 
+from django.db.models import Q
+
+from images.conf import registry_setting
 from images.models import Repository
+
+PULL, PUSH, DELETE = "pull", "push", "delete"
+ALL_ACTIONS = frozenset({PULL, PUSH, DELETE})
+NOTHING = frozenset()
+ROLE_ACTIONS = {"read": frozenset({PULL}), "write": frozenset({PULL, PUSH}), "admin": ALL_ACTIONS}
+_MISSING = object()
+
+
+def _access_token_model():
+    from accounts.models import AccessToken
+
+    return AccessToken
+
+
+def split_principal(principal):
+    """(user or None, access token or None)."""
+    if principal is not None and isinstance(principal, _access_token_model()):
+        return principal.user, principal
+    return principal, None
+
+
+def _active_user(user):
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
 def is_admin(user):
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and (user.is_staff or user.is_superuser)
-    )
+    user, token = split_principal(user)
+    return bool(token is None and _active_user(user) and (user.is_staff or user.is_superuser))
+
+
+def _namespace(name):
+    return name.split("/", 1)[0] if "/" in name else ""
+
+
+def _anonymous_actions(repo):
+    if repo is not None and repo.is_public and registry_setting("ANONYMOUS_PULL"):
+        return frozenset({PULL})
+    return NOTHING
+
+
+def _user_actions(user, name, repo):
+    if not _active_user(user):
+        return _anonymous_actions(repo)
+    if user.is_staff or user.is_superuser:
+        return ALL_ACTIONS
+    from accounts.models import Membership, RepositoryGrant
+
+    namespace = _namespace(name)
+    if namespace and namespace == user.get_username().lower():
+        return ALL_ACTIONS
+    actions = set()
+    if repo is not None and repo.is_public:
+        actions.add(PULL)
+    if namespace:
+        for role in Membership.objects.filter(user=user, organisation__name=namespace).values_list("role", flat=True):
+            actions |= ROLE_ACTIONS.get(role, NOTHING)
+    if repo is not None and actions != ALL_ACTIONS:
+        grants = RepositoryGrant.objects.filter(Q(user=user) | Q(team__members=user), repository=repo)
+        for role in grants.values_list("role", flat=True):
+            actions |= ROLE_ACTIONS.get(role, NOTHING)
+    return frozenset(actions)
+
+
+def _token_actions(token, name, repo):
+    if not token.is_active or not _active_user(token.user):
+        return NOTHING
+    outside = _anonymous_actions(repo)
+    if not token.covers(name):
+        return outside
+    if token.is_robot:
+        inside = token.action_set if _namespace(name) == token.organisation.name else NOTHING
+    else:
+        inside = token.action_set & _user_actions(token.user, name, repo)
+    return frozenset(inside | outside)
+
+
+def actions_for(principal, repository_name, repository=_MISSING):
+    """The subset of {"pull", "push", "delete"} `principal` may do on the named repository.
+
+    `repository` may be passed when the caller already has the row (None = does not exist).
+    """
+    if repository is _MISSING:
+        repository = Repository.objects.filter(name=repository_name).first()
+    user, token = split_principal(principal)
+    if token is not None:
+        return _token_actions(token, repository_name, repository)
+    return _user_actions(user, repository_name, repository)
 
 
 def can_read(user, repo):
-    return bool(repo.is_public) or is_admin(user)
+    return PULL in actions_for(user, repo.name, repo)
+
+
+def can_push(user, repo):
+    return PUSH in actions_for(user, repo.name, repo)
 
 
 def can_write(user, repo):
-    return is_admin(user)
+    """Change the repository's settings (description, visibility)."""
+    return DELETE in actions_for(user, repo.name, repo)
 
 
 def can_delete(user, repo):
-    return is_admin(user)
+    return DELETE in actions_for(user, repo.name, repo)
+
+
+def _visible_to_user(user):
+    from accounts.models import Membership, RepositoryGrant
+
+    granted = RepositoryGrant.objects.filter(Q(user=user) | Q(team__members=user)).values("repository_id")
+    orgs = Membership.objects.filter(user=user).values("organisation__name")
+    return Q(is_public=True) | Q(namespace=user.get_username().lower()) | Q(namespace__in=orgs) | Q(pk__in=granted)
+
+
+def _patterns_q(token):
+    from accounts.models import pattern_regex
+
+    q = Q(pk__in=[])
+    for pattern in token.patterns:
+        q |= Q(name__regex=pattern_regex(pattern))
+    return q
 
 
 def visible_repositories(user, queryset=None):
-    """The repositories `user` may see, as a queryset (filters compose with it)."""
+    """The repositories `user` (any principal) may pull, as a queryset (filters compose with it)."""
     qs = Repository.objects.all() if queryset is None else queryset
-    return qs if is_admin(user) else qs.filter(is_public=True)
+    user, token = split_principal(user)
+    anonymous = Q(is_public=True) if registry_setting("ANONYMOUS_PULL") else Q(pk__in=[])
+    if token is not None:
+        if not token.is_active or not _active_user(user):
+            return qs.none()
+        inside = Q(pk__in=[])
+        if PULL in token.action_set:
+            if token.is_robot:
+                inside = Q(namespace=token.organisation.name) & _patterns_q(token)
+            elif not (user.is_staff or user.is_superuser):
+                inside = _visible_to_user(user) & _patterns_q(token)
+            else:
+                inside = _patterns_q(token)
+        return qs.filter(inside | anonymous)
+    if not _active_user(user):
+        return qs.filter(anonymous)
+    if user.is_staff or user.is_superuser:
+        return qs
+    return qs.filter(_visible_to_user(user))
+
+
+def may_create_in(user, repository_name):
+    """Whether a first push may create this repository (push allowed on a name that doesn't exist yet)."""
+    return PUSH in actions_for(user, repository_name, None)

@@ -10,15 +10,19 @@
   first push.
 """
 
+import glob
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("BERTH_WORKERS", multiprocessing.cpu_count() + 1))
-worker_class = "gthread"
+# gthread, plus an immediate answer to TLS handshakes (registry_site/workers.py).
+worker_class = "registry_site.workers.RegistryThreadWorker"
 threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
 graceful_timeout = 60
@@ -54,3 +58,37 @@ def _larger_socket_reads():
 
 
 _larger_socket_reads()
+
+
+def _metrics_multiprocess_dir():
+    """/metrics sums every worker's counters (prometheus_client multiprocess mode, images/metrics.py).
+
+    The workers inherit PROMETHEUS_MULTIPROC_DIR from the master; a folder given
+    there is emptied at start, else a fresh temporary one is made.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.unlink(stale)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir[0] = tempfile.mkdtemp(prefix="berth-metrics-")
+
+
+_created_metrics_dir = [None]
+
+
+def on_exit(server):
+    """The master stops: a metrics folder made for this run goes with it."""
+    if _created_metrics_dir[0]:
+        shutil.rmtree(_created_metrics_dir[0], ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A worker is gone: prometheus_client drops its live-gauge files."""
+    from images.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+_metrics_multiprocess_dir()

@@ -6,6 +6,12 @@ Variables (all optional):
   STORAGE_PATH       blob folder for the filesystem backend (default var/storage)
   BERTH_DATA_DIR     where the defaults above live (default ./var)
   SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), BERTH_LOG_LEVEL
+  REGISTRY_AUTH      "token" (default: docker token auth, Basic for simple clients)
+                     or "none" (an open registry: trusted networks only)
+  BERTH_ANONYMOUS_PULL, BERTH_NEW_REPOSITORIES_PUBLIC, BERTH_ALLOW_REGISTRATION (booleans),
+  BERTH_TOKEN_TTL, BERTH_REFRESH_TOKEN_TTL (seconds), BERTH_TOKEN_SERVICE,
+  BERTH_TOKEN_ISSUER, BERTH_TOKEN_REALM, BERTH_LOGIN_FAILURE_LIMIT,
+  BERTH_LOGIN_FAILURE_WINDOW (seconds)   see images/conf.py
   DOCKER_REGISTRY_CONFIG, SETTINGS_FLAVOR
                      the original docker-registry's config.yml and flavor
                      (registry_site/legacy_config.py); they set storage,
@@ -47,9 +53,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "search",
     "storage_backends",
+    "accounts",
 ]
 
 MIDDLEWARE = [
+    "images.middleware.ObservabilityMiddleware",  # request id, /metrics counters, access log, event context
     "django.middleware.security.SecurityMiddleware",
     "images.ui.static.StaticFilesMiddleware",  # the catalog's static files, under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -111,6 +119,34 @@ REGISTRY = {
     "STORAGE_REDIRECT": env_bool("BERTH_STORAGE_REDIRECT", False),
     "ACCEL_REDIRECT_PREFIX": os.environ.get("BERTH_ACCEL_REDIRECT", ""),
 }
+
+# Accounts and access (accounts/, images/permissions.py). REGISTRY_AUTH=none makes an open registry.
+REGISTRY["AUTH"] = os.environ.get("REGISTRY_AUTH", "token").strip().lower()
+if REGISTRY["AUTH"] not in ("token", "none"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"REGISTRY_AUTH must be 'token' or 'none', not {REGISTRY['AUTH']!r}")
+REGISTRY["ANONYMOUS_PULL"] = env_bool("BERTH_ANONYMOUS_PULL", True)
+REGISTRY["NEW_REPOSITORIES_PUBLIC"] = env_bool("BERTH_NEW_REPOSITORIES_PUBLIC", True)
+REGISTRY["ALLOW_REGISTRATION"] = env_bool("BERTH_ALLOW_REGISTRATION", False)
+for _key, _var in (
+    ("TOKEN_SERVICE", "BERTH_TOKEN_SERVICE"),
+    ("TOKEN_ISSUER", "BERTH_TOKEN_ISSUER"),
+    ("TOKEN_REALM", "BERTH_TOKEN_REALM"),
+):
+    if os.environ.get(_var):
+        REGISTRY[_key] = os.environ[_var]
+for _key, _var in (
+    ("TOKEN_TTL", "BERTH_TOKEN_TTL"),
+    ("REFRESH_TOKEN_TTL", "BERTH_REFRESH_TOKEN_TTL"),
+    ("LOGIN_FAILURE_LIMIT", "BERTH_LOGIN_FAILURE_LIMIT"),
+    ("LOGIN_FAILURE_WINDOW", "BERTH_LOGIN_FAILURE_WINDOW"),
+):
+    if os.environ.get(_var):
+        REGISTRY[_key] = int(os.environ[_var])
+AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
+# Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretsFilter"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -174,3 +210,13 @@ if globals().get("EMAIL_HOST"):
     # email_exceptions: one e-mail to ADMINS per unhandled exception.
     LOGGING["handlers"]["mail_admins"] = {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR"}
     LOGGING["loggers"]["django.request"] = {"handlers": ["console", "mail_admins"], "level": "ERROR"}
+
+# Structured logs: BERTH_LOG_FORMAT=json prints one JSON object per line (registry_site/jsonlog.py) and
+# turns on Berth's own access log (logger `berth.access`, one record per request; BERTH_APP_ACCESS_LOG=0/1).
+LOG_FORMAT = os.environ.get("BERTH_LOG_FORMAT", "plain").strip().lower()
+LOGGING["formatters"]["json"] = {"()": "registry_site.jsonlog.JsonFormatter"}
+if LOG_FORMAT == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+REGISTRY.setdefault("ACCESS_LOG", env_bool("BERTH_APP_ACCESS_LOG", LOG_FORMAT == "json"))
+if os.environ.get("BERTH_GC_GRACE"):
+    REGISTRY["GC_GRACE"] = os.environ["BERTH_GC_GRACE"]

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from registry_site import health
+from registry_site import health, metrics_view
 
 urlpatterns = [
+    path("", include("accounts.urls")),  # /v2/token and the account pages, before the catch-all routes
     path("", include("images.api.v2.urls")),
     path("", include("images.api.v1.urls")),
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("images.ui.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", metrics_view.metrics_view, name="metrics"),
 ]
 
 handler404 = "images.api.handlers.not_found"

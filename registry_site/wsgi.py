@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_site.settings")
 
 application = get_wsgi_application()
+
+from accounts.apps import warn_if_open  # noqa: E402  (needs the app registry loaded above)
+
+warn_if_open()

@@ -67,6 +67,23 @@ def delete(digest):
     adapter().delete(paths.blob(digest))
 
 
+def iter_blobs():
+    """Yield (digest, size, modified epoch seconds) of every content object; stray names are skipped."""
+    for name, size, modified in adapter().walk(paths.BLOBS_ROOT):
+        digest = paths.digest_of_blob(name)
+        if digest is not None:
+            yield digest, size, modified
+
+
+def quarantine(digest):
+    """Move the blob's bytes aside to quarantine/ (copy, then delete); return the quarantine name."""
+    store = adapter()
+    target = paths.quarantine(digest)
+    store.copy(paths.blob(digest), target)
+    store.delete(paths.blob(digest))
+    return target
+
+
 def redirect_url(digest, expires=600):
     """A presigned URL for the blob where the backend can make one, else None."""
     return adapter().url(paths.blob(digest), expires)

@@ -127,6 +127,19 @@ def promote(upload_id, digest):
     discard(upload_id)
 
 
+def iter_staged():
+    """Yield (upload id, bytes, newest modification epoch seconds) of every staging area in storage."""
+    found = {}
+    for name, size, modified in blobstore.adapter().walk(paths.UPLOADS_ROOT):
+        upload_id = paths.upload_id_of(name)
+        if upload_id is None:
+            continue
+        total, newest = found.get(upload_id, (0, 0.0))
+        found[upload_id] = (total + size, max(newest, modified))
+    for upload_id, (total, newest) in sorted(found.items()):
+        yield upload_id, total, newest
+
+
 def discard(upload_id):
     with _lock:
         _hashers.pop(str(upload_id), None)

@@ -1,4 +1,4 @@
-"""Every test gets its own registry storage folder."""
+"""Every test gets its own registry storage folder; registry auth is off unless a test is marked `auth`."""
 
 import pytest
 
@@ -12,3 +12,17 @@ def registry_storage(settings, tmp_path):
         "registry": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}},
     }
     return location
+
+
+@pytest.fixture(autouse=True)
+def registry_auth_mode(request, settings):
+    """REGISTRY["AUTH"] = "none" (an open registry, as most suites assume); `@pytest.mark.auth` keeps "token"."""
+    if request.node.get_closest_marker("auth"):
+        from django.core.cache import cache
+
+        settings.REGISTRY = {**settings.REGISTRY, "AUTH": "token"}
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        cache.clear()  # login failure counters and remembered logins of earlier tests
+        return "token"
+    settings.REGISTRY = {**settings.REGISTRY, "AUTH": "none"}
+    return "none"

@@ -116,8 +116,19 @@ def _input(meta):
     return _GunicornBody(stream) if _GunicornBody.wraps(stream) else stream
 
 
+BYTES_IN_KEY = "berth.bytes_in"  # bytes read so far, for the request metrics (images/middleware.py)
+
+
 def iter_body(request, block_size=None):
     """Yield the request body in blocks of at most `block_size` bytes."""
+    meta = request.META
+    meta.setdefault(BYTES_IN_KEY, 0)
+    for block in _iter_body(request, block_size):
+        meta[BYTES_IN_KEY] += len(block)
+        yield block
+
+
+def _iter_body(request, block_size=None):
     block_size = block_size or registry_setting("IO_BLOCK_SIZE")
     meta = request.META
     if is_chunked(meta):

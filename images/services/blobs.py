@@ -1,13 +1,22 @@
-"""Blobs: content rows, per-repository links, mount and delete."""
+"""Blobs: content rows, per-repository links, mount and delete.
+
+Writing content and the online collector (images/services/gc.py) meet here.
+Every path that puts bytes at blobs/<digest> first records its intent (an
+Upload row carrying the digest) and cancels any pending byte deletion of that
+digest (a BlobDeletion row), then moves the bytes, then creates or locks the
+Blob row. The collector deletes bytes only for a digest with a BlobDeletion
+row, no Blob row and no intent, holding that BlobDeletion row locked.
+"""
 
 import itertools
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from images import digests
+from images import digests, references
 from images.conf import registry_setting
-from images.errors import BlobUnknown
-from images.models import Blob, RepositoryBlob
+from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
+from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import repositories
 from storage_backends import blobstore, paths, scratch
 
@@ -65,38 +74,111 @@ def redirect_url(blob):
     return blobstore.redirect_url(blob.digest)
 
 
-def link(repository_name, digest, size):
-    """Create (or find) the Blob row and make it visible in the repository."""
+def locked_row(digest, size):
+    """Inside a transaction: (Blob row, created) for the digest, locked against the collector."""
+    blob = Blob.objects.select_for_update().filter(digest=digest).first()
+    if blob is not None:
+        return blob, False
+    try:
+        with transaction.atomic():
+            return Blob.objects.create(digest=digest, size=size), True
+    except IntegrityError:  # created concurrently
+        return Blob.objects.select_for_update().get(digest=digest), False
+
+
+def link(repository_name, digest, size, verify_bytes=False):
+    """Create (or find) the Blob row and make it visible in the repository.
+
+    With verify_bytes, a row this call creates must find its bytes in storage
+    (BLOB_UNKNOWN otherwise): used where no upload of ours put them there.
+    """
     with transaction.atomic():
         repo = repositories.get_or_create(repository_name)
-        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+        blob, created = locked_row(digest, size)
+        if created and verify_bytes and not blobstore.exists(digest):
+            raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
         RepositoryBlob.objects.get_or_create(repository=repo, blob=blob)
     return blob
 
 
-def commit_upload(upload, digest, size):
-    """Bytes first (move to the content address), then rows in one transaction."""
+def announce(upload, digest):
+    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion.
+
+    Deleting the BlobDeletion row waits while the collector holds it (it is
+    deleting those bytes right now); after that the collector leaves the
+    digest alone for as long as the Upload row carries it.
+    """
+    with transaction.atomic():
+        updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
+        if not updated:
+            raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
+        BlobDeletion.objects.filter(digest=digest).delete()
+    upload.digest = digest
+
+
+def commit_upload(upload, digest, size, then=None, link_to_repository=True):
+    """Intent, then bytes (moved to the content address), then rows in one transaction.
+
+    `then(blob)` runs inside that transaction (v1 attaches the layer to its image).
+    """
+    announce(upload, digest)
     scratch.promote(upload.uuid, digest)
     with transaction.atomic():
-        blob = link(upload.repository_name, digest, size)
-        type(upload).objects.filter(pk=upload.pk).delete()
+        if link_to_repository:
+            blob = link(upload.repository_name, digest, size)
+        else:
+            blob, _ = locked_row(digest, size)
+        if not Upload.objects.filter(pk=upload.pk).delete()[0]:
+            # Purged while committing: without our intent the bytes were not protected.
+            raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
+        if then is not None:
+            then(blob)
+    return blob
+
+
+def store_bytes(data, staging_name="_internal/store"):
+    """A small blob from memory (a generated config): intent, bytes, row. Idempotent; returns the Blob."""
+    digest = digests.of_bytes(data)
+    with transaction.atomic():
+        upload = Upload.objects.create(repository_name=staging_name, digest=digest)
+        BlobDeletion.objects.filter(digest=digest).delete()
+    try:
+        if not blobstore.exists(digest):
+            blobstore.write_blob(digest, [data])
+        with transaction.atomic():
+            blob, _ = locked_row(digest, len(data))
+            Upload.objects.filter(pk=upload.pk).delete()
+    except BaseException:
+        Upload.objects.filter(pk=upload.pk).delete()
+        raise
     return blob
 
 
 def mount(repository_name, digest, from_repository):
     """Link a blob from another repository; None when it can't be mounted."""
     try:
-        source = stat(from_repository, digest)
-    except BlobUnknown:
+        source = stat(references.validate_name(from_repository), digest)
+    except (BlobUnknown, NameInvalid):
         return None
     if not blobstore.exists(digest):
         return None
-    return link(repository_name, digest, source.size)
+    try:
+        return link(repository_name, digest, source.size, verify_bytes=True)
+    except BlobUnknown:  # collected between the two steps: the client uploads instead
+        return None
 
 
 def delete(repository_name, digest):
-    """Unlink the blob from the repository; garbage collection frees the bytes."""
+    """Unlink the blob from the repository; garbage collection frees the bytes.
+
+    The repository row is locked, as a manifest push does, so a push never
+    validates against a link that disappears before it commits.
+    """
     digests.parse(digest)
-    deleted, _ = RepositoryBlob.objects.filter(repository__name=repository_name, blob__digest=digest).delete()
+    with transaction.atomic():
+        repo = Repository.objects.select_for_update().filter(name=repository_name).first()
+        deleted = 0
+        if repo is not None:
+            deleted, _ = RepositoryBlob.objects.filter(repository=repo, blob__digest=digest).delete()
     if not deleted:
         raise BlobUnknown(detail={"digest": digest})

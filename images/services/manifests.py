@@ -1,12 +1,27 @@
 """Manifests: push (validated against what the repository holds), fetch, delete."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from images import digests, manifests, references
 from images.conf import registry_setting
 from images.errors import DigestInvalid, ManifestBlobUnknown, ManifestUnknown, PayloadTooLarge, TagInvalid
-from images.models import Manifest, ManifestChild, ManifestLayer, RepositoryBlob, RepositoryManifest, Tag
-from images.services import repositories
+from images.models import (
+    Manifest,
+    ManifestChild,
+    ManifestLayer,
+    Repository,
+    RepositoryBlob,
+    RepositoryManifest,
+    Tag,
+)
+from images.services import notifications, repositories
+
+# A pull writes the repository's last_pull_at at most this often.
+PULL_TIME_RESOLUTION = timedelta(seconds=60)
 
 
 def put(repository_name, reference, data, content_type):
@@ -32,6 +47,7 @@ def put(repository_name, reference, data, content_type):
                 repository=repo, name=value, defaults={"manifest": manifest, "v1_image": None, "v1_metadata": {}}
             )
         repositories.touch_push(repo)
+        notifications.emit("push", repo.name, manifest, tag=value if kind == "tag" else "")
     return manifest, parsed
 
 
@@ -63,7 +79,8 @@ def _check_references(repo, parsed):
 
 
 def _store(parsed, data):
-    existing = Manifest.objects.filter(digest=parsed.digest).first()
+    # Locked: the collector deletes unreferenced Manifest rows under the same lock, re-checking first.
+    existing = Manifest.objects.select_for_update().filter(digest=parsed.digest).first()
     if existing:
         return existing
     try:
@@ -82,7 +99,7 @@ def _store(parsed, data):
             _store_references(manifest, parsed)
             return manifest
     except IntegrityError:  # the same manifest pushed concurrently into another repository
-        return Manifest.objects.get(digest=parsed.digest)
+        return Manifest.objects.select_for_update().get(digest=parsed.digest)
 
 
 def _store_references(manifest, parsed):
@@ -138,16 +155,46 @@ def platform_child(repository_name, index, wanted=("linux", "amd64")):
     return None
 
 
+def record_pull(repository_name, manifest, reference):
+    """A client fetched the manifest: metrics now; last pull time and `pull` notifications off the request path.
+
+    A GET stays one query: the bookkeeping runs in the notifications pool
+    (inline with WEBHOOK_SYNC), writing last_pull_at at most once a minute.
+    """
+    kind, value = _lookup_reference(reference)
+    notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=_touch_pull)
+
+
+_last_pull_written = {}
+
+
+def _touch_pull(repository_name):
+    now = timezone.now()
+    last = _last_pull_written.get(repository_name)
+    if last is not None and now - last < PULL_TIME_RESOLUTION:
+        return
+    _last_pull_written[repository_name] = now
+    Repository.objects.filter(name=repository_name).filter(
+        Q(last_pull_at__isnull=True) | Q(last_pull_at__lt=now - PULL_TIME_RESOLUTION)
+    ).update(last_pull_at=now)
+
+
 def delete(repository_name, reference):
     """By tag: untag. By digest: remove the manifest and its tags from the repository."""
     kind, value = _lookup_reference(reference)
     repo = repositories.get(repository_name)
     with transaction.atomic():
         if kind == "tag":
+            tag = Tag.objects.select_related("manifest").filter(repository=repo, name=value).first()
             deleted, _ = Tag.objects.filter(repository=repo, name=value).delete()
+            if deleted and tag is not None:
+                notifications.emit("delete", repo.name, tag.manifest, tag=value)
         else:
             Tag.objects.filter(repository=repo, manifest__digest=value).delete()
+            manifest = Manifest.objects.filter(digest=value).first()
             deleted, _ = RepositoryManifest.objects.filter(repository=repo, manifest__digest=value).delete()
+            if deleted and manifest is not None:
+                notifications.emit("delete", repo.name, manifest)
     if not deleted:
         raise ManifestUnknown(detail={"reference": reference})
 
@@ -156,6 +203,8 @@ def referrers(repository_name, digest, artifact_type=None):
     """Manifests in the repository whose subject is `digest`, as index descriptors."""
     digests.parse(digest)
     qs = Manifest.objects.filter(subject_digest=digest, repository_links__repository__name=repository_name)
+    if artifact_type and "\x00" in artifact_type:
+        return []  # no artifact type holds NUL (and PostgreSQL can't compare it)
     if artifact_type:
         qs = qs.filter(artifact_type=artifact_type)
     out = []

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from images import references
+from images.conf import registry_setting
 from images.errors import NameUnknown
 from images.models import Repository
 
@@ -19,7 +20,8 @@ def get(name):
 def get_or_create(name, lock=False):
     """Return the repository, creating it on first push; with lock=True the row is locked."""
     references.validate_name(name)
-    repo, _ = Repository.objects.get_or_create(name=name, defaults={"namespace": references.namespace_of(name)})
+    defaults = {"namespace": references.namespace_of(name), "is_public": registry_setting("NEW_REPOSITORIES_PUBLIC")}
+    repo, _ = Repository.objects.get_or_create(name=name, defaults=defaults)
     if lock:
         repo = Repository.objects.select_for_update().get(pk=repo.pk)
     return repo

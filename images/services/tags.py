@@ -19,6 +19,7 @@ def page_size(raw):
 
 
 def _page(qs, field, n, last):
+    last = (last or "").replace("\x00", "")  # names never hold NUL (and PostgreSQL can't compare it)
     if last:
         qs = qs.filter(**{f"{field}__gt": last})
     limit = registry_setting("DEFAULT_PAGE_SIZE") if n is None else n
@@ -34,5 +35,9 @@ def list_tags(repository_name, n=None, last=None):
     return _page(Tag.objects.filter(repository=repo), "name", n, last)
 
 
-def list_repositories(n=None, last=None):
-    return _page(Repository.objects.all(), "name", n, last)
+def list_repositories(n=None, last=None, visible=None):
+    """(names, has_more); `visible` narrows the queryset (images.permissions.visible_repositories)."""
+    qs = Repository.objects.all()
+    if visible is not None:
+        qs = visible(qs)
+    return _page(qs, "name", n, last)

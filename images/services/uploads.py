@@ -4,7 +4,7 @@ import uuid as uuidlib
 
 from django.db import transaction
 
-from images import digests
+from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
 from images.services import blobs
@@ -15,6 +15,7 @@ def start(repository_name):
     with transaction.atomic():
         upload = Upload.objects.create(repository_name=repository_name)
     scratch.create(upload.uuid)
+    metrics.count_upload("started")
     return upload
 
 
@@ -54,12 +55,15 @@ def complete(upload, digest, blocks=None, expected_size=None):
     actual = scratch.digest_of(upload.uuid, upload.offset, algorithm)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
-    return blobs.commit_upload(upload, digest, upload.offset)
+    blob = blobs.commit_upload(upload, digest, upload.offset)
+    metrics.count_upload("completed")
+    return blob
 
 
 def cancel(upload):
     Upload.objects.filter(pk=upload.pk).delete()
     scratch.discard(upload.uuid)
+    metrics.count_upload("cancelled")
 
 
 def _progress_headers(upload):

@@ -6,7 +6,7 @@ checksum computed when the layer arrived; until then it is never served.
 
 from django.db import IntegrityError, transaction
 
-from images import digests, v1_format
+from images import v1_format
 from images.errors import (
     ChecksumConflict,
     ChecksumInvalid,
@@ -18,9 +18,9 @@ from images.errors import (
     ImageUnknown,
     ParentUnknown,
 )
-from images.models import Blob, Upload, V1Image
-from images.services import uploads
-from storage_backends import blobstore, scratch
+from images.models import V1Image
+from images.services import blobs, uploads
+from storage_backends import scratch
 
 # Upload.repository_name of v1 staging areas; no registry name starts with "_".
 STAGING_PREFIX = "_v1/"
@@ -127,24 +127,12 @@ def _attach(image, image_json, checksum, diff_id):
 
 def commit_staged(upload, digest, size, then=None):
     """Bytes to their content address first, then the Blob row (and `then`) in one transaction."""
-    scratch.promote(upload.uuid, digest)
-    with transaction.atomic():
-        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
-        Upload.objects.filter(pk=upload.pk).delete()
-        if then is not None:
-            then(blob)
-    return blob
+    return blobs.commit_upload(upload, digest, size, then=then, link_to_repository=False)
 
 
 def store_bytes(data):
     """A small blob (an image config) from memory: bytes first, then the row. Idempotent."""
-    digest = digests.of_bytes(data)
-    blob = Blob.objects.filter(digest=digest).first()
-    if blob is None or not blobstore.exists(digest):
-        blobstore.write_blob(digest, [data])
-    if blob is None:
-        blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": len(data)})
-    return blob
+    return blobs.store_bytes(data, staging_name=f"{STAGING_PREFIX}config")
 
 
 def put_checksum(image_id, payload, tarsum=""):

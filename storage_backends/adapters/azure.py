@@ -56,6 +56,13 @@ class AzureAdapter(GenericAdapter):
                 names.append(item.name[len(location) :].lstrip("/"))
         return sorted(names)
 
+    def walk(self, prefix):
+        folder = self.storage._get_valid_path(prefix).rstrip("/") + "/"
+        location = self.storage._get_valid_path("")
+        for item in self.container.list_blobs(name_starts_with=folder):
+            name = item.name[len(location) :].lstrip("/")
+            yield name, item.size, item.last_modified.timestamp()
+
     def url(self, name, expires):
         account = self.container.account_name
         key = self.storage.account_key

@@ -105,6 +105,23 @@ class GenericAdapter:
             return []
         return sorted(f"{prefix}/{name.rsplit('/', 1)[-1]}" for name in files)
 
+    def walk(self, prefix):
+        """Yield (name, size, modified epoch seconds) of every object under the folder `prefix`, recursively."""
+        stack = [prefix.rstrip("/")]
+        while stack:
+            folder = stack.pop()
+            try:
+                dirs, files = self.storage.listdir(folder)
+            except FileNotFoundError:
+                continue
+            stack.extend(f"{folder}/{d.rstrip('/')}" for d in dirs)
+            for name in files:
+                full = f"{folder}/{name.rsplit('/', 1)[-1]}"
+                try:
+                    yield full, self.storage.size(full), self.storage.get_modified_time(full).timestamp()
+                except FileNotFoundError:
+                    continue
+
     def url(self, name, expires):
         return None
 

@@ -56,6 +56,18 @@ class LocalAdapter(GenericAdapter):
         except FileNotFoundError:
             return []
 
+    def walk(self, prefix):
+        root = self.local_path(prefix)
+        for folder, _, files in os.walk(root):
+            rel = os.path.relpath(folder, self.storage.location)
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                yield f"{rel}/{name}".replace(os.sep, "/"), st.st_size, st.st_mtime
+
     def check(self):
         root = self.storage.location
         os.makedirs(root, exist_ok=True)

@@ -84,6 +84,15 @@ class S3Adapter(GenericAdapter):
             names.extend(f"{prefix}/{item['Key'][len(folder) :]}" for item in page.get("Contents", []))
         return sorted(names)
 
+    def walk(self, prefix):
+        folder = self.key(prefix).rstrip("/") + "/"
+        base = self.key(prefix).rstrip("/")
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=folder):
+            for item in page.get("Contents", []):
+                name = prefix.rstrip("/") + item["Key"][len(base) :]
+                yield name, item["Size"], item["LastModified"].timestamp()
+
     def url(self, name, expires):
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self.key(name)}, ExpiresIn=expires

@@ -1,6 +1,7 @@
 """OpenStack Swift (its own API) through django-storage-swift's SwiftStorage."""
 
 import threading
+from datetime import UTC
 
 import swiftclient
 from swiftclient.exceptions import ClientException
@@ -82,6 +83,17 @@ class SwiftAdapter(GenericAdapter):
         folder = self.key(prefix).rstrip("/") + "/"
         _, items = self.conn.get_container(self.container, prefix=folder, delimiter="/", full_listing=True)
         return sorted(f"{prefix}/{item['name'][len(folder) :]}" for item in items if "name" in item)
+
+    def walk(self, prefix):
+        from datetime import datetime
+
+        folder = self.key(prefix).rstrip("/") + "/"
+        _, items = self.conn.get_container(self.container, prefix=folder, full_listing=True)
+        for item in items:
+            if "name" not in item:
+                continue
+            modified = datetime.fromisoformat(item["last_modified"]).replace(tzinfo=UTC).timestamp()
+            yield f"{prefix.rstrip('/')}/{item['name'][len(folder) :]}", int(item["bytes"]), modified
 
     def check(self):
         self.conn.head_container(self.container)

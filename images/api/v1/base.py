@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from accounts import registry_auth
 from images import v1_format
 from images.api import streams
 from images.api.errors import to_registry_error
@@ -70,9 +71,15 @@ def read_small(request):
     return streams.read_limited(request, limit, too_large)
 
 
-def index_headers(request, repository_name, access):
-    """What Docker 1.x requires from the index calls: a token and the registry endpoints."""
-    token = v1_format.token(repository_name, access)
+def index_headers(request, repository_name, access, caller=None):
+    """What Docker 1.x requires from the index calls: a token and the registry endpoints.
+
+    With registry auth on, the token is signed and names the caller (accounts/tokens.py).
+    """
+    if caller is not None:
+        token = registry_auth.v1_token_for(caller, repository_name, access)
+    else:
+        token = v1_format.token(repository_name, access)
     host = request.META.get("HTTP_HOST") or f"{request.META.get('SERVER_NAME')}:{request.META.get('SERVER_PORT')}"
     return {"X-Docker-Token": token, "WWW-Authenticate": token, "X-Docker-Endpoints": host}
 
@@ -91,7 +98,8 @@ def user_agent(request):
 
 
 class V1View(APIView):
-    """Standalone mode: any (or no) Authorization is accepted, incl. Docker's `Token Token ...`."""
+    """Who calls comes from `Authorization`: Basic, Docker's `Token ...` (also `Token Token ...`) or nothing;
+    with REGISTRY AUTH=none anything is accepted, as the original's standalone mode."""
 
     parser_classes = ()
     renderer_classes = (JSONRenderer,)
@@ -99,6 +107,20 @@ class V1View(APIView):
 
     def get_exception_handler(self):
         return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.caller = registry_auth.authenticate_v1(request)
+
+    def require(self, repository, action):
+        """The registry name of the v1 path once the caller may do `action` there (None: open registry)."""
+        from images.services import v1_repositories
+
+        if self.caller.scheme == "open":
+            return None  # no lookup: the open registry costs no extra query
+        name = v1_repositories.canonical_name(repository)
+        registry_auth.require_v1(self.caller, name, action)
+        return name
 
 
 class IndexView(V1View):

@@ -2,17 +2,31 @@
 
 from django.http import FileResponse, StreamingHttpResponse
 
+from accounts import registry_auth
 from images import v1_format
 from images.api import streams
 from images.api.v1.base import V1View, cache_headers, empty, not_modified, read_small, respond, user_agent
 from images.api.v2.blobs import parse_range
-from images.errors import RangeInvalid
+from images.errors import ImageUnknown, RangeInvalid
 from images.services import blobs, v1_images
 
 
-class ImageJsonView(V1View):
-    def get(self, request, image_id):
+class ImageView(V1View):
+    """Images are global in v1: they may be read through a repository the caller may pull (§4.7)."""
+
+    def readable(self, image_id):
         image = v1_images.get_completed(image_id)
+        if not registry_auth.v1_image_readable(self.caller, image.image_id):
+            raise ImageUnknown()
+        return image
+
+    def uploading(self):
+        registry_auth.require_v1_uploader(self.caller)
+
+
+class ImageJsonView(ImageView):
+    def get(self, request, image_id):
+        image = self.readable(image_id)
         headers = cache_headers()
         if image.layer_id is not None:
             headers["X-Docker-Size"] = str(image.size)
@@ -24,13 +38,14 @@ class ImageJsonView(V1View):
 
     def put(self, request, image_id):
         v1_format.check_image_id(image_id)
+        self.uploading()
         v1_images.put_json(image_id, read_small(request))
         return respond()
 
 
-class ImageLayerView(V1View):
+class ImageLayerView(ImageView):
     def get(self, request, image_id):
-        image = v1_images.get_completed(image_id)
+        image = self.readable(image_id)
         blob = v1_images.layer_blob(image)
         headers = {**cache_headers(), "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
         if not_modified(request):
@@ -59,20 +74,22 @@ class ImageLayerView(V1View):
         return response
 
     def put(self, request, image_id):
+        self.uploading()
         v1_images.put_layer(image_id, streams.iter_body(request), user_agent(request))
         return respond()
 
 
-class ImageChecksumView(V1View):
+class ImageChecksumView(ImageView):
     def put(self, request, image_id):
+        self.uploading()
         meta = request.META
         v1_images.put_checksum(image_id, meta.get("HTTP_X_DOCKER_CHECKSUM_PAYLOAD"), meta.get("HTTP_X_DOCKER_CHECKSUM"))
         return respond()
 
 
-class ImageAncestryView(V1View):
+class ImageAncestryView(ImageView):
     def get(self, request, image_id):
-        image = v1_images.get_completed(image_id)
+        image = self.readable(image_id)
         headers = cache_headers()
         if not_modified(request):
             return empty(304, headers)

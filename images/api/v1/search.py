@@ -19,7 +19,8 @@ class SearchView(V1View):
     def get(self, request):
         params = request.query_params
         page, page_size = services.page_params(params.get("n"), params.get("page"))
-        found = services.search_repositories(params.get("q", ""), page, page_size)
+        visible = None if self.caller.scheme == "open" else self.caller.visible()
+        found = services.search_repositories(params.get("q", ""), page, page_size, repositories=visible)
         return respond(
             {
                 "query": found.query,

@@ -5,7 +5,8 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from images import references
+from accounts import registry_auth
+from images import permissions, references
 from images.api.errors import API_VERSION_HEADER
 
 
@@ -29,6 +30,21 @@ class RegistryView(APIView):
         if "name" in kwargs:
             # self.kwargs is the dict the handler is called with: `foo` becomes `library/foo`.
             self.kwargs["name"] = references.canonical_name(kwargs["name"])
+        # Who is calling (accounts/registry_auth.py), then may they: GET/HEAD pull, DELETE delete, others push.
+        self.caller = registry_auth.authenticate(request)
+        self.authorize(request)
+
+    def required_action(self, request):
+        if request.method in ("GET", "HEAD"):
+            return permissions.PULL
+        return permissions.DELETE if request.method == "DELETE" else permissions.PUSH
+
+    def authorize(self, request):
+        """Views without a repository name (/v2/, _catalog) override this."""
+        registry_auth.require(request, self.caller, self.kwargs["name"], self.required_action(request))
+
+    def allows(self, name, action):
+        return self.caller.allows(name, action)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -40,6 +40,7 @@ class ManifestView(RegistryView):
 
     def get(self, request, name, reference):
         manifest = negotiate(request, name, manifests.get(name, reference))
+        manifests.record_pull(name, manifest, reference)
         response = HttpResponse(bytes(manifest.payload))
         for key, value in manifest_headers(manifest).items():
             response[key] = value

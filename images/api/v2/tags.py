@@ -18,9 +18,14 @@ class TagsListView(RegistryView):
 
 
 class CatalogView(RegistryView):
+    """Lists only the repositories the caller may pull."""
+
+    def authorize(self, request):
+        pass
+
     def get(self, request):
         n = tags.page_size(request.query_params.get("n"))
-        items, has_more = tags.list_repositories(n, request.query_params.get("last"))
+        items, has_more = tags.list_repositories(n, request.query_params.get("last"), visible=self.caller.visible)
         response = Response({"repositories": items})
         _link(response, request, items, has_more, n)
         return response

@@ -2,10 +2,10 @@
 
 import re
 
-from images import digests
+from images import digests, permissions, references
 from images.api import streams
 from images.api.v2.base import RegistryView, empty
-from images.errors import BlobUploadInvalid, RangeInvalid
+from images.errors import BlobUploadInvalid, NameInvalid, RangeInvalid
 from images.services import blobs, uploads
 
 _CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
@@ -41,12 +41,23 @@ def parse_content_range(header):
     return start, end
 
 
+def _readable_source(view, source):
+    """The canonical name of a mount source the caller may pull, else None (never says why)."""
+    try:
+        source = references.canonical_name(source)
+    except NameInvalid:
+        return None
+    return source if view.allows(source, permissions.PULL) else None
+
+
 class UploadStartView(RegistryView):
     def post(self, request, name):
         mount, source = request.query_params.get("mount"), request.query_params.get("from")
         if mount and source:
             digests.parse(mount)
-            if blobs.mount(name, mount, source):
+            # Mounting needs pull on `from`; otherwise (or when it's missing) the client just uploads.
+            source = _readable_source(self, source)
+            if source and blobs.mount(name, mount, source):
                 return created(name, mount)
         digest = request.query_params.get("digest")
         if digest:

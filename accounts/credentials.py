@@ -1,0 +1,165 @@
+"""Check a user name and a password (or an access token) and count failures.
+
+Every login path (the token endpoint, Basic auth on registry calls, /v1/users,
+the UI sign-in form) goes through `check_login`, which refuses with
+TooManyRequests once a client address has failed LOGIN_FAILURE_LIMIT times for a
+user name within LOGIN_FAILURE_WINDOW seconds (Django's cache: per process with
+the default local-memory cache, shared with Redis).
+
+Password hashing is slow on purpose; clients that send Basic auth on every
+registry call would pay it per request, so a successful check is remembered
+for a minute under a key derived from the credentials and the stored password
+hash (a password change or a revoked token misses it).
+"""
+
+import base64
+import binascii
+import hashlib
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from accounts import tokens
+from accounts.models import AccessToken
+from images.conf import registry_setting
+from images.errors import TooManyRequests
+
+logger = logging.getLogger("berth.auth")
+REMEMBER_SECONDS = 60
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+def client_address(request):
+    meta = getattr(request, "META", {}) or {}
+    return meta.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _failure_key(address, username):
+    digest = hashlib.sha256(f"{address}\0{(username or '').lower()}".encode()).hexdigest()[:32]
+    return f"berth:login-failures:{digest}"
+
+
+def throttled(address, username):
+    return (cache.get(_failure_key(address, username)) or 0) >= int(registry_setting("LOGIN_FAILURE_LIMIT"))
+
+
+def too_many(address, username):
+    window = int(registry_setting("LOGIN_FAILURE_WINDOW"))
+    logger.warning("login refused: too many failures for user %r from %s", (username or "")[:150], address)
+    return TooManyRequests(
+        "too many failed logins, retry later", detail={"retry_after": window}, headers={"Retry-After": str(window)}
+    )
+
+
+def record_failure(address, username):
+    key = _failure_key(address, username)
+    window = int(registry_setting("LOGIN_FAILURE_WINDOW"))
+    if cache.add(key, 1, window):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, window)
+            count = 1
+    logger.info("failed login for user %r from %s (%d in window)", (username or "")[:150], address, count)
+
+
+def reset_failures(address, username):
+    cache.delete(_failure_key(address, username))
+
+
+def _remember_key(username, password, stored):
+    material = f"{settings.SECRET_KEY}\0{username}\0{password}\0{stored}".encode()
+    return "berth:login-ok:" + hashlib.sha256(material).hexdigest()
+
+
+@sensitive_variables("password")
+def _check_password(username, password):
+    User = get_user_model()
+    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    if user is None:
+        User().set_password(password)  # the same work as a real check: no timing hint that the name is unknown
+        return None
+    key = _remember_key(username, password, user.password)
+    if cache.get(key) == user.pk:
+        return user if user.is_active else None
+    if not user.check_password(password) or not user.is_active:
+        return None
+    cache.set(key, user.pk, REMEMBER_SECONDS)
+    return user
+
+
+@sensitive_variables("password")
+def _check_access_token(username, password):
+    key_id = tokens.parse_access_token(password)
+    if key_id is None:
+        return None
+    row = AccessToken.objects.select_related("user", "organisation").filter(key_id=key_id).first()
+    if row is None or not tokens.secret_matches(row, password):
+        return None
+    if not row.is_active or not row.user.is_active:
+        return None
+    if username and username.lower() != row.login_name.lower():
+        return None
+    touch(row)
+    return row
+
+
+def touch(row):
+    """Record the token's use, at most once a minute (no write per registry call)."""
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= LAST_USED_RESOLUTION_SECONDS:
+        AccessToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
+
+
+@sensitive_variables("password")
+def check_login(request, username, password):
+    """The principal (a user or an AccessToken) for these credentials, None when wrong.
+
+    Raises TooManyRequests while the client is locked out for this user name.
+    """
+    address = client_address(request)
+    if throttled(address, username):
+        raise too_many(address, username)
+    principal = None
+    if password:
+        principal = _check_access_token(username, password)
+        if principal is None and tokens.parse_access_token(password) is None and username:
+            principal = _check_password(username, password)
+    if principal is None:
+        record_failure(address, username)
+        return None
+    return principal
+
+
+@sensitive_variables("header", "decoded", "password")
+def parse_basic(header):
+    """(username, password) from an `Authorization: Basic ...` value, or None if it isn't one."""
+    if not header or not header[:6].lower() == "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ("", "")
+    username, _, password = decoded.partition(":")
+    return username, password
+
+
+def principal_user(principal):
+    """The Django user behind a principal (a robot account's creator for robots)."""
+    return principal.user if isinstance(principal, AccessToken) else principal
+
+
+def principal_name(principal):
+    """The `sub` of tokens issued to this principal."""
+    if principal is None:
+        return ""
+    if isinstance(principal, AccessToken):
+        return principal.login_name
+    return principal.get_username()

@@ -1,0 +1,69 @@
+"""A Berth server with registry authentication on (REGISTRY_AUTH=token), and its users.
+
+The shared `berth` fixtures run an open registry (REGISTRY_AUTH=none); the auth
+end-to-end tests (test_auth_*.py) use this one, with users created through
+`manage.py berth_user` against the server's own database.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, tail, venv_bin
+
+PASSWORDS = {"alice": "alice-Pa55-e2e", "bob": "bob-Pa55-e2e"}
+
+
+class AuthBerth(BerthServer):
+    def __init__(self, workdir, database_url, extra_env=None):
+        super().__init__("gunicorn", workdir, database_url)
+        self.extra_env = extra_env or {}
+
+    def env(self):
+        return {**super().env(), "REGISTRY_AUTH": "token", **self.extra_env}
+
+    def manage(self, *args, input=None):
+        result = subprocess.run(
+            [venv_bin("python"), "manage.py", *args],
+            cwd=REPO_ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def create_user(self, username, password, *extra):
+        return self.manage("berth_user", username, "--password-stdin", *extra, input=password + "\n")
+
+    def create_token(self, username, name, *extra):
+        """A personal access token (or a robot with --robot/--org); returns the secret."""
+        return self.manage("berth_user", username, "--token", name, *extra).strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session", name="auth_berth")
+def auth_berth_fixture(e2e_tmp):
+    """Import this into a test module to use the `auth_berth` fixture (one server per session)."""
+    server = AuthBerth(e2e_tmp / "auth-gunicorn", os.environ.get("DATABASE_URL"))
+    try:
+        server.start()
+        for name, password in PASSWORDS.items():
+            server.create_user(name, password)
+        error = None
+    except (StartError, AssertionError) as exc:
+        error = str(exc)
+    if error:
+        server.stop()
+        pytest.fail(error, pytrace=False)
+    yield server
+    died = server.proc is not None and server.proc.poll() is not None
+    server.stop()
+    if died:
+        pytest.fail(f"the auth Berth server exited during the tests:\n{tail(server.log)}", pytrace=False)
+    log = server.log.read_text(errors="replace") if server.log.exists() else ""
+    leaked = [name for name, password in PASSWORDS.items() if password in log]
+    assert not leaked, f"passwords of {leaked} appear in the server log"
