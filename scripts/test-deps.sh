@@ -63,4 +63,7 @@ fi
 # pip is quick when everything is already satisfied.
 log "pip install -r requirements-dev.txt"
 .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+# Object stores for the storage suite (tests/storage): OpenStack Swift (Debian) and Azurite (npm).
+APT_UPDATED=1 bash scripts/swift.sh install
+bash scripts/azurite.sh install
 log "ready"
