@@ -13,8 +13,6 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on.
 APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap)
-# OpenStack Swift (Swift API + s3api) and memcached for the storage suite (scripts/swift.sh).
-APT_PACKAGES+=(swift swift-proxy swift-account swift-container swift-object memcached)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -65,7 +63,8 @@ fi
 # pip is quick when everything is already satisfied.
 log "pip install -r requirements-dev.txt"
 .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
-# Object stores for the storage suite (tests/storage): OpenStack Swift (Debian) and Azurite (npm).
+# Object stores for the storage suite (tests/storage): OpenStack Swift (Debian, installed
+# --no-install-recommends by the script, which runs apt-get update itself) and Azurite (npm).
 bash scripts/swift.sh install
 bash scripts/azurite.sh install
 log "ready"
