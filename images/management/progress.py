@@ -2,16 +2,7 @@
 
 import sys
 
-
-class NoProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
+from images.progress import NullProgress
 
 
 def factory(stdout, force=None):
@@ -19,7 +10,7 @@ def factory(stdout, force=None):
     stream = getattr(stdout, "_out", stdout)
     interactive = force if force is not None else bool(getattr(stream, "isatty", lambda: False)())
     if not interactive:
-        return NoProgress
+        return NullProgress
     from tqdm import tqdm
 
     def bar(desc, total=None, unit="it"):

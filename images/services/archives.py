@@ -35,23 +35,13 @@ from images import digests, references
 from images import manifests as media
 from images.errors import RegistryError
 from images.models import Blob, Upload
+from images.progress import NullProgress
 from images.services import blobs, manifests, uploads
 from storage_backends import blobstore, scratch
 
 STAGING_NAME = "_import/staging"
 BLOCK = 1024 * 1024
 ArchiveError = fmt.ArchiveError
-
-
-class NullProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
 
 
 @dataclass

@@ -85,23 +85,13 @@ from images.models import (
     Upload,
     V1Image,
 )
+from images.progress import NullProgress
 from images.services import uploads_purge
 from storage_backends import blobstore
 
 BATCH = 500
 STUCK_COMMIT = uploads_purge.STUCK_COMMIT
 log = logging.getLogger("berth.gc")
-
-
-class NullProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
 
 
 @dataclass

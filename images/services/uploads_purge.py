@@ -19,21 +19,11 @@ from django.utils import timezone
 
 from images import metrics
 from images.models import Upload
+from images.progress import NullProgress
 from storage_backends import scratch
 
 STUCK_COMMIT = timedelta(days=1)
 BATCH = 500
-
-
-class _NullProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
 
 
 @dataclass
@@ -73,7 +63,7 @@ def plan(cutoff, now=None):
     return sessions, stray
 
 
-def purge(cutoff, dry_run=False, progress=_NullProgress, now=None):
+def purge(cutoff, dry_run=False, progress=NullProgress, now=None):
     now = now or timezone.now()
     sessions, stray = plan(cutoff, now)
     result = PurgeResult(dry_run=dry_run)

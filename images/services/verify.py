@@ -16,18 +16,8 @@ from django.db import transaction
 
 from images import digests
 from images.models import Blob, Repository, RepositoryBlob
+from images.progress import NullProgress
 from storage_backends import blobstore
-
-
-class _NullProgress:
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
 
 
 @dataclass
@@ -100,7 +90,7 @@ def sample_size(total, sample=None, percent=None):
     return sample
 
 
-def verify(digest_list=None, sample=None, percent=None, quarantine=False, seed=None, progress=_NullProgress):
+def verify(digest_list=None, sample=None, percent=None, quarantine=False, seed=None, progress=NullProgress):
     """Check all blobs, the listed digests, or a random sample (count or percent)."""
     result = VerifyResult()
     if digest_list:

@@ -272,10 +272,11 @@ def test_durations():
 def test_progress_bars_only_on_a_terminal(ops):
     import io
 
-    from images.management.progress import NoProgress, factory
+    from images.management.progress import factory
+    from images.progress import NullProgress
 
     ops.push_blob("team/app", b"stray")
     out = io.StringIO()
     ops.collect(progress=factory(out, force=True))
     assert "marking" in out.getvalue() and "blob rows" in out.getvalue()
-    assert factory(io.StringIO()) is NoProgress  # redirected output: no bars
+    assert factory(io.StringIO()) is NullProgress  # redirected output: no bars
