@@ -1,12 +1,10 @@
 """/v1/images/<id>/json|layer|checksum|ancestry."""
 
-from django.http import FileResponse, StreamingHttpResponse
-
 from accounts import registry_auth
 from images import v1_format
 from images.api import streams
 from images.api.v1.base import V1View, cache_headers, empty, not_modified, read_small, respond, user_agent
-from images.api.v2.blobs import parse_range
+from images.api.v2.blobs import bytes_response, parse_range
 from images.errors import ImageUnknown, RangeInvalid
 from images.services import blobs, v1_images
 
@@ -57,21 +55,13 @@ class ImageLayerView(ImageView):
         if internal:  # nginx sends the file (and answers Range) itself
             return empty(200, {**headers, "X-Accel-Redirect": internal})
         range_header = request.META.get("HTTP_RANGE")
+        span = None
         if range_header:
             try:
-                start, end = parse_range(range_header, blob.size)
+                span = parse_range(range_header, blob.size)
             except RangeInvalid:  # Docker 1.x reads a bare 416 after the last byte as the end
                 return empty(416, {**headers, "Content-Range": f"bytes */{blob.size}"})
-            response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
-            headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-            headers["Content-Length"] = str(end - start + 1)
-        else:
-            local = blobs.local_file(blob)
-            response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
-            headers["Content-Length"] = str(blob.size)
-        for key, value in headers.items():
-            response[key] = value
-        return response
+        return bytes_response(blob, headers, span)
 
     def put(self, request, image_id):
         self.uploading()

@@ -40,6 +40,25 @@ def blob_headers(blob):
     }
 
 
+def bytes_response(blob, headers, span=None):
+    """The blob's bytes: 206 for an inclusive (start, end) span, else all of it (sendfile-able on disk)."""
+    if span:
+        start, end = span
+        response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
+        headers = {
+            **headers,
+            "Content-Range": f"bytes {start}-{end}/{blob.size}",
+            "Content-Length": str(end - start + 1),
+        }
+    else:
+        local = blobs.local_file(blob)
+        response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
+        headers = {**headers, "Content-Length": str(blob.size)}
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
 class BlobView(RegistryView):
     def head(self, request, name, digest):
         blob = blobs.stat(name, digest)
@@ -55,18 +74,8 @@ class BlobView(RegistryView):
         if internal:  # nginx sends the file (and handles Range) itself
             return empty(200, {**headers, "X-Accel-Redirect": internal}, content_length=0)
         range_header = request.META.get("HTTP_RANGE")
-        if range_header:
-            start, end = parse_range(range_header, blob.size)
-            response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
-            headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
-            headers["Content-Length"] = str(end - start + 1)
-        else:
-            local = blobs.local_file(blob)
-            response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
-            headers["Content-Length"] = str(blob.size)
-        for key, value in headers.items():
-            response[key] = value
-        return response
+        span = parse_range(range_header, blob.size) if range_header else None
+        return bytes_response(blob, headers, span)
 
     def delete(self, request, name, digest):
         blobs.delete(name, digest)
