@@ -19,13 +19,8 @@ COPY requirements.txt /app/requirements.txt
 RUN (update-ca-certificates >/dev/null 2>&1 || true) \
     && python3 -m venv /venv \
     && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /venv/bin/pip install -r /app/requirements.txt
-COPY manage.py /app/
-COPY registry_site /app/registry_site
-COPY images /app/images
-COPY search /app/search
-COPY storage_backends /app/storage_backends
-COPY templates /app/templates
-COPY deploy/entrypoint.sh /app/deploy/entrypoint.sh
+# The application (.dockerignore keeps out tests, benchmarks and local state).
+COPY . /app/
 
 EXPOSE 5000
 VOLUME /var/lib/registry

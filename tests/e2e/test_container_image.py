@@ -91,6 +91,8 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
         f"BERTH_BIND=127.0.0.1:{port}",
         "-e",
         "BERTH_WORKERS=2",
+        "-e",
+        "REGISTRY_AUTH=none",  # an open registry, like the other e2e servers
         "-v",
         f"{volume}:/var/lib/registry",
         berth_image,
@@ -105,7 +107,8 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
                 pass
             time.sleep(1)
         else:
-            pytest.fail("container did not answer:\n" + docker("logs", container, check=False).stdout, pytrace=False)
+            logs = docker("logs", container, check=False)
+            pytest.fail(f"container did not answer:\n{logs.stdout}\n{logs.stderr}", pytrace=False)
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()["status"] == "ok"
         label = f"ctr-{uuid.uuid4().hex[:8]}"
         rootfs = write_rootfs_tar(workdir / f"{label}.tar", label)
