@@ -1,0 +1,1 @@
+"""Berth benchmark harness: images, servers, clients, memory sampling, report (see bench/README.md)."""
