@@ -217,6 +217,9 @@ class Bench:
         for key, title, _, _, _ in self.wrk_endpoints():
             target = None if key == "v2" else ("ratio>=", 1.0)
             r.define(f"wrk.{key}", title=title, target=target, **rps)
+        cpu = {"unit": "ms", "better": "lower", "group": "server CPU per request (robust to other load)"}
+        for key, title, _, _, _ in self.wrk_endpoints():
+            r.define(f"cpu.{key}", title=f"{title}: CPU ms/request", **cpu)
         mem = {"unit": "MiB", "better": "lower", "group": "memory (PSS of all server processes)"}
         r.define("mem.idle_start", title="idle, after warm-up", target=("<=", 250), **mem)
         r.define("mem.push_big_delta", title=f"push big-rand ({big}): peak above idle", target=("<=", 20), **mem)
@@ -286,9 +289,11 @@ class Bench:
             root = self.run_dir / "berth-src"
             self.results.meta["berth_source"] = servers.snapshot(root)
             log(f"  Berth code: snapshot of the work tree in {root}")
-        berth = servers.Berth(self.run_dir / "berth", self.services.database_url, root=root)
-        self.servers["berth"] = berth.start()
-        self.servers["reference"] = servers.Reference(self.run_dir / "reference").start()
+        # Registered before starting, so an interrupted start is still cleaned up.
+        self.servers["berth"] = servers.Berth(self.run_dir / "berth", self.services.database_url, root=root)
+        self.servers["berth"].start()
+        self.servers["reference"] = servers.Reference(self.run_dir / "reference")
+        self.servers["reference"].start()
         for label, srv in self.servers.items():
             log(f"  {label}: {srv.url} (pids {srv.pids()})")
         self.sampler = memory.Sampler({label: srv.pids for label, srv in self.servers.items()})
@@ -417,6 +422,7 @@ class Bench:
                 srv = self.servers[label]
                 url = srv.url + path
                 clients.check(method, url, 200, headers)
+                cpu_before = memory.cpu_seconds(srv.pids(), srv.proc.pid)
                 result, _ = self.phase(
                     label,
                     f"wrk {key}",
@@ -432,12 +438,17 @@ class Bench:
                         self.run_dir,
                     ),
                 )
+                cpu = memory.cpu_seconds(srv.pids(), srv.proc.pid) - cpu_before
+                result["server_cpu_ms_per_request"] = 1000 * cpu / max(result["requests"], 1)
                 if result["errors"] or result["non2xx"]:
                     self.results.notes.append(f"rep {rep} {label} wrk {key}: {result}")
                 self.results.add(f"wrk.{key}", label, result["rps"], extra=result)
+                self.results.add(f"cpu.{key}", label, result["server_cpu_ms_per_request"])
+                p50, p99 = result["p50_ms"] or 0, result["p99_ms"] or 0
                 log(
-                    f"  rep {rep} {label:9s} wrk {key:21s} {result['rps']:9.0f} req/s  p50 {result['p50_ms']} ms"
-                    f"  p99 {result['p99_ms']} ms  errors {result['errors']} non2xx {result['non2xx']}"
+                    f"  rep {rep} {label:9s} wrk {key:21s} {result['rps']:9.0f} req/s  p50 {p50:.1f} ms"
+                    f"  p99 {p99:.1f} ms  errors {result['errors']} non2xx {result['non2xx']}"
+                    f"  server CPU {result['server_cpu_ms_per_request']:.2f} ms/req"
                 )
 
     def scale_phase(self):

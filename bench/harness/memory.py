@@ -5,6 +5,7 @@ forked workers once in total instead of once per process, so the sum is what the
 really costs; RSS sums are kept alongside for reference. Page cache is in neither.
 """
 
+import os
 import statistics
 import threading
 import time
@@ -25,6 +26,27 @@ def read_pss_rss(pid):
     except (OSError, ValueError, IndexError):
         return 0, 0
     return pss, rss
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids, root=None):
+    """CPU time (user + system) of the processes, plus the reaped children of `root`.
+
+    Workers gunicorn recycles during a measurement end up in the master's cutime/cstime.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if pid == root:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / _TICK
 
 
 def measure(pids):

@@ -310,6 +310,7 @@ class Berth(Server):
         super().__init__(workdir)
         self.root = Path(root)
         self.database = Database(database_url)
+        self.database_created = False
         self.storage = self.workdir / "storage"
 
     def env(self):
@@ -330,6 +331,7 @@ class Berth(Server):
 
     def start(self):
         self.database.create()
+        self.database_created = True
         env = self.env()
         migrate = subprocess.run(
             [venv_bin("python"), "manage.py", "migrate", "--noinput"],
@@ -373,6 +375,8 @@ class Berth(Server):
 
     def stop(self):
         super().stop()
+        if not self.database_created:
+            return
         try:
             self.database.drop()
         except Exception as exc:
