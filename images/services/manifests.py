@@ -18,7 +18,7 @@ from images.models import (
     RepositoryManifest,
     Tag,
 )
-from images.services import notifications, repositories
+from images.services import notifications, prepared, repositories
 
 # A pull writes the repository's last_pull_at at most this often.
 PULL_TIME_RESOLUTION = timedelta(seconds=60)
@@ -129,14 +129,40 @@ def _lookup_reference(reference):
         raise ManifestUnknown(detail={"reference": reference[:200]}) from None
 
 
+# Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py).
+_READ_FIELDS = (
+    "id",
+    "digest",
+    "media_type",
+    "payload",
+    "size",
+    "config_digest",
+    "config_media_type",
+    "artifact_type",
+    "subject_digest",
+)
+_BY_TAG = prepared.Prepared(
+    lambda repository, value: Manifest.objects.filter(tags__repository__name=repository, tags__name=value).values_list(
+        *_READ_FIELDS
+    )[:1],
+    "repository",
+    "value",
+)
+_BY_DIGEST = prepared.Prepared(
+    lambda repository, value: Manifest.objects.filter(
+        digest=value, repository_links__repository__name=repository
+    ).values_list(*_READ_FIELDS)[:1],
+    "repository",
+    "value",
+)
+
+
 def get(repository_name, reference):
     """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN."""
     kind, value = _lookup_reference(reference)
-    if kind == "tag":
-        tag = Tag.objects.select_related("manifest").filter(repository__name=repository_name, name=value).first()
-        manifest = tag.manifest if tag else None
-    else:
-        manifest = Manifest.objects.filter(digest=value, repository_links__repository__name=repository_name).first()
+    query = _BY_TAG if kind == "tag" else _BY_DIGEST
+    found = query.instances(_READ_FIELDS, repository=repository_name, value=value)
+    manifest = found[0] if found else None
     if manifest is None:
         repositories.get(repository_name)  # NAME_UNKNOWN first, when the repository itself is missing
         raise ManifestUnknown(detail={"reference": reference})

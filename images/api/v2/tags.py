@@ -25,7 +25,8 @@ class CatalogView(RegistryView):
 
     def get(self, request):
         n = tags.page_size(request.query_params.get("n"))
-        items, has_more = tags.list_repositories(n, request.query_params.get("last"), visible=self.caller.visible)
+        visible = None if self.caller.scheme == "open" else self.caller.visible
+        items, has_more = tags.list_repositories(n, request.query_params.get("last"), visible=visible)
         response = Response({"repositories": items})
         _link(response, request, items, has_more, n)
         return response
