@@ -17,17 +17,27 @@ from images import digests, references
 from images.conf import registry_setting
 from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories
+from images.services import prepared, repositories
 from storage_backends import blobstore, paths, scratch
+
+_STAT_FIELDS = ("id", "digest", "size", "media_type")
+# Every blob HEAD/GET (and a HEAD before each upload): compiled once per process.
+_STAT = prepared.Prepared(
+    lambda repository, digest: Blob.objects.filter(
+        digest=digest, repository_links__repository__name=repository
+    ).values_list(*_STAT_FIELDS)[:1],
+    "repository",
+    "digest",
+)
 
 
 def stat(repository_name, digest):
     """The Blob visible in the repository, or BLOB_UNKNOWN."""
     digests.parse(digest)
-    blob = Blob.objects.filter(digest=digest, repository_links__repository__name=repository_name).first()
-    if blob is None:
+    found = _STAT.instances(_STAT_FIELDS, repository=repository_name, digest=digest)
+    if not found:
         raise BlobUnknown(detail={"digest": digest})
-    return blob
+    return found[0]
 
 
 def _missing(blob):
@@ -97,7 +107,8 @@ def link(repository_name, digest, size, verify_bytes=False):
         blob, created = locked_row(digest, size)
         if created and verify_bytes and not blobstore.exists(digest):
             raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
-        RepositoryBlob.objects.get_or_create(repository=repo, blob=blob)
+        # One INSERT ... ON CONFLICT DO NOTHING, instead of a SELECT and a savepointed INSERT.
+        RepositoryBlob.objects.bulk_create([RepositoryBlob(repository=repo, blob=blob)], ignore_conflicts=True)
     return blob
 
 
