@@ -9,16 +9,12 @@ Fixtures:
 import hashlib
 import json
 import socket
-import socketserver
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.servers import basehttp
-from django.db import connections
-from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
 from images import manifests as media
-from registry_site import devserver
+from tests import live_server
 
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 CONFIG_TYPES = {
@@ -173,51 +169,6 @@ def assert_error():
     return _assert_error
 
 
-# --- Berth's own runserver, for requests with Transfer-Encoding: chunked -------------------------------
-
-
-class _BerthTestServer(socketserver.ThreadingMixIn, devserver.WSGIServer):
-    """registry_site.devserver.WSGIServer (the one `manage.py runserver` uses), threaded like runserver,
-    with the test's in-memory database connection shared into each request thread."""
-
-    daemon_threads = False
-    block_on_close = True  # shutting down waits for requests in flight, before the connection is unshared
-
-    def __init__(self, *args, connections_override=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.connections_override = connections_override or {}
-
-    def serve_forever(self, poll_interval=0.05):  # a quicker shutdown than the default 0.5 s poll
-        super().serve_forever(poll_interval)
-
-    def process_request_thread(self, request, client_address):
-        for alias, conn in self.connections_override.items():
-            connections[alias] = conn
-        super().process_request_thread(request, client_address)
-
-    def close_request(self, request):
-        for conn in connections.all(initialized_only=True):
-            if conn.alias not in self.connections_override:
-                conn.close()
-        super().close_request(request)
-
-
-class _QuietHandler(devserver.RequestHandler):
-    timeout = 10  # an idle keep-alive connection does not hold up shutdown for long
-
-    def log_message(self, *args):
-        pass
-
-
-class _BerthServerThread(LiveServerThread):
-    def _create_server(self, connections_override=None):
-        server = _BerthTestServer(
-            (self.host, self.port), basehttp.WSGIRequestHandler, connections_override=connections_override
-        )
-        server.RequestHandlerClass = _QuietHandler
-        return server
-
-
 @dataclass
 class LiveRegistry:
     url: str
@@ -252,18 +203,5 @@ class LiveRegistry:
 @pytest.fixture
 def berth_server(transactional_db):
     """Berth's runserver (de-chunking request bodies) in a thread, against the test database."""
-    overrides = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in overrides.values():
-        conn.inc_thread_sharing()
-    thread = _BerthServerThread("127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=0)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    try:
-        if thread.error:
-            raise thread.error
-        yield LiveRegistry(f"http://127.0.0.1:{thread.port}", "127.0.0.1", thread.port)
-    finally:
-        thread.terminate()
-        for conn in overrides.values():
-            conn.dec_thread_sharing()
+    with live_server.serving() as port:
+        yield LiveRegistry(f"http://127.0.0.1:{port}", "127.0.0.1", port)

@@ -14,11 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-from django.core.servers import basehttp
-from django.db import connections
-from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
-from registry_site import devserver
+from tests import live_server
 
 DOCKER_UA = "docker/1.4.1 go/go1.3.3 git-commit/5bc2ff8 kernel/3.16.0-4-AMD64 os/Linux arch/AMD64"
 DOCKER_SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
@@ -177,35 +174,11 @@ def images():
 # --- a real server ------------------------------------------------------------------------------
 
 
-class _ChunkedServer(basehttp.ThreadedWSGIServer):
-    """Django's threaded live server with Berth's de-chunking request handler (as runserver has)."""
-
-    def __init__(self, address, handler_class, *args, **kwargs):
-        super().__init__(address, devserver.RequestHandler, *args, **kwargs)
-
-
-class _ServerThread(LiveServerThread):
-    server_class = _ChunkedServer
-
-
 @pytest.fixture
 def v1_server(transactional_db):
     """Base URL of Berth served over real HTTP on 127.0.0.1, against the test database."""
-    overrides = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    for conn in overrides.values():
-        conn.inc_thread_sharing()
-    thread = _ServerThread("127.0.0.1", _StaticFilesHandler, connections_override=overrides, port=0)
-    thread.daemon = True
-    thread.start()
-    thread.is_ready.wait()
-    try:
-        if thread.error:
-            raise thread.error
-        yield f"http://127.0.0.1:{thread.port}"
-    finally:
-        thread.terminate()
-        for conn in overrides.values():
-            conn.dec_thread_sharing()
+    with live_server.serving() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
