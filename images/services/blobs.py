@@ -102,7 +102,8 @@ def link(repository_name, digest, size, verify_bytes=False):
     With verify_bytes, a row this call creates must find its bytes in storage
     (BLOB_UNKNOWN otherwise): used where no upload of ours put them there.
     """
-    with transaction.atomic():
+    # No savepoint when nested (commit_upload): an error here aborts the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
         repo = repositories.get_or_create(repository_name)
         blob, created = locked_row(digest, size)
         if created and verify_bytes and not blobstore.exists(digest):
