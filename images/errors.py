@@ -44,6 +44,7 @@ RangeInvalid = _error("RangeInvalid", "RANGE_INVALID", 416, "requested range not
 TagInvalid = _error("TagInvalid", "TAG_INVALID", 400, "manifest tag did not match URI")
 PayloadTooLarge = _error("PayloadTooLarge", "SIZE_INVALID", 413, "payload too large")
 Unavailable = _error("Unavailable", "UNAVAILABLE", 503, "service temporarily unavailable, retry later")
+StorageFull = _error("StorageFull", "UNAVAILABLE", 507, "registry storage is full, retry when space is freed")
 PaginationInvalid = _error("PaginationInvalid", "PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested")
 
 # Legacy v1 API (V1_PROTOCOL.md): rendered as {"error": message}; the messages are

@@ -27,7 +27,7 @@ threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
 graceful_timeout = 60
 keepalive = 75
-max_requests = int(os.environ.get("BERTH_MAX_REQUESTS", "20000"))
+max_requests = int(os.environ.get("BERTH_MAX_REQUESTS", "250000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("BERTH_ACCESS_LOG", "-")
 errorlog = "-"
@@ -85,10 +85,14 @@ def on_exit(server):
 
 
 def child_exit(server, worker):
-    """A worker is gone: prometheus_client drops its live-gauge files."""
-    from images.metrics import mark_process_dead
+    """A worker is gone: prometheus_client drops its live-gauge files.
 
-    mark_process_dead(worker.pid)
+    Runs in the master's SIGCHLD handler, so nothing may be imported here: when
+    several workers die at once (kill -9, OOM) a second signal re-entered a
+    half-done import, the ImportError escaped and the master died with them.
+    """
+    prometheus_multiprocess.mark_process_dead(worker.pid)
 
 
 _metrics_multiprocess_dir()
+from prometheus_client import multiprocess as prometheus_multiprocess  # noqa: E402  (after the folder is set)

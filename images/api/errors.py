@@ -1,5 +1,7 @@
 """Render errors once: the v2 JSON envelope, with the right status and headers."""
 
+import errno
+import importlib
 import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -7,7 +9,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from images.errors import NameUnknown, RegistryError, Unauthorized, Unavailable, Unsupported
+from images.errors import NameUnknown, RegistryError, StorageFull, Unauthorized, Unavailable, Unsupported
 
 logger = logging.getLogger(__name__)
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
@@ -28,7 +30,41 @@ def to_registry_error(exc):
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
         return Unavailable("database error, retry later")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("storage full: %s", exc)
+        return StorageFull()
+    if _storage_unreachable(exc):
+        logger.warning("storage unavailable: %s: %s", exc.__class__.__name__, exc)
+        return Unavailable("storage unavailable, retry later")
     return None
+
+
+def _storage_unreachable(exc):
+    """The object store can't be reached or answers 5xx (botocore, urllib3, requests/swiftclient, azure)."""
+    if isinstance(exc, _STORAGE_CONNECTION_ERRORS):
+        return True
+    response = getattr(exc, "response", None)  # botocore ClientError: the store answered with an error
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
+    return isinstance(status, int) and status >= 500
+
+
+def _connection_error_classes():
+    found = []
+    for module, names in (
+        ("botocore.exceptions", ("ConnectionError", "HTTPClientError")),
+        ("urllib3.exceptions", ("HTTPError",)),
+        ("requests.exceptions", ("ConnectionError", "Timeout", "ChunkedEncodingError")),
+        ("azure.core.exceptions", ("ServiceRequestError", "ServiceResponseError")),
+    ):
+        try:
+            imported = importlib.import_module(module)
+        except ImportError:
+            continue
+        found.extend(getattr(imported, name) for name in names)
+    return tuple(found)
+
+
+_STORAGE_CONNECTION_ERRORS = _connection_error_classes()
 
 
 def envelope(error):

@@ -1,4 +1,4 @@
-"""The filesystem: paths, appends in place, atomic renames, sendfile-able files."""
+"""The filesystem: paths, appends in place, atomic and fsynced renames, sendfile-able files."""
 
 import os
 import shutil
@@ -30,21 +30,27 @@ class LocalAdapter(GenericAdapter):
 
     def write(self, name, blocks):
         path = self.local_path(name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        new_folder = _make_folders(os.path.dirname(path))
         partial = f"{path}.partial-{os.getpid()}"
         try:
             with open(partial, "wb") as fh:
                 for block in blocks:
                     fh.write(block)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(partial, path)
+            _sync_folders(path, new_folder)
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
 
     def move(self, source, target):
-        dst = self.local_path(target)
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-        os.replace(self.local_path(source), dst)
+        """Rename into place, durably: the bytes reach the disk before the name does, the name before we return."""
+        src, dst = self.local_path(source), self.local_path(target)
+        new_folder = _make_folders(os.path.dirname(dst))
+        _fsync(src)
+        os.replace(src, dst)
+        _sync_folders(dst, new_folder)
 
     def copy(self, source, target):
         self.write(target, self.read(source))
@@ -73,3 +79,33 @@ class LocalAdapter(GenericAdapter):
         os.makedirs(root, exist_ok=True)
         if not os.access(root, os.W_OK):
             raise PermissionError(f"storage folder {root} is not writable")
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_folders(folder):
+    """makedirs(folder); returns the topmost folder it created, or None when `folder` existed."""
+    folder = os.path.abspath(folder)
+    top, probe = None, folder
+    while not os.path.isdir(probe):
+        top, probe = probe, os.path.dirname(probe)
+    os.makedirs(folder, exist_ok=True)
+    return top
+
+
+def _sync_folders(path, new_folder=None):
+    """Make `path`'s name durable: fsync its folder and, when folders were created for it, each
+    parent up to the one that already existed (a new folder's own name lives in its parent)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    stop = os.path.dirname(new_folder) if new_folder else folder
+    while True:
+        _fsync(folder)
+        if folder == stop or folder == os.path.dirname(folder):
+            return
+        folder = os.path.dirname(folder)

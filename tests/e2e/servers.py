@@ -288,11 +288,16 @@ class BerthServer:
         )
         if migrate.returncode != 0:
             raise StartError(f"manage.py migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
+        return self.launch(ready_timeout)
+
+    def launch(self, ready_timeout=60):
+        """Start the server process on the database and port `start` set up (again, after `kill`)."""
+        env = self.env()
         if self.kind == "gunicorn":
             cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         else:
             cmd = [venv_bin("python"), "manage.py", "runserver", self.host, "--noreload"]
-        with open(self.log, "wb") as log:
+        with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 cmd,
                 cwd=REPO_ROOT,
@@ -336,6 +341,17 @@ class BerthServer:
             if ppid == self.proc.pid:
                 pids.append(int(entry.name))
         return pids
+
+    def kill(self):
+        """SIGKILL the whole process group we started (gunicorn master and workers): a crash."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(30)
+        self.proc = None
 
     def stop(self):
         if self.proc is not None:
