@@ -58,6 +58,7 @@ def revoke(modeladmin, request, queryset):
 class AccessTokenAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
+        "key_id",  # the token's public prefix (berth_<key id>_...); the secret is never stored
         "user",
         "organisation",
         "actions",

@@ -216,14 +216,31 @@ def require_v1(caller, name, action):
 
 def v1_image_readable(caller, image_id):
     """An image may be read when a repository the caller may pull holds it (else it is "not found")."""
-    if caller.scheme == "open":
-        return True
-    from images.models import Tag, V1RepositoryImage
+    return not v1_unreadable_images(caller, [image_id], existing_only=False)
 
+
+def v1_unreadable_images(caller, image_ids, existing_only=True):
+    """The ids no repository the caller may pull holds; with `existing_only`, only ids of stored images.
+
+    v1 image ids are global: a push may name an existing image (in a repository index,
+    a tag or as a parent) only if the caller may read it, else it would link someone
+    else's private layers into the caller's repository.
+    """
+    if caller.scheme == "open":
+        return set()
+    from images.models import Tag, V1Image, V1RepositoryImage
+
+    ids = set(image_ids)
+    if existing_only:
+        ids = set(V1Image.objects.filter(image_id__in=ids).values_list("image_id", flat=True))
+    if not ids:
+        return ids
     visible = permissions.visible_repositories(caller.principal)
-    if V1RepositoryImage.objects.filter(image_id=image_id, repository__in=visible).exists():
-        return True
-    return Tag.objects.filter(v1_image__image_id=image_id, repository__in=visible).exists()
+    indexed = V1RepositoryImage.objects.filter(image_id__in=ids, repository__in=visible)
+    tagged = Tag.objects.filter(v1_image__image_id__in=ids, repository__in=visible)
+    readable = set(indexed.values_list("image_id", flat=True))
+    readable |= set(tagged.values_list("v1_image__image_id", flat=True))
+    return ids - readable
 
 
 def require_v1_uploader(caller):

@@ -117,6 +117,9 @@ class BlobDeletionAdmin(_ReadOnly, admin.ModelAdmin):
     search_fields = ["=digest"]
 
 
+HIDDEN = "********"
+
+
 class WebhookForm(forms.ModelForm):
     url = forms.URLField(max_length=1000, assume_scheme="https", help_text="Where events are POSTed.")
     events = forms.MultipleChoiceField(
@@ -125,6 +128,36 @@ class WebhookForm(forms.ModelForm):
         required=False,
         help_text="None selected = all events.",
     )
+    # Secrets are write-only: the page never shows them, and what it doesn't show it keeps.
+    secret = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="X-Berth-Signature: sha256=<HMAC of the body with this secret>. "
+        "Not shown once saved: leave empty to keep the current one.",
+    )
+    clear_secret = forms.BooleanField(required=False, help_text="Remove the secret (deliveries go unsigned).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.headers:  # header names shown, values masked
+            self.initial["headers"] = {name: HIDDEN for name in self.instance.headers}
+            self.fields["headers"].help_text = f"Values shown as {HIDDEN} are kept as they are."
+
+    def clean_headers(self):
+        headers = self.cleaned_data.get("headers") or {}
+        stored = self.instance.headers or {}
+        if not isinstance(headers, dict):
+            raise forms.ValidationError("Headers must be a JSON object.")
+        return {name: stored.get(name, value) if value == HIDDEN else value for name, value in headers.items()}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("clear_secret"):
+            data["secret"] = ""
+        elif not data.get("secret"):
+            data["secret"] = self.instance.secret
+        return data
 
     class Meta:
         model = Webhook

@@ -3,6 +3,7 @@
 from django.db import connection
 from django.http import JsonResponse
 
+from registry_site.redaction import redact
 from storage_backends import blobstore
 
 
@@ -17,11 +18,11 @@ def readyz(request):
             cursor.execute("SELECT 1")
         checks["database"] = "ok"
     except Exception as exc:  # report, don't crash: this endpoint exists to say what is wrong
-        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
+        checks["database"] = redact(f"error: {exc.__class__.__name__}: {exc}")
     try:
         blobstore.check()
         checks["storage"] = "ok"
     except Exception as exc:
-        checks["storage"] = f"error: {exc.__class__.__name__}: {exc}"
+        checks["storage"] = redact(f"error: {exc.__class__.__name__}: {exc}")
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)

@@ -12,6 +12,9 @@ Variables (all optional):
   BERTH_TOKEN_TTL, BERTH_REFRESH_TOKEN_TTL (seconds), BERTH_TOKEN_SERVICE,
   BERTH_TOKEN_ISSUER, BERTH_TOKEN_REALM, BERTH_LOGIN_FAILURE_LIMIT,
   BERTH_LOGIN_FAILURE_WINDOW (seconds)   see images/conf.py
+  BERTH_HTTPS, BERTH_BEHIND_PROXY, BERTH_SSL_REDIRECT, BERTH_HSTS_SECONDS,
+  BERTH_HSTS_INCLUDE_SUBDOMAINS, BERTH_HSTS_PRELOAD
+                     production over TLS (the "HTTP security" block below)
   DOCKER_REGISTRY_CONFIG, SETTINGS_FLAVOR
                      the original docker-registry's config.yml and flavor
                      (registry_site/legacy_config.py); they set storage,
@@ -22,8 +25,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
-from registry_site import legacy_config
+from registry_site import legacy_config, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BERTH_DATA_DIR", BASE_DIR / "var")).resolve()
@@ -37,7 +41,9 @@ def env_bool(name, default=False):
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "berth-insecure-development-key-change-me")
+# Without SECRET_KEY in the environment: a random key generated once into BERTH_DATA_DIR (never a
+# value from the source, since it signs registry tokens and sessions; registry_site/secret_key.py).
+SECRET_KEY = os.environ.get("SECRET_KEY") or secret_key.load_or_create(DATA_DIR)
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
 
 INSTALLED_APPS = [
@@ -54,11 +60,13 @@ INSTALLED_APPS = [
     "search",
     "storage_backends",
     "accounts",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "images.middleware.ObservabilityMiddleware",  # request id, /metrics counters, access log, event context
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (below)
     "images.ui.static.StaticFilesMiddleware",  # the catalog's static files, under gunicorn too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,6 +74,42 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- HTTP security (README, Production) ------------------------------------------------------
+# Every response: nosniff, Referrer-Policy, Cross-Origin-Opener-Policy (SecurityMiddleware),
+# X-Frame-Options (XFrameOptionsMiddleware) and a Content-Security-Policy (django-csp) that the
+# catalog, the admin and the browsable API satisfy: no inline script or style anywhere.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Plain HTTP by default (127.0.0.1, `make run`, the e2e tests). BERTH_HTTPS=true for a registry reached
+# over TLS: secure cookies, HSTS, http -> https redirects (but not for probes: healthz, readyz, metrics).
+# BERTH_BEHIND_PROXY=true: TLS ends at a proxy (deploy/nginx.conf) that sets X-Forwarded-Proto; trust it.
+HTTPS = env_bool("BERTH_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("BERTH_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("BERTH_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("BERTH_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("BERTH_HSTS_PRELOAD", False)
+if env_bool("BERTH_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# security.W021 (HSTS preload off) is silenced unless BERTH_HSTS_PRELOAD=true: preloading commits every
+# host of the registrable domain to HTTPS for good, a decision for the domain's owner, not for this app.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 ROOT_URLCONF = "registry_site.urls"
 WSGI_APPLICATION = "registry_site.wsgi.application"
@@ -96,11 +140,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # (dj_database_url's default is 0, a new connection per request.) One per gunicorn thread.
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BERTH_DB_CONN_MAX_AGE", "600"))
 else:
-    # WAL + immediate transactions: concurrent pushes wait instead of failing.
+    # WAL + immediate transactions: concurrent pushes wait instead of failing. synchronous=FULL: a
+    # commit is on disk before the 201 (NORMAL could lose the last pushes on a power cut).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -154,6 +199,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "images.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "images.api.manage.base.BrowsableAPI"],
     # The management API (/api/) sets its own authentication, permissions and error rendering.
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -198,10 +244,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Configured secrets (SECRET_KEY, passwords, storage keys) are masked in every record.
+    "filters": {"redact": {"()": "registry_site.redaction.RedactingFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # 4xx answers are protocol steps (a HEAD miss before every blob upload), not warnings; the
+        # access log has them. Errors (5xx) are still logged here.
+        "django.request": {"level": "ERROR"},
         "azure": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
         "swiftclient": {"level": "WARNING"},
@@ -209,7 +260,11 @@ LOGGING = {
 }
 if globals().get("EMAIL_HOST"):
     # email_exceptions: one e-mail to ADMINS per unhandled exception.
-    LOGGING["handlers"]["mail_admins"] = {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR"}
+    LOGGING["handlers"]["mail_admins"] = {
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["redact"],
+    }
     LOGGING["loggers"]["django.request"] = {"handlers": ["console", "mail_admins"], "level": "ERROR"}
 
 # Structured logs: BERTH_LOG_FORMAT=json prints one JSON object per line (registry_site/jsonlog.py) and

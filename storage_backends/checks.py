@@ -2,6 +2,7 @@
 
 from django.core.checks import Error, register
 
+from registry_site.redaction import redact
 from storage_backends import blobstore
 
 
@@ -13,7 +14,7 @@ def storage_reachable(app_configs=None, **kwargs):
         backend = blobstore.storage().__class__.__name__
         return [
             Error(
-                f"registry storage ({backend}) is not usable: {exc}",
+                redact(f"registry storage ({backend}) is not usable: {exc}"),
                 hint="check STORAGE_PATH, or the bucket/container name and credentials of your flavor",
                 id="berth.E001",
             )

@@ -6,7 +6,7 @@ carries `Content-Type: application/vnd.docker.distribution.events.v1+json` and
     {"events": [{"id", "timestamp", "action": "push|pull|delete",
                  "target": {"mediaType", "size", "digest", "length", "repository", "url", "tag"},
                  "request": {"id", "addr", "host", "method", "useragent"},
-                 "actor": {}, "source": {"addr", "instanceID"}}]}
+                 "actor": {"name": request.actor} if request.actor else {}, "source": {"addr", "instanceID"}}]}
 
 Events are emitted for manifests (a push is a manifest PUT, a pull a manifest
 GET, a delete a manifest or tag delete), not for every layer.
@@ -59,9 +59,10 @@ MAX_ERROR = 2000
 log = logging.getLogger("berth.notifications")
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestInfo:
-    """What an event says about the HTTP request behind it (set per request by images.middleware)."""
+    """What an event says about the HTTP request behind it (set per request by images.middleware;
+    `actor` once the registry views know who is calling)."""
 
     id: str = ""
     addr: str = ""
@@ -69,6 +70,14 @@ class RequestInfo:
     method: str = ""
     useragent: str = ""
     scheme: str = "http"
+    actor: str = ""
+
+
+def note_actor(name):
+    """The authenticated caller of this request, for the events it causes (distribution's actor.name)."""
+    info = current_request.get()
+    if info is not None:
+        info.actor = name or ""
 
 
 current_request = contextvars.ContextVar("berth_request", default=None)
@@ -120,7 +129,7 @@ def build_event(action, repository, *, digest, media_type="", size=0, tag="", re
             "method": request.method,
             "useragent": request.useragent,
         },
-        "actor": {},
+        "actor": {"name": request.actor} if request.actor else {},
         "source": {"addr": _source_addr(), "instanceID": INSTANCE_ID},
     }
 

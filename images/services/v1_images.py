@@ -43,10 +43,20 @@ def get_completed(image_id):
     return image
 
 
-def put_json(image_id, raw):
-    """Store the exact JSON bytes and the ancestry; the image is (again) in progress."""
+def nothing_hidden(image_ids):
+    """The default `unreadable(ids)` of the push functions: every image may be used (an open registry)."""
+    return set()
+
+
+def put_json(image_id, raw, unreadable=nothing_hidden):
+    """Store the exact JSON bytes and the ancestry; the image is (again) in progress.
+
+    A parent the pusher may not read (`unreadable(ids)`) is an unknown parent.
+    """
     v1_format.check_image_id(image_id)
     _, parent_id = v1_format.parse_image_json(raw, image_id)
+    if parent_id is not None and unreadable([parent_id]):
+        raise ParentUnknown()
     try:
         return _put_json(image_id, raw, parent_id)
     except IntegrityError:  # the same image created concurrently: decide again against that row

@@ -19,6 +19,8 @@ from images.services import manifests, repositories, v1_images
 
 def find(path):
     """The repository a v1 path names (`foo` = `library/foo`, or a v2-pushed `foo`), or None."""
+    if "\x00" in path:  # no repository name holds NUL (and PostgreSQL can't even compare one)
+        return None
     candidates = v1_format.repository_candidates(path)
     found = {repo.name: repo for repo in Repository.objects.filter(name__in=candidates)}
     return next((found[name] for name in candidates if name in found), None)
@@ -45,9 +47,14 @@ def get_or_create(path, lock=False):
         raise NameInvalid("Invalid repository name", detail={"name": name[:300]}) from None
 
 
-def put_index(path, raw):
-    """PUT /v1/repositories/<repo>/[images]: merge the declared images into the index."""
+def put_index(path, raw, unreadable=v1_images.nothing_hidden):
+    """PUT /v1/repositories/<repo>/[images]: merge the declared images into the index.
+
+    `unreadable(ids)` names the existing images the pusher may not read: they are left out.
+    """
     entries = v1_format.parse_index(raw)
+    hidden = unreadable([image_id for image_id, _ in entries])
+    entries = [(image_id, checksum) for image_id, checksum in entries if image_id not in hidden]
     with transaction.atomic():
         repo = get_or_create(path, lock=True)
         ids = [image_id for image_id, _ in entries]
@@ -110,14 +117,17 @@ def _platform_configs(index_digests, wanted=("linux", "amd64")):
     return {parent: configs.get(child, "") for parent, child in chosen.items()}
 
 
-def put_tag(path, tag, raw, user_agent=""):
-    """Tag a completed v1 image: build and store its schema 2 manifest, point the tag at both."""
+def put_tag(path, tag, raw, user_agent="", unreadable=v1_images.nothing_hidden):
+    """Tag a completed v1 image: build and store its schema 2 manifest, point the tag at both.
+
+    An image whose chain holds one the pusher may not read (`unreadable(ids)`) is "not found".
+    """
     v1_format.check_tag(tag)
     image_id = v1_format.loads(raw)
     if not image_id or not isinstance(image_id, str):
         raise DataInvalid("Invalid data")
     image = V1Image.objects.filter(image_id=image_id).first() if v1_format.is_image_id(image_id) else None
-    if image is None:
+    if image is None or unreadable(image.ancestry or [image.image_id]):
         raise ImageUnknown()
     chain = _chain(image)
     config = v1_format.image_config([json.loads(bytes(i.json)) for i in chain], [i.diff_id for i in chain])

@@ -1,7 +1,10 @@
 """Plumbing shared by the management API views: auth, permissions, paging, plain DRF errors."""
 
-from rest_framework import pagination, permissions
+from csp.constants import UNSAFE_INLINE
+from rest_framework import pagination, parsers, permissions
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from images import permissions as rules
@@ -28,8 +31,19 @@ class RepositoryAccess(permissions.BasePermission):
         return rules.can_write(request.user, repo)
 
 
+class JSONParser(parsers.JSONParser):
+    """DRF's, but JSON nested deeper than Python's recursion limit is a 400 too, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply") from None
+
+
 class ManageAPIMixin:
     authentication_classes = [SessionAuthentication, BasicAuthentication]
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
     permission_classes = [RepositoryAccess]
     pagination_class = Pagination
 
@@ -39,3 +53,14 @@ class ManageAPIMixin:
 
     def repository_of(self, obj):
         return obj.repository
+
+
+class BrowsableAPI(BrowsableAPIRenderer):
+    """DRF's browsable API pages carry inline styles (syntax highlighting, two style attributes):
+    on them alone the Content-Security-Policy also allows inline styles. Scripts stay 'self' only."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response._csp_update = {"style-src": [UNSAFE_INLINE]}
+        return super().render(data, accepted_media_type, renderer_context)

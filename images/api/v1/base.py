@@ -15,6 +15,7 @@ from images.api.errors import to_registry_error
 from images.api.v2.base import RegistryNegotiation
 from images.conf import registry_setting
 from images.errors import NameUnknown, PayloadTooLarge
+from images.services import notifications
 
 NO_CACHE = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1"}
 ONE_YEAR = 31536000
@@ -111,6 +112,11 @@ class V1View(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.caller = registry_auth.authenticate_v1(request)
+        notifications.note_actor(self.caller.name)
+
+    def unreadable_images(self, image_ids):
+        """Of these v1 image ids, the stored ones this caller may not read (a push may not use them)."""
+        return registry_auth.v1_unreadable_images(self.caller, image_ids)
 
     def require(self, repository, action):
         """The registry name of the v1 path once the caller may do `action` there (None: open registry)."""

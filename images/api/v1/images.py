@@ -37,7 +37,7 @@ class ImageJsonView(ImageView):
     def put(self, request, image_id):
         v1_format.check_image_id(image_id)
         self.uploading()
-        v1_images.put_json(image_id, read_small(request))
+        v1_images.put_json(image_id, read_small(request), self.unreadable_images)
         return respond()
 
 

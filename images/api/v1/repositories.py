@@ -21,7 +21,7 @@ class RepositoryView(V1View):
     def put(self, request, repository):
         require_standalone()
         self.require(repository, PUSH)
-        repo = v1_repositories.put_index(repository, read_small(request))
+        repo = v1_repositories.put_index(repository, read_small(request), self.unreadable_images)
         return respond("", headers=index_headers(request, repo.name, "write", self.caller))
 
     def delete(self, request, repository):
@@ -38,7 +38,7 @@ class IndexImagesView(IndexView):
 
     def put(self, request, repository):
         self.require(repository, PUSH)
-        repo = v1_repositories.put_index(repository, read_small(request))
+        repo = v1_repositories.put_index(repository, read_small(request), self.unreadable_images)
         return empty(204, index_headers(request, repo.name, "write", self.caller))
 
     def delete(self, request, repository):
@@ -71,7 +71,7 @@ class TagView(V1View):
     def put(self, request, repository, tag):
         self.require(repository, PUSH)
         v1_format.check_tag(tag)
-        v1_repositories.put_tag(repository, tag, read_small(request), user_agent(request))
+        v1_repositories.put_tag(repository, tag, read_small(request), user_agent(request), self.unreadable_images)
         return respond()
 
     def delete(self, request, repository, tag):

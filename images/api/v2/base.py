@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from accounts import registry_auth
 from images import permissions, references
 from images.api.errors import API_VERSION_HEADER
+from images.services import notifications
 
 
 class RegistryNegotiation(BaseContentNegotiation):
@@ -32,6 +33,7 @@ class RegistryView(APIView):
             self.kwargs["name"] = references.canonical_name(kwargs["name"])
         # Who is calling (accounts/registry_auth.py), then may they: GET/HEAD pull, DELETE delete, others push.
         self.caller = registry_auth.authenticate(request)
+        notifications.note_actor(self.caller.name)
         self.authorize(request)
 
     def required_action(self, request):

@@ -62,5 +62,9 @@
     document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
+    // Bar widths come as data (the Content-Security-Policy allows no inline style attribute).
+    document.querySelectorAll("[data-percent]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-percent") + "%";
+    });
   });
 })();
