@@ -10,6 +10,8 @@ from accounts import credentials
 
 class RateLimitedModelBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is not None and "\x00" in str(username):
+            return None  # no such account (and PostgreSQL can't even compare one): not a 500
         if request is not None and username is not None:
             address = credentials.client_address(request)
             if credentials.throttled(address, username):

@@ -81,7 +81,8 @@ def _remember_key(username, password, stored):
 @sensitive_variables("password")
 def _check_password(username, password):
     User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    known = "\x00" not in username  # no account has a NUL in its name (and PostgreSQL can't even compare one)
+    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if known else None
     if user is None:
         User().set_password(password)  # the same work as a real check: no timing hint that the name is unknown
         return None

@@ -118,10 +118,14 @@ def token(repository, access):
     return f'Token signature={signature},repository="{repository}",access={access}'
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")  # RFC 8259: no NaN/Infinity (they'd end up in a config blob)
+
+
 def loads(raw):
     """JSON from request bytes, or None when they aren't UTF-8 JSON."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
 

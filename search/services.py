@@ -53,7 +53,7 @@ def page_params(n=None, page=None):
 
 def search_repositories(query="", page=1, page_size=DEFAULT_PAGE_SIZE, repositories=None):
     """One page of matching repositories, best first. `repositories` narrows the set (e.g. visibility)."""
-    term = (query or "").strip().lower()
+    term = (query or "").replace("\x00", "").strip().lower()  # PostgreSQL refuses NUL in a query
     qs = Repository.objects.all() if repositories is None else repositories
     if term:
         qs = qs.filter(Q(name__contains=term) | Q(description__icontains=term))

@@ -128,6 +128,15 @@ def iter_body(request, block_size=None):
         yield block
 
 
+def _read(source, size):
+    """One read of the body. gunicorn reports a broken or cut-off body with OSErrors
+    (InvalidChunkSize, ChunkMissingTerminator, NoMoreData): the client's mistake, not a 500."""
+    try:
+        return source.read(size)
+    except OSError:
+        raise BlobUploadInvalid("malformed or incomplete request body") from None
+
+
 def _iter_body(request, block_size=None):
     block_size = block_size or registry_setting("IO_BLOCK_SIZE")
     meta = request.META
@@ -136,14 +145,14 @@ def _iter_body(request, block_size=None):
         if not meta.get("wsgi.input_terminated"):
             source = ChunkedReader(source)
         while True:
-            block = source.read(block_size)
+            block = _read(source, block_size)
             if not block:
                 return
             yield block
     length = content_length(meta) or 0
     source = _input(meta) if length else None
     while length > 0:
-        block = source.read(min(block_size, length))
+        block = _read(source, min(block_size, length))
         if not block:
             raise SizeInvalid("request body shorter than Content-Length")
         length -= len(block)

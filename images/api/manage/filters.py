@@ -1,16 +1,36 @@
 """Query filters for the management API (django-filter; documented in the OpenAPI schema)."""
 
+from datetime import UTC
+
 import django_filters as filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from images.models import Repository, RepositoryManifest, Tag
+
+
+class UTCDateTimeField(IsoDateTimeField):
+    """ISO 8601, converted to UTC: Python takes offsets up to ±23:59, PostgreSQL only ±15:59
+    (a 500 otherwise), and a date at the edge of the calendar can't be moved at all."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise forms.ValidationError("date out of range", code="invalid") from None
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
 
 
 class RepositoryFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="name", lookup_expr="icontains", help_text="Name contains (case-insensitive)")
     namespace = filters.CharFilter(field_name="namespace", help_text="Exact namespace; empty for top-level names")
     is_public = filters.BooleanFilter(field_name="is_public")
-    pushed_after = filters.IsoDateTimeFilter(field_name="last_push_at", lookup_expr="gte")
-    pushed_before = filters.IsoDateTimeFilter(field_name="last_push_at", lookup_expr="lt")
+    pushed_after = DateTimeFilter(field_name="last_push_at", lookup_expr="gte")
+    pushed_before = DateTimeFilter(field_name="last_push_at", lookup_expr="lt")
 
     class Meta:
         model = Repository
@@ -22,7 +42,7 @@ class TagFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="name", help_text="Tag name (exact)")
     name_contains = filters.CharFilter(field_name="name", lookup_expr="icontains")
     digest = filters.CharFilter(field_name="manifest__digest", help_text="Manifest digest the tag names")
-    updated_after = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_after = DateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Tag

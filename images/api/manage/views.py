@@ -2,6 +2,7 @@
 
 from django.db.models import OuterRef, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -15,7 +16,7 @@ from images import references
 from images.api.manage import filters, serializers
 from images.api.manage.base import ManageAPIMixin, Pagination
 from images.errors import RegistryError
-from images.models import ManifestChild, ManifestLayer, RepositoryManifest, Tag
+from images.models import ManifestChild, ManifestLayer, Repository, RepositoryManifest, Tag
 from images.services import catalog, repositories
 from images.services import manifests as manifest_service
 
@@ -140,6 +141,7 @@ class SearchViewSet(ManageAPIMixin, viewsets.GenericViewSet):
 
     serializer_class = serializers.RepositorySummarySerializer
     pagination_class = Pagination
+    queryset = Repository.objects.none()  # the browsable API asks for one; results come from catalog.search
 
     @extend_schema(
         parameters=[
@@ -179,11 +181,21 @@ def _search_paging(request):
     return page, size
 
 
+class SingleObjectSchema(AutoSchema):
+    """The storage overview is one object, though the viewset's `list` action serves it (not an array)."""
+
+    def _is_list_view(self, serializer=None):
+        return False
+
+
 class StorageViewSet(ManageAPIMixin, viewsets.GenericViewSet):
     """Storage overview: bytes stored, saved by deduplication, awaiting GC; largest repositories."""
 
+    schema = SingleObjectSchema()
     serializer_class = serializers.StorageSerializer
     pagination_class = None
+    # No object to check (the overview is filtered per user); the browsable API's OPTIONS form asks anyway.
+    permission_classes = ()
 
     @extend_schema(responses=serializers.StorageSerializer)
     def list(self, request):

@@ -1,0 +1,197 @@
+"""Hostile requests at the HTTP level, over raw sockets, against both servers Berth runs under:
+gunicorn (production) and its own chunk-aware runserver. Also: the whole v1 and v2 corpus
+again against gunicorn, so nothing the test client hides (path decoding, body framing,
+header bytes) changes an answer.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from images import manifests as media
+from tests.hostile.cases import MIB, MISSING, needs_upload
+from tests.hostile.checks import v1_error_message, v2_error_code
+from tests.hostile.conftest import SENTINEL
+from tests.hostile.test_v1_corpus import V1_CASES
+from tests.hostile.test_v2_corpus import V2_CASES
+from tests.hostile.wire import exchange, request
+
+GUNICORN_REQUEST_LINE_LIMIT = 4094  # gunicorn's limit_request_line default: it answers 400 itself past it
+
+
+def chunked(*chunks, end=b"0\r\n\r\n"):
+    return b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + end
+
+
+def head(method, path, *headers):
+    lines = [
+        f"{method} {path} HTTP/1.1".encode("utf-8", "surrogateescape"),
+        b"Host: 127.0.0.1",
+        b"Connection: close",
+        *headers,
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+TE = b"Transfer-Encoding: chunked"
+BROKEN_BODY = (400, "BLOB_UPLOAD_INVALID")
+
+
+@dataclass(frozen=True)
+class WireCase:
+    data: bytes
+    status: int
+    code: str | None  # v2 code, or v1 message; None: any error of the protocol's shape
+    shutdown: bool = False  # shut our write side after sending (a body that just stops)
+
+
+def patch_upload(body, *headers):
+    return head("PATCH", "{upload}", *(headers or (TE,))) + body
+
+
+def put_manifest(body, *headers):
+    return (
+        head("PUT", "/v2/team/app/manifests/latest", b"Content-Type: " + media.OCI_MANIFEST.encode(), *headers) + body
+    )
+
+
+APP_ERRORS = {
+    "chunk-shorter-than-declared": WireCase(patch_upload(b"64\r\nhello"), *BROKEN_BODY, shutdown=True),
+    "chunk-size-not-hex": WireCase(patch_upload(b"zz\r\nhello\r\n0\r\n\r\n"), *BROKEN_BODY),
+    "chunk-size-0x": WireCase(patch_upload(b"0x5\r\nhello\r\n0\r\n\r\n"), *BROKEN_BODY),
+    "chunk-size-negative": WireCase(patch_upload(b"-5\r\nhello\r\n0\r\n\r\n"), *BROKEN_BODY),
+    "chunk-size-huge": WireCase(patch_upload(b"f" * 20 + b"\r\nhello"), *BROKEN_BODY, shutdown=True),
+    "chunk-no-terminator": WireCase(patch_upload(b"5\r\nhelloXX0\r\n\r\n"), *BROKEN_BODY),
+    "chunk-no-last-chunk": WireCase(patch_upload(b"5\r\nhello\r\n"), *BROKEN_BODY, shutdown=True),
+    "monolithic-chunk-short": WireCase(
+        head("POST", f"/v2/team/app/blobs/uploads/?digest={MISSING}", TE) + b"100\r\nabc", *BROKEN_BODY, shutdown=True
+    ),
+    "put-upload-chunk-short": WireCase(
+        head("PUT", f"{{upload}}?digest={MISSING}", TE) + b"100\r\nabc", *BROKEN_BODY, shutdown=True
+    ),
+    "content-length-longer-than-body": WireCase(
+        patch_upload(b"hello", b"Content-Length: 100"), 400, "SIZE_INVALID", shutdown=True
+    ),
+    "manifest-chunk-short": WireCase(put_manifest(b"100\r\n{", TE), *BROKEN_BODY, shutdown=True),
+    "manifest-chunked-over-4mib": WireCase(put_manifest(chunked(*[b"a" * MIB] * 5), TE), 413, "SIZE_INVALID"),
+    "manifest-content-type-bad-utf8": WireCase(
+        head("PUT", "/v2/team/app/manifests/latest", b"Content-Type: application/\xff", b"Content-Length: 2") + b"{}",
+        400,
+        "MANIFEST_INVALID",
+    ),
+    "raw-bad-utf8-in-path": WireCase(head("GET", "/v2/\udcff\udcfe/tags/list"), 400, "NAME_INVALID"),
+    "raw-backslashes-in-path": WireCase(head("GET", "/v2/..\\..\\etc/tags/list"), 400, "NAME_INVALID"),
+    "raw-dotdot-in-path": WireCase(head("GET", "/v2/team/../../../etc/passwd/tags/list"), 400, "NAME_INVALID"),
+    "v1-json-chunk-short": WireCase(
+        head("PUT", "/v1/images/" + "d" * 64 + "/json", TE) + b"100\r\n{", 400, None, shutdown=True
+    ),
+    "v1-layer-of-complete-image": WireCase(
+        head("PUT", "/v1/images/{image}/layer", TE) + b"100\r\nabc", 409, "Image already exists", shutdown=True
+    ),
+    "v1-index-over-limit": WireCase(
+        head("PUT", "/v1/repositories/team/app/images", TE) + chunked(*[b"[" + b" " * MIB] * 5),
+        413,
+        "request body too large",
+    ),
+}
+
+# Framing a server must refuse before any application code runs: any 4xx, then it carries on.
+SERVER_ERRORS = {
+    "header-100k": head("GET", "/v2/", b"X-Big: " + b"a" * 100_000),
+    "headers-300": head("GET", "/v2/", *[b"X-H%d: 1" % i for i in range(300)]),
+    "request-line-100k": head("GET", "/v2/_catalog?last=" + "a" * 100_000),
+    "raw-nul-in-request-line": head("GET", "/v2/a\x00b/tags/list"),
+    "not-http": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64 + b"\r\n\r\n",
+    "no-method": b" / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    "header-without-colon": head("GET", "/v2/", b"NoColonHere"),
+    "content-length-twice": head("PUT", "/v2/team/app/manifests/x", b"Content-Length: 2", b"Content-Length: 3") + b"{}",
+}
+
+
+@pytest.fixture(params=["gunicorn", "runserver"])
+def server(request):
+    """(kind, address, {placeholder values}) of a seeded server of that kind."""
+    values = request.getfixturevalue(request.param)
+    return request.param, values["address"], values
+
+
+def fill(data, address, values):
+    if b"{upload}" in data:
+        response = requests.post(f"http://{address[0]}:{address[1]}/v2/team/app/blobs/uploads/")
+        data = data.replace(b"{upload}", response.headers["Location"].encode())
+    return data.replace(b"{image}", values["image"].encode())
+
+
+@pytest.mark.parametrize("case", APP_ERRORS.values(), ids=APP_ERRORS.keys())
+def test_broken_bodies_and_bytes_get_protocol_errors(server, case):
+    _, address, values = server
+    answer = exchange(address, fill(case.data, address, values), case.shutdown)
+    assert answer.status == case.status, (answer.status, answer.body[:300])
+    v1 = b" /v1/" in case.data.split(b"\r\n", 1)[0]
+    said = (v1_error_message if v1 else v2_error_code)(answer.status, answer.headers, answer.body)
+    assert case.code is None or said == case.code, answer.body[:300]
+    assert_still_serving(address)
+
+
+@pytest.mark.parametrize("data", SERVER_ERRORS.values(), ids=SERVER_ERRORS.keys())
+def test_broken_framing_is_refused(server, data):
+    """gunicorn refuses each with a 4xx (or a closed connection); runserver is more lenient but never fails."""
+    kind, address, _ = server
+    answer = exchange(address, data, shutdown_write=True)
+    if kind == "gunicorn":
+        assert answer.status is None or 400 <= answer.status < 500, (answer.status, answer.body[:300])
+    else:
+        assert answer.status is None or answer.status < 500, (answer.status, answer.body[:300])
+    assert_still_serving(address)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/static/../../../etc/passwd", "/static/..%2f..%2f..%2fetc%2fpasswd", "/static/%2e%2e/%2e%2e/sentinel.txt",
+     "/static/..\\..\\sentinel.txt", "/static//etc/passwd", "/static/%00", "/static/%ff"],
+)  # fmt: skip
+def test_static_files_do_not_escape(server, path):
+    _, address, _ = server
+    answer = request(address, "GET", path)
+    assert answer.status in (400, 404), (answer.status, answer.body[:300])
+    assert SENTINEL not in answer.body and b"root:x:0:0" not in answer.body
+
+
+def assert_still_serving(address):
+    answer = request(address, "GET", "/v2/")
+    assert answer.status == 200, answer
+
+
+def _expected_over_wire(case, path):
+    if len(path) > GUNICORN_REQUEST_LINE_LIMIT:
+        return 400, None  # gunicorn's own "Request Line is too large"
+    return case.status, case.code
+
+
+def _send_corpus_case(gunicorn, case):
+    values = dict(gunicorn)
+    if needs_upload(case):
+        response = requests.post(f"{gunicorn['url']}/v2/team/app/blobs/uploads/")
+        values["upload"] = response.headers["Location"].rsplit("/", 1)[1]
+    values.setdefault("missing", MISSING)
+    path = case.url(values)
+    return path, request(gunicorn["address"], case.method, path, case.headers, case.fill(values))
+
+
+@pytest.mark.parametrize("case", V2_CASES, ids=lambda case: case.id)
+def test_v2_corpus_on_gunicorn(gunicorn, case):
+    path, answer = _send_corpus_case(gunicorn, case)
+    status, code = _expected_over_wire(case, path)
+    assert answer.status == status, (answer.status, answer.body[:300])
+    if code and answer.status == case.status:
+        assert v2_error_code(answer.status, answer.headers, answer.body, case.method) == code, answer.body[:300]
+
+
+@pytest.mark.parametrize("case", V1_CASES, ids=lambda case: case.id)
+def test_v1_corpus_on_gunicorn(gunicorn, case):
+    path, answer = _send_corpus_case(gunicorn, case)
+    status, code = _expected_over_wire(case, path)
+    assert answer.status == status, (answer.status, answer.body[:300])
+    if code and answer.status == case.status:
+        assert v1_error_message(answer.status, answer.headers, answer.body) == code
