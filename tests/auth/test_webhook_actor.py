@@ -4,6 +4,7 @@ import pytest
 
 from images import manifests as media
 from images.models import Webhook
+from images.services import notifications
 from tests.auth.conftest import basic
 from tests.ops.conftest import receiver  # noqa: F401  (fixture)
 
@@ -11,6 +12,7 @@ from tests.ops.conftest import receiver  # noqa: F401  (fixture)
 @pytest.fixture(autouse=True)
 def sync_delivery(settings):
     settings.REGISTRY = {**settings.REGISTRY, "WEBHOOK_SYNC": True, "WEBHOOK_BACKOFF_SECONDS": 0.0}
+    notifications.clear_cache()  # pulls read the enabled webhooks through a per-process cache
 
 
 def test_pull_and_delete_events_carry_the_caller(world, api, receiver, django_capture_on_commit_callbacks):  # noqa: F811
