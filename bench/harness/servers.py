@@ -8,8 +8,6 @@ import os
 import secrets
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,31 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 
-
-class StartError(RuntimeError):
-    pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def venv_bin(name):
-    for directory in (Path(sys.executable).parent, REPO_ROOT / ".venv" / "bin"):
-        if (directory / name).exists():
-            return str(directory / name)
-    raise StartError(f"{name} not found next to {sys.executable} nor in {REPO_ROOT / '.venv/bin'}")
-
-
-def tail(path, limit=4000):
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return f"<no log: {exc}>"
-    return data[-limit:].decode("utf-8", "replace")
+# The e2e suite's process helpers: ports, the venv's scripts, log tails, stopping a process group.
+from tests.e2e.servers import StartError, free_port, stop_process, tail, venv_bin  # noqa: E402, F401
 
 
 def spawn(cmd, log_path, env=None, cwd=None):
@@ -60,22 +38,6 @@ def spawn(cmd, log_path, env=None, cwd=None):
         )
     finally:
         log.close()
-
-
-def stop_process(proc, timeout=30):
-    """SIGTERM the process group we created for `proc` (its pid), then SIGKILL if it lingers."""
-    if proc is None or proc.poll() is not None:
-        return
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def children_map():
@@ -265,7 +227,8 @@ class Server:
         return process_tree(self.proc.pid) if self.proc and self.proc.poll() is None else []
 
     def stop(self):
-        stop_process(self.proc)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
 
