@@ -17,6 +17,11 @@ install() {
 }
 
 up() { curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1; }
+# Tokens live in memcached: the proxy can answer its healthcheck while auth is broken.
+auth_ok() {
+  curl -fsS -o /dev/null -H 'X-Auth-User: test:tester' -H 'X-Auth-Key: testing' \
+    "http://127.0.0.1:$PORT/auth/v1.0" 2>/dev/null
+}
 
 write_configs() {
   mkdir -p "$ETC" "$SRV/d1" "$RUN" "$LOG"
@@ -108,18 +113,20 @@ for svc, port in (('account', 6202), ('container', 6201), ('object', 6200)):
 }
 
 start() {
-  if up; then echo "swift already up on $PORT"; return; fi
+  if up && auth_ok; then echo "swift already up on $PORT"; return; fi
+  if up; then echo "swift on $PORT answers but its auth does not: restarting it" >&2; stop; fi
   install
   write_configs
-  memcached -u root -l 127.0.0.1 -p 11211 -U 0 -m 64 > "$LOG/memcached.log" 2>&1 &
+  # Each daemon in its own session: a signal to the caller's process group (Ctrl-C, a timeout)
+  # must not take one of them down and leave the others answering.
+  setsid memcached -u root -l 127.0.0.1 -p 11211 -U 0 -m 64 > "$LOG/memcached.log" 2>&1 < /dev/null &
   echo $! > "$RUN/memcached.pid"
   for svc in account container object proxy; do
-    "swift-$svc-server" "$ETC/$svc-server.conf" > "$LOG/$svc.log" 2>&1 &
+    setsid "swift-$svc-server" "$ETC/$svc-server.conf" > "$LOG/$svc.log" 2>&1 < /dev/null &
     echo $! > "$RUN/$svc.pid"
   done
   for _ in $(seq 1 300); do
-    if up && curl -fsS -o /dev/null -H 'X-Auth-User: test:tester' -H 'X-Auth-Key: testing' \
-         "http://127.0.0.1:$PORT/auth/v1.0" 2>/dev/null; then
+    if up && auth_ok; then
       echo "swift up on 127.0.0.1:$PORT"; return
     fi
     sleep 0.1
@@ -128,10 +135,16 @@ start() {
 }
 
 stop() {
+  local pids=() f pid
   for f in "$RUN"/*.pid; do
     [ -f "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pids+=("$(cat "$f")")
+    kill "${pids[-1]}" 2>/dev/null || true
     rm -f "$f"
+  done
+  for _ in $(seq 1 100); do  # until they are gone (their ports are free again), at most 10 s
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && { sleep 0.1; continue 2; }; done
+    return 0
   done
 }
 

@@ -45,6 +45,8 @@ def _storage_unreachable(exc):
         return True
     response = getattr(exc, "response", None)  # botocore ClientError: the store answered with an error
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
+    if type(exc).__module__.startswith(("swiftclient", "azure")):  # ClientException, HttpResponseError
+        status = getattr(exc, "http_status", None) or getattr(exc, "status_code", None)
     return isinstance(status, int) and status >= 500
 
 
