@@ -188,17 +188,22 @@ def record_pull(repository_name, manifest, reference):
     (inline with WEBHOOK_SYNC), writing last_pull_at at most once a minute.
     """
     kind, value = _lookup_reference(reference)
-    notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=_touch_pull)
+    also = _touch_pull if _pull_time_due(repository_name) else None
+    notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=also)
 
 
 _last_pull_written = {}
 
 
-def _touch_pull(repository_name):
-    now = timezone.now()
+def _pull_time_due(repository_name):
     last = _last_pull_written.get(repository_name)
-    if last is not None and now - last < PULL_TIME_RESOLUTION:
+    return last is None or timezone.now() - last >= PULL_TIME_RESOLUTION
+
+
+def _touch_pull(repository_name):
+    if not _pull_time_due(repository_name):
         return
+    now = timezone.now()
     _last_pull_written[repository_name] = now
     Repository.objects.filter(name=repository_name).filter(
         Q(last_pull_at__isnull=True) | Q(last_pull_at__lt=now - PULL_TIME_RESOLUTION)

@@ -165,23 +165,39 @@ def _enabled_hooks_cached():
     return _hook_cache["hooks"]
 
 
+def _no_hooks_for_sure():
+    """True while the cache is fresh and holds no enabled webhook (no query)."""
+    return time.monotonic() - _hook_cache["at"] < HOOK_CACHE_SECONDS and not _hook_cache["hooks"]
+
+
 def clear_cache():
     _hook_cache["at"] = -HOOK_CACHE_SECONDS
 
 
 def emit_pull(repository, manifest, tag="", also=None):
-    """A pull (no transaction to join): count it now, build the event from this request, and do the
-    database work (`also(repository)`, then deliveries) in the background pool, or inline with WEBHOOK_SYNC."""
+    """A pull (no transaction to join): count it now; `also(repository)` and the deliveries run in the
+    background pool (inline with WEBHOOK_SYNC), the event built from this request. With nothing to do
+    (no `also`, no webhook) a pull costs the count and nothing more."""
     metrics.count_action("pull", repository)
-    event = build_event(
-        "pull", repository, digest=manifest.digest, media_type=manifest.media_type, size=manifest.size, tag=tag
-    )
+    if also is None and _no_hooks_for_sure():
+        return
+    request, now = current_request.get() or RequestInfo(), timezone.now()
 
     def work():
         if also is not None:
             also(repository)
         hooks = [h for h in _enabled_hooks_cached() if wants(h, "pull", repository)]
         if hooks:
+            event = build_event(
+                "pull",
+                repository,
+                digest=manifest.digest,
+                media_type=manifest.media_type,
+                size=manifest.size,
+                tag=tag,
+                request=request,
+                now=now,
+            )
             _enqueue(hooks, "pull", repository, event)
 
     if registry_setting("WEBHOOK_SYNC"):
