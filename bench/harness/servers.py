@@ -14,30 +14,21 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 # The e2e suite's process helpers: ports, the venv's scripts, log tails, stopping a process group.
-from tests.e2e.servers import StartError, free_port, stop_process, tail, venv_bin  # noqa: E402, F401
-
-
-def spawn(cmd, log_path, env=None, cwd=None):
-    log = open(log_path, "ab")
-    try:
-        return subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
+from tests.e2e.servers import (  # noqa: E402, F401
+    StartError,
+    answers,
+    free_port,
+    spawn,
+    stop_process,
+    tail,
+    venv_bin,
+    wait_ready,
+)
 
 
 def children_map():
@@ -67,21 +58,8 @@ def process_tree(root_pid):
     return pids
 
 
-def wait_ready(url, proc, log, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StartError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail(log)}")
-        try:
-            response = requests.get(url, timeout=5)
-            if response.status_code == 200:
-                return
-            last = response.status_code
-        except requests.RequestException as exc:
-            last = repr(exc)
-        time.sleep(0.2)
-    raise StartError(f"{url} did not answer within {timeout} s ({last}):\n{tail(log)}")
+def wait_until_answering(url, proc, log, timeout=90):
+    wait_ready(proc, answers(url), proc.args[0], log, timeout)
 
 
 # --------------------------------------------------------------------------- PostgreSQL + dockerd
@@ -308,7 +286,7 @@ class Berth(Server):
             raise StartError(f"manage.py migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
         cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         self.proc = spawn(cmd, self.log, env=env, cwd=self.root)
-        wait_ready(f"{self.url}/v2/", self.proc, self.log)
+        wait_until_answering(f"{self.url}/v2/", self.proc, self.log)
         self._wait_workers()
         return self
 
@@ -391,5 +369,5 @@ class Reference(Server):
         self.root.mkdir(parents=True, exist_ok=True)
         self.config.write_text(REFERENCE_CONFIG.format(root=self.root, addr=self.host))
         self.proc = spawn(["docker-registry", "serve", str(self.config)], self.log)
-        wait_ready(f"{self.url}/v2/", self.proc, self.log)
+        wait_until_answering(f"{self.url}/v2/", self.proc, self.log)
         return self

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.clients import Docker, Podman
+from tests.e2e.ops_helpers import started_or_fail
 from tests.e2e.servers import BerthServer, DockerDaemon, StartError, tail
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -87,14 +88,7 @@ def podman(tools, e2e_tmp):
 
 
 def _start_server(kind, e2e_tmp):
-    server = BerthServer(kind, e2e_tmp / kind, os.environ.get("DATABASE_URL"))
-    try:
-        server.start()
-        return server
-    except StartError as exc:
-        error = str(exc)
-    server.stop()
-    pytest.fail(error, pytrace=False)
+    return started_or_fail(BerthServer(kind, e2e_tmp / kind, os.environ.get("DATABASE_URL")))
 
 
 def _stop_server(server):

@@ -30,15 +30,20 @@ class OpenBerthServer(BerthServer):
         return {**super().env(), **self.extra_env}
 
 
+def started_or_fail(server):
+    """`server.start()`; if it can't start, clean up and fail the test with its log (never skip)."""
+    try:
+        return server.start()
+    except StartError as exc:
+        error = str(exc)
+    server.stop()
+    pytest.fail(error, pytrace=False)
+
+
 def start_open_server(workdir, **extra_env):
     server = OpenBerthServer("gunicorn", workdir, os.environ.get("DATABASE_URL"))
     server.extra_env = {**OpenBerthServer.extra_env, **extra_env}
-    try:
-        server.start()
-    except StartError as exc:
-        server.stop()
-        pytest.fail(str(exc), pytrace=False)
-    return server
+    return started_or_fail(server)
 
 
 def sha256(data: bytes) -> str:

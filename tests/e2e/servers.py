@@ -65,6 +65,48 @@ def stop_process(proc: subprocess.Popen, timeout=20):
             continue
 
 
+def spawn(cmd, log_path, *, env=None, cwd=None, mode="ab") -> subprocess.Popen:
+    """Start `cmd` in a process group of its own (stop it with stop_process), output into log_path."""
+    with open(log_path, mode) as log:
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def wait_ready(proc, ready, what, log_path, timeout, interval=0.2):
+    """Poll `ready()` (True, or a description of what it saw) until True; StartError when `proc`
+    exits or `timeout` seconds pass, with the end of its log."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartError(f"{what} exited with {proc.returncode}:\n{tail(log_path)}")
+        last = ready()
+        if last is True:
+            return
+        time.sleep(interval)
+    raise StartError(f"{what} did not answer within {timeout} s ({last}):\n{tail(log_path)}")
+
+
+def answers(url, statuses=(200,)):
+    """A `ready` check: True once GET `url` answers with one of `statuses`."""
+
+    def check():
+        try:
+            status = requests.get(url, timeout=5).status_code
+        except requests.RequestException as exc:
+            return repr(exc)
+        return True if status in statuses else f"GET {url} -> {status}"
+
+    return check
+
+
 # --------------------------------------------------------------------------- dockerd
 
 
@@ -103,33 +145,24 @@ class DockerDaemon:
         self.dir = Path(tempfile.mkdtemp(prefix="berth-e2e-docker-", dir="/tmp"))
         self.host = f"unix://{self.dir}/docker.sock"
         self.log = self.dir / "dockerd.log"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(
-                [
-                    "dockerd",
-                    "--storage-driver=vfs",
-                    "--iptables=false",
-                    "--ip6tables=false",
-                    "--bridge=none",
-                    f"--data-root={self.dir}/data",
-                    f"--exec-root={self.dir}/exec",
-                    f"--host={self.host}",
-                    f"--pidfile={self.dir}/docker.pid",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StartError(f"dockerd exited with {self.proc.returncode}:\n{tail(self.log)}")
-            if docker_reachable(self.host):
-                return self
-            time.sleep(0.5)
-        self.stop()
-        raise StartError(f"dockerd did not answer within 90 s:\n{tail(self.log)}")
+        cmd = [
+            "dockerd",
+            "--storage-driver=vfs",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--bridge=none",
+            f"--data-root={self.dir}/data",
+            f"--exec-root={self.dir}/exec",
+            f"--host={self.host}",
+            f"--pidfile={self.dir}/docker.pid",
+        ]
+        self.proc = spawn(cmd, self.log, mode="wb")
+        try:
+            wait_ready(self.proc, lambda: docker_reachable(self.host), "dockerd", self.log, 90, interval=0.5)
+        except StartError:
+            self.stop()
+            raise
+        return self
 
     def stop(self):
         if self.proc is not None:
@@ -297,31 +330,13 @@ class BerthServer:
             cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         else:
             cmd = [venv_bin("python"), "manage.py", "runserver", self.host, "--noreload"]
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd,
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + ready_timeout
-        last = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StartError(f"{self.kind} exited with {self.proc.returncode}:\n{tail(self.log)}")
-            try:
-                response = requests.get(f"{self.url}/v2/", timeout=5)
-                if response.status_code in (200, 401):  # 401: token auth is on, and the server answers
-                    return self
-                last = f"GET /v2/ -> {response.status_code}"
-            except requests.RequestException as exc:
-                last = repr(exc)
-            time.sleep(0.2)
-        self.stop()
-        raise StartError(f"{self.kind} did not answer GET /v2/ within {ready_timeout} s ({last}):\n{tail(self.log)}")
+        self.proc = spawn(cmd, self.log, env=env, cwd=REPO_ROOT)
+        try:  # 401: token auth is on, and the server answers
+            wait_ready(self.proc, answers(f"{self.url}/v2/", (200, 401)), self.kind, self.log, ready_timeout)
+        except StartError:
+            self.stop()
+            raise
+        return self
 
     def worker_pids(self):
         """Pids of the processes serving requests (gunicorn workers, or runserver itself)."""

@@ -13,14 +13,20 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-import pytest
-import requests
-
-from tests.e2e.ops_helpers import OpenBerthServer, manage
-from tests.e2e.servers import REPO_ROOT, StartError, free_port, stop_process, tail, unmount_under
+from tests.e2e.ops_helpers import OpenBerthServer, manage, started_or_fail
+from tests.e2e.servers import (
+    REPO_ROOT,
+    StartError,
+    answers,
+    free_port,
+    spawn,
+    stop_process,
+    tail,
+    unmount_under,
+    wait_ready,
+)
 
 SWIFT_ETC = Path("/tmp/berth-swift/etc")  # scripts/swift.sh's default SWIFT_DIR
 
@@ -98,25 +104,9 @@ class PrivateSwiftProxy:
         return self.resume()
 
     def resume(self):
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                ["swift-proxy-server", str(self.conf)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StartError(f"swift-proxy-server exited:\n{tail(self.log)}")
-            try:
-                if requests.get(f"{self.endpoint}/healthcheck", timeout=5).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise StartError(f"swift-proxy-server did not answer within 30 s:\n{tail(self.log)}")
+        self.proc = spawn(["swift-proxy-server", str(self.conf)], self.log)
+        wait_ready(self.proc, answers(f"{self.endpoint}/healthcheck"), "swift-proxy-server", self.log, 30, 0.1)
+        return self
 
     def kill(self):
         """The endpoint disappears (SIGKILL): open connections drop, new ones are refused."""
@@ -162,13 +152,7 @@ def start_server(workdir, database_url=None, server_class=OpenBerthServer, **ext
     # A metrics folder of ours: gunicorn's own temporary one outlives a master killed with -9.
     metrics = {"PROMETHEUS_MULTIPROC_DIR": str(Path(workdir) / "metrics")}
     server.extra_env = {**server_class.extra_env, **metrics, **extra_env}
-    try:
-        server.start()
-        return server
-    except StartError as exc:
-        error = str(exc)
-    server.stop()
-    pytest.fail(error, pytrace=False)
+    return started_or_fail(server)
 
 
 def verify_blobs(server):
