@@ -140,6 +140,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # Persistent connections, checked before reuse: connecting costs more than a manifest GET.
     # (dj_database_url's default is 0, a new connection per request.) One per gunicorn thread.
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BERTH_DB_CONN_MAX_AGE", "600"))
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, with a health check that polls the socket instead of a SELECT 1.
+        DATABASES["default"]["ENGINE"] = "registry_site.postgresql"
 else:
     # WAL + immediate transactions: concurrent pushes wait instead of failing. synchronous=FULL: a
     # commit is on disk before the 201 (NORMAL could lose the last pushes on a power cut).
