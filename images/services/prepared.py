@@ -8,9 +8,19 @@ call then binds the real values to the same SQL text and runs it on a Django cur
 
 Only plain columns belong in a prepared query: the rows come back as the database driver returns
 them, without Django's per-field converters (no JSON or datetime columns).
+
+On PostgreSQL the SQL is also prepared on the server, once per connection (`PREPARE`, then
+`EXECUTE` with the values): PostgreSQL then skips parsing and, after a few runs, planning, which was
+most of its time for these one-row lookups. Set `BERTH_DB_SERVER_PREPARE=false` behind a pooler
+that hands one session's statements to another (PgBouncer in transaction mode).
 """
 
+import os
+
 from django.db import connections
+
+SERVER_PREPARE = os.environ.get("BERTH_DB_SERVER_PREPARE", "true").strip().lower() not in ("0", "false", "no", "off")
+MAX_PER_CONNECTION = 100  # page queries differ by page size; past this many, run the plain SQL
 
 
 class Prepared:
@@ -32,11 +42,34 @@ class Prepared:
 
     def rows(self, **values):
         db, sql, order, _ = self._compiled or self._compile()
-        with connections[db].cursor() as cursor:
-            cursor.execute(sql, [values[name] for name in order])
+        connection = connections[db]
+        with connection.cursor() as cursor:
+            cursor.execute(_server_statement(connection, sql, len(order)) or sql, [values[name] for name in order])
             return cursor.fetchall()
 
     def instances(self, fields, **values):
         """Model instances from a `values_list(*fields)` query; other fields load on access."""
         db, _, _, model = self._compiled or self._compile()
         return [model.from_db(db, fields, row) for row in self.rows(**values)]
+
+
+def _server_statement(connection, sql, count):
+    """`EXECUTE name (%s, ...)` for SQL prepared on this PostgreSQL session, or None for the plain SQL."""
+    if connection.vendor != "postgresql" or not SERVER_PREPARE or "%%" in sql:
+        return None
+    session = connection.connection  # a reconnect is a new session, with nothing prepared yet
+    known = getattr(connection, "_berth_prepared", None)
+    if known is None or known[0] is not session:
+        known = connection._berth_prepared = (session, {})
+    statements = known[1]
+    statement = statements.get(sql)
+    if statement is None:
+        if len(statements) >= MAX_PER_CONNECTION:
+            return None
+        name = f"berth_prepared_{len(statements)}"
+        numbered = sql.split("%s")
+        text = numbered[0] + "".join(f"${i}{part}" for i, part in enumerate(numbered[1:], start=1))
+        with connection.wrap_database_errors, session.cursor() as raw:
+            raw.execute(f"PREPARE {name} AS {text}")  # not a query of the request: left out of query counts
+        statement = statements[sql] = f"EXECUTE {name}" + (f" ({', '.join(['%s'] * count)})" if count else "")
+    return statement
