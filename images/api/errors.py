@@ -1,8 +1,8 @@
 """Render errors once: the v2 JSON envelope, with the right status and headers."""
 
 import errno
-import importlib
 import logging
+import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
@@ -41,7 +41,7 @@ def to_registry_error(exc):
 
 def _storage_unreachable(exc):
     """The object store can't be reached or answers 5xx (botocore, urllib3, requests/swiftclient, azure)."""
-    if isinstance(exc, _STORAGE_CONNECTION_ERRORS):
+    if isinstance(exc, _connection_error_classes()):
         return True
     response = getattr(exc, "response", None)  # botocore ClientError: the store answered with an error
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
@@ -50,23 +50,23 @@ def _storage_unreachable(exc):
     return isinstance(status, int) and status >= 500
 
 
+_CONNECTION_ERRORS = (
+    ("botocore.exceptions", ("ConnectionError", "HTTPClientError")),
+    ("urllib3.exceptions", ("HTTPError",)),
+    ("requests.exceptions", ("ConnectionError", "Timeout", "ChunkedEncodingError")),
+    ("azure.core.exceptions", ("ServiceRequestError", "ServiceResponseError")),
+)
+
+
 def _connection_error_classes():
+    """Only clients already imported can have raised: a filesystem registry never loads the S3 and
+    Azure libraries (about 15 MiB per process) just to name their exceptions."""
     found = []
-    for module, names in (
-        ("botocore.exceptions", ("ConnectionError", "HTTPClientError")),
-        ("urllib3.exceptions", ("HTTPError",)),
-        ("requests.exceptions", ("ConnectionError", "Timeout", "ChunkedEncodingError")),
-        ("azure.core.exceptions", ("ServiceRequestError", "ServiceResponseError")),
-    ):
-        try:
-            imported = importlib.import_module(module)
-        except ImportError:
-            continue
-        found.extend(getattr(imported, name) for name in names)
+    for module, names in _CONNECTION_ERRORS:
+        imported = sys.modules.get(module)
+        if imported is not None:
+            found.extend(getattr(imported, name) for name in names)
     return tuple(found)
-
-
-_STORAGE_CONNECTION_ERRORS = _connection_error_classes()
 
 
 def envelope(error):
