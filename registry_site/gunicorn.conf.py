@@ -95,6 +95,8 @@ def pre_fork(server, worker):
     far move out of the garbage collector's reach (gc.freeze), so collections in the workers do not
     touch, and so copy, the pages they share with the master.
     """
+    if not server.cfg.preload_app:  # Django is not loaded in the master: nothing to share
+        return
     connections.close_all()
     gc.freeze()
 
