@@ -10,7 +10,7 @@ row, no Blob row and no intent, holding that BlobDeletion row locked.
 
 import itertools
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from images import digests, references
@@ -85,15 +85,14 @@ def redirect_url(blob):
 
 
 def locked_row(digest, size):
-    """Inside a transaction: (Blob row, created) for the digest, locked against the collector."""
+    """Inside a transaction: the Blob row for the digest, created if missing, locked against the collector."""
     blob = Blob.objects.select_for_update().filter(digest=digest).first()
-    if blob is not None:
-        return blob, False
-    try:
-        with transaction.atomic():
-            return Blob.objects.create(digest=digest, size=size), True
-    except IntegrityError:  # created concurrently
-        return Blob.objects.select_for_update().get(digest=digest), False
+    if blob is None:
+        # INSERT ... ON CONFLICT DO NOTHING (it waits for a concurrent insert of the same digest to
+        # end), then lock whichever row won: no savepoint round trips, no IntegrityError to catch.
+        Blob.objects.bulk_create([Blob(digest=digest, size=size)], ignore_conflicts=True)
+        blob = Blob.objects.select_for_update().get(digest=digest)
+    return blob
 
 
 def link(repository_name, digest, size, verify_bytes=False):
@@ -105,8 +104,8 @@ def link(repository_name, digest, size, verify_bytes=False):
     # No savepoint when nested (commit_upload): an error here aborts the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         repo = repositories.get_or_create(repository_name)
-        blob, created = locked_row(digest, size)
-        if created and verify_bytes and not blobstore.exists(digest):
+        blob = locked_row(digest, size)
+        if verify_bytes and not blobstore.exists(digest):
             raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
         # One INSERT ... ON CONFLICT DO NOTHING, instead of a SELECT and a savepointed INSERT.
         RepositoryBlob.objects.bulk_create([RepositoryBlob(repository=repo, blob=blob)], ignore_conflicts=True)
@@ -120,11 +119,13 @@ def announce(upload, digest):
     deleting those bytes right now); after that the collector leaves the
     digest alone for as long as the Upload row carries it.
     """
-    with transaction.atomic():
-        updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
-        if not updated:
-            raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-        BlobDeletion.objects.filter(digest=digest).delete()
+    # Two statements, each committed on its own (no transaction needed: the intent only has to be
+    # committed before the tombstone goes, and a crash between them leaves an intent, which the
+    # collector respects and purge_uploads clears).
+    updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
+    if not updated:
+        raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
+    BlobDeletion.objects.filter(digest=digest).delete()
     upload.digest = digest
 
 
@@ -139,7 +140,7 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True):
         if link_to_repository:
             blob = link(upload.repository_name, digest, size)
         else:
-            blob, _ = locked_row(digest, size)
+            blob = locked_row(digest, size)
         if not Upload.objects.filter(pk=upload.pk).delete()[0]:
             # Purged while committing: without our intent the bytes were not protected.
             raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
@@ -158,7 +159,7 @@ def store_bytes(data, staging_name="_internal/store"):
         if not blobstore.exists(digest):
             blobstore.write_blob(digest, [data])
         with transaction.atomic():
-            blob, _ = locked_row(digest, len(data))
+            blob = locked_row(digest, len(data))
             Upload.objects.filter(pk=upload.pk).delete()
     except BaseException:
         Upload.objects.filter(pk=upload.pk).delete()

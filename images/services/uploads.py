@@ -2,8 +2,6 @@
 
 import uuid as uuidlib
 
-from django.db import transaction
-
 from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
@@ -12,8 +10,7 @@ from storage_backends import scratch
 
 
 def start(repository_name):
-    with transaction.atomic():
-        upload = Upload.objects.create(repository_name=repository_name)
+    upload = Upload.objects.create(repository_name=repository_name)
     scratch.create(upload.uuid)
     metrics.count_upload("started")
     return upload
