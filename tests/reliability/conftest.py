@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import pytest_runtest_makereport  # noqa: F401  (server logs on failure)
+from tests.e2e.ops_helpers import started_or_fail
 from tests.e2e.servers import StartError
 from tests.reliability.services import PrivateCluster, PrivateSwiftProxy, Tmpfs
 
@@ -48,11 +49,7 @@ def private_cluster():
 @pytest.fixture
 def swift_proxy(rel_tmp):
     """A private S3 endpoint (a second Swift proxy) that the test may kill and resume."""
-    proxy = PrivateSwiftProxy(rel_tmp)
-    try:
-        proxy.start()
-    except StartError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    proxy = started_or_fail(PrivateSwiftProxy(rel_tmp))  # a proxy that never got ready is stopped too
     yield proxy
     proxy.stop()
 
