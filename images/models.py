@@ -184,6 +184,10 @@ class Upload(models.Model):
     # Set just before the bytes are moved to their content address: while it is
     # set, the collector leaves blobs/<digest> alone (images/services/gc.py).
     digest = models.CharField(max_length=200, blank=True, db_index=True)
+    # The digest of the first `offset` bytes, hashed as they were written ("" when the process that
+    # wrote the last chunk did not have the running hash): the final PUT in another process need not
+    # read the staged bytes back to check the client's digest.
+    staged_digest = models.CharField(max_length=200, blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

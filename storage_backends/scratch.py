@@ -50,7 +50,7 @@ def _parts(upload_id):
 def create(upload_id):
     store = blobstore.adapter()
     if store.supports_append:
-        store.write(paths.upload(upload_id), [])
+        store.create_empty(paths.upload(upload_id))
     _remember(upload_id, 0, digests.hasher())
 
 
@@ -102,9 +102,18 @@ def _staged_blocks(upload_id, size):
             yield from store.read(name, 0, size - start - 1)
 
 
-def digest_of(upload_id, size, algorithm=digests.DEFAULT_ALGORITHM):
-    """The digest of the first `size` staged bytes (cached hasher, or one streamed re-hash)."""
+def running_digest(upload_id, offset):
+    """The digest of the first `offset` bytes from this process's running hash, or "" when it has none."""
+    hasher = _recall(upload_id, offset, digests.DEFAULT_ALGORITHM)
+    return digests.of_hasher(hasher) if hasher is not None else ""
+
+
+def digest_of(upload_id, size, algorithm=digests.DEFAULT_ALGORITHM, known=""):
+    """The digest of the first `size` staged bytes: the cached hasher, else `known` (a running_digest
+    recorded by the process that wrote them) when of this algorithm, else one streamed re-hash."""
     hasher = _recall(upload_id, size, algorithm)
+    if hasher is None and known.startswith(algorithm + ":"):
+        return known
     if hasher is None:
         hasher = digests.hasher(algorithm)
         for block in _staged_blocks(upload_id, size):

@@ -35,10 +35,11 @@ def append(upload, blocks, start=None):
     if not scratch.is_present(upload.uuid):
         raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
     new_offset = scratch.append(upload.uuid, upload.offset, blocks)
-    updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=new_offset)
+    staged = scratch.running_digest(upload.uuid, new_offset)
+    updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=new_offset, staged_digest=staged)
     if not updated:
         raise RangeInvalid("upload was modified concurrently", headers=_progress_headers(upload))
-    upload.offset = new_offset
+    upload.offset, upload.staged_digest = new_offset, staged
     return upload
 
 
@@ -49,7 +50,7 @@ def complete(upload, digest, blocks=None, expected_size=None):
         append(upload, blocks)
     if expected_size is not None and expected_size != upload.offset:
         raise SizeInvalid(detail={"expected": expected_size, "received": upload.offset})
-    actual = scratch.digest_of(upload.uuid, upload.offset, algorithm)
+    actual = scratch.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
     blob = blobs.commit_upload(upload, digest, upload.offset)
