@@ -44,6 +44,12 @@ class LocalAdapter(GenericAdapter):
             if os.path.exists(partial):
                 os.unlink(partial)
 
+    def create_empty(self, name):
+        """An empty file to append to, not synced: staged bytes are made durable when they move into place."""
+        path = self.local_path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+
     def move(self, source, target):
         """Rename into place, durably: the bytes reach the disk before the name does, the name before we return."""
         src, dst = self.local_path(source), self.local_path(target)
