@@ -10,7 +10,7 @@ row, no Blob row and no intent, holding that BlobDeletion row locked.
 
 import itertools
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from images import digests, references
@@ -85,14 +85,23 @@ def redirect_url(blob):
 
 
 def locked_row(digest, size):
-    """Inside a transaction: the Blob row for the digest, created if missing, locked against the collector."""
-    blob = Blob.objects.select_for_update().filter(digest=digest).first()
-    if blob is None:
-        # INSERT ... ON CONFLICT DO NOTHING (it waits for a concurrent insert of the same digest to
-        # end), then lock whichever row won: no savepoint round trips, no IntegrityError to catch.
-        Blob.objects.bulk_create([Blob(digest=digest, size=size)], ignore_conflicts=True)
-        blob = Blob.objects.select_for_update().get(digest=digest)
-    return blob
+    """Inside a transaction: the Blob row for the digest, created if missing, locked against the collector.
+
+    One statement either way: an upsert whose no-op update (the digest set to
+    itself) takes the row lock the collector's SELECT ... FOR UPDATE waits on,
+    and which waits in turn while the collector holds it (inserting anew if the
+    collector deleted the row). A row it inserts is ours and uncommitted.
+    """
+    connection = connections[router.db_for_write(Blob)]
+    sql = _LOCKED_ROW_SQL.format(table=connection.ops.quote_name(Blob._meta.db_table))
+    params = [digest, size, "", connection.ops.adapt_datetimefield_value(timezone.now())]
+    return next(iter(Blob.objects.raw(sql, params).using(connection.alias)))
+
+
+_LOCKED_ROW_SQL = (
+    "INSERT INTO {table} (digest, size, media_type, created_at) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at"
+)
 
 
 def link(repository_name, digest, size, verify_bytes=False):
@@ -125,7 +134,8 @@ def announce(upload, digest):
     updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
     if not updated:
         raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-    BlobDeletion.objects.filter(digest=digest).delete()
+    # A plain DELETE: QuerySet.delete() would wrap it in BEGIN/COMMIT (two more round trips).
+    BlobDeletion.objects.filter(digest=digest)._raw_delete(router.db_for_write(BlobDeletion))
     upload.digest = digest
 
 
@@ -136,6 +146,8 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True):
     """
     announce(upload, digest)
     scratch.promote(upload.uuid, digest)
+    if link_to_repository and then is None and _one_statement_commit():
+        return _commit_rows_at_once(upload, digest, size)
     with transaction.atomic():
         if link_to_repository:
             blob = link(upload.repository_name, digest, size)
@@ -147,6 +159,44 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True):
         if then is not None:
             then(blob)
     return blob
+
+
+# PostgreSQL commits an upload's rows in one statement (below); False forces the transaction above.
+ONE_STATEMENT_COMMIT = True
+
+
+def _one_statement_commit():
+    return ONE_STATEMENT_COMMIT and connections[router.db_for_write(Blob)].vendor == "postgresql"
+
+
+def _commit_rows_at_once(upload, digest, size):
+    """The rows of commit_upload's transaction as one statement: upload session deleted, Blob row
+    upserted and locked (as locked_row), repository link; no rows at all when the session is gone.
+    A single statement is atomic on its own: no BEGIN and COMMIT round trips."""
+    repo = repositories.get_or_create(upload.repository_name)
+    connection = connections[router.db_for_write(Blob)]
+    tables = {
+        model.__name__: connection.ops.quote_name(model._meta.db_table) for model in (Upload, Blob, RepositoryBlob)
+    }
+    params = {"upload": upload.pk, "digest": digest, "size": size, "repository": repo.pk, "now": timezone.now()}
+    rows = list(Blob.objects.raw(_COMMIT_ROWS_SQL.format(**tables), params).using(connection.alias))
+    if not rows:  # purged while committing: without our intent the bytes were not protected
+        raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
+    return rows[0]
+
+
+_COMMIT_ROWS_SQL = """
+WITH gone AS (DELETE FROM {Upload} WHERE id = %(upload)s RETURNING id),
+blob AS (
+    INSERT INTO {Blob} (digest, size, media_type, created_at) SELECT %(digest)s, %(size)s, '', %(now)s FROM gone
+    ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at
+),
+link AS (
+    INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at) SELECT %(repository)s, id, %(now)s FROM blob
+    ON CONFLICT DO NOTHING
+)
+SELECT id, digest, size, media_type, created_at FROM blob
+"""
 
 
 def store_bytes(data, staging_name="_internal/store"):

@@ -1,10 +1,13 @@
 """Garbage collection: what is marked, what goes, the grace window, dry runs, crashes and races."""
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from images import manifests as media
@@ -280,3 +283,32 @@ def test_progress_bars_only_on_a_terminal(ops):
     ops.collect(progress=factory(out, force=True))
     assert "marking" in out.getvalue() and "blob rows" in out.getvalue()
     assert factory(io.StringIO()) is NullProgress  # redirected output: no bars
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks across connections: PostgreSQL")
+def test_a_blob_commit_waits_for_the_collector_and_recreates_the_row_it_swept(ops):
+    data = b"layer committed while the collector sweeps its old row"
+    digest = ops.push_blob("team/app", data)
+    old = blobs.Blob.objects.get(digest=digest)
+    RepositoryBlob.objects.all().delete()
+    upload = uploads.start("team/other")
+    uploads.append(upload, [data])
+    swept = threading.Event()
+
+    def collector():  # the collector's sweep, its transaction held open a moment longer
+        try:
+            with transaction.atomic():
+                gc._sweep_blob_rows([old.pk], ops.later())
+                swept.set()
+                time.sleep(0.5)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=collector)
+    thread.start()
+    assert swept.wait(10)
+    blob = uploads.complete(upload, digest)  # waits on the row the sweep locked and deleted
+    thread.join()
+    assert blob.pk != old.pk and blobs.stat("team/other", digest).id == blob.pk
+    assert ops.has_bytes(digest)

@@ -5,7 +5,7 @@ import pytest
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, Repository, RepositoryBlob, Upload
-from images.services import uploads
+from images.services import blobs, uploads
 from storage_backends import scratch
 
 pytestmark = pytest.mark.django_db
@@ -13,7 +13,14 @@ pytestmark = pytest.mark.django_db
 DATA = b"some layer bytes" * 1000
 
 
-def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs):
+@pytest.fixture(params=["one statement", "transaction"])
+def commit_path(request, monkeypatch):
+    """Both ways commit_upload writes its rows (one statement is PostgreSQL's; SQLite always uses the transaction)."""
+    monkeypatch.setattr(blobs, "ONE_STATEMENT_COMMIT", request.param == "one statement")
+    return request.param
+
+
+def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs, commit_path):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA[:100], DATA[100:5000]])
     uploads.append(upload, [DATA[5000:]])
@@ -92,20 +99,68 @@ def test_a_chunk_that_fails_midway_is_discarded_on_the_next_append():
     assert uploads.complete(upload, digests.of_bytes(b"head-tail")).size == 9
 
 
-def test_complete_rehashes_when_the_session_was_served_by_another_process(monkeypatch):
+def _another_process(monkeypatch):
+    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())  # a fresh process knows no hasher
+
+
+def test_complete_in_another_process_checks_the_digest_recorded_with_the_last_chunk(monkeypatch):
     upload = uploads.start("r")
     uploads.append(upload, [DATA])
-    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())  # a fresh process knows no hasher
-    assert uploads.complete(upload, digests.of_bytes(DATA)).size == len(DATA)
+    assert Upload.objects.get(pk=upload.pk).staged_digest == digests.of_bytes(DATA)
+    _another_process(monkeypatch)
+
+    def no_reading_back(*args):
+        raise AssertionError("the staged bytes were read back")
+
+    monkeypatch.setattr(scratch, "_staged_blocks", no_reading_back)
+    with pytest.raises(DigestInvalid) as excinfo:
+        uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(b"other"))
+    assert excinfo.value.detail["actual"] == digests.of_bytes(DATA)
+    assert uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA)).size == len(DATA)
 
 
-def test_identical_content_is_stored_once(blob_files):
+def test_complete_rehashes_when_the_last_chunk_came_without_the_running_hash(monkeypatch):
+    upload = uploads.start("r")
+    uploads.append(upload, [DATA[:5000]])
+    _another_process(monkeypatch)  # the next chunk lands in a process that cannot continue the hash
+    uploads.append(uploads.get("r", upload.uuid), [DATA[5000:]])
+    assert Upload.objects.get(pk=upload.pk).staged_digest == ""
+    with pytest.raises(DigestInvalid):
+        uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA[:5000]))
+    _another_process(monkeypatch)
+    assert uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA)).size == len(DATA)
+
+
+def test_a_recorded_sha256_does_not_answer_for_a_sha512_digest(monkeypatch):
+    upload = uploads.start("r")
+    uploads.append(upload, [DATA])
+    _another_process(monkeypatch)
+    blob = uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA, "sha512"))
+    assert blob.digest == digests.of_bytes(DATA, "sha512")
+
+
+def test_identical_content_is_stored_once(blob_files, commit_path):
     for repository in ("a/one", "b/two"):
         upload = uploads.start(repository)
         uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA])
     assert Blob.objects.count() == 1
     assert RepositoryBlob.objects.count() == 2
     assert len(blob_files()) == 1
+
+
+def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypatch, commit_path):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    promote = scratch.promote
+
+    def purged_meanwhile(upload_id, digest):
+        promote(upload_id, digest)
+        Upload.objects.filter(uuid=upload_id).delete()  # purge_uploads, while the bytes moved
+
+    monkeypatch.setattr(scratch, "promote", purged_meanwhile)
+    with pytest.raises(BlobUploadUnknown):
+        uploads.complete(upload, digests.of_bytes(DATA))
+    assert not Blob.objects.exists() and not RepositoryBlob.objects.exists()
 
 
 def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):
