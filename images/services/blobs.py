@@ -18,6 +18,7 @@ from images.conf import registry_setting
 from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
+from images.services import upload_statements as statements
 from storage_backends import blobstore, paths, scratch
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
@@ -139,15 +140,17 @@ def announce(upload, digest):
     upload.digest = digest
 
 
-def commit_upload(upload, digest, size, then=None, link_to_repository=True):
+def commit_upload(upload, digest, size, then=None, link_to_repository=True, announced=False):
     """Intent, then bytes (moved to the content address), then rows in one transaction.
 
     `then(blob)` runs inside that transaction (v1 attaches the layer to its image).
+    `announced`: the caller recorded the intent already (statements.claim).
     """
-    announce(upload, digest)
+    if not announced:
+        announce(upload, digest)
     scratch.promote(upload.uuid, digest)
-    if link_to_repository and then is None and _one_statement_commit():
-        return _commit_rows_at_once(upload, digest, size)
+    if link_to_repository and then is None and statements.enabled():
+        return statements.commit_rows(upload, digest, size)
     with transaction.atomic():
         if link_to_repository:
             blob = link(upload.repository_name, digest, size)
@@ -159,44 +162,6 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True):
         if then is not None:
             then(blob)
     return blob
-
-
-# PostgreSQL commits an upload's rows in one statement (below); False forces the transaction above.
-ONE_STATEMENT_COMMIT = True
-
-
-def _one_statement_commit():
-    return ONE_STATEMENT_COMMIT and connections[router.db_for_write(Blob)].vendor == "postgresql"
-
-
-def _commit_rows_at_once(upload, digest, size):
-    """The rows of commit_upload's transaction as one statement: upload session deleted, Blob row
-    upserted and locked (as locked_row), repository link; no rows at all when the session is gone.
-    A single statement is atomic on its own: no BEGIN and COMMIT round trips."""
-    repo = repositories.get_or_create(upload.repository_name)
-    connection = connections[router.db_for_write(Blob)]
-    tables = {
-        model.__name__: connection.ops.quote_name(model._meta.db_table) for model in (Upload, Blob, RepositoryBlob)
-    }
-    params = {"upload": upload.pk, "digest": digest, "size": size, "repository": repo.pk, "now": timezone.now()}
-    rows = list(Blob.objects.raw(_COMMIT_ROWS_SQL.format(**tables), params).using(connection.alias))
-    if not rows:  # purged while committing: without our intent the bytes were not protected
-        raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
-    return rows[0]
-
-
-_COMMIT_ROWS_SQL = """
-WITH gone AS (DELETE FROM {Upload} WHERE id = %(upload)s RETURNING id),
-blob AS (
-    INSERT INTO {Blob} (digest, size, media_type, created_at) SELECT %(digest)s, %(size)s, '', %(now)s FROM gone
-    ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at
-),
-link AS (
-    INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at) SELECT %(repository)s, id, %(now)s FROM blob
-    ON CONFLICT DO NOTHING
-)
-SELECT id, digest, size, media_type, created_at FROM blob
-"""
 
 
 def store_bytes(data, staging_name="_internal/store"):

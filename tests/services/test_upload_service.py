@@ -1,11 +1,14 @@
 """Upload sessions: bytes before rows, verified digests, nothing left behind on failure."""
 
+import uuid
+
 import pytest
+from django.db import connection
 
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
-from images.models import Blob, Repository, RepositoryBlob, Upload
-from images.services import blobs, uploads
+from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
+from images.services import repositories, upload_statements, uploads
 from storage_backends import scratch
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +19,7 @@ DATA = b"some layer bytes" * 1000
 @pytest.fixture(params=["one statement", "transaction"])
 def commit_path(request, monkeypatch):
     """Both ways commit_upload writes its rows (one statement is PostgreSQL's; SQLite always uses the transaction)."""
-    monkeypatch.setattr(blobs, "ONE_STATEMENT_COMMIT", request.param == "one statement")
+    monkeypatch.setattr(upload_statements, "ENABLED", request.param == "one statement")
     return request.param
 
 
@@ -161,6 +164,42 @@ def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypat
     with pytest.raises(BlobUploadUnknown):
         uploads.complete(upload, digests.of_bytes(DATA))
     assert not Blob.objects.exists() and not RepositoryBlob.objects.exists()
+
+
+only_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's one-statement path")
+
+
+@only_postgresql
+def test_a_put_of_the_recorded_digest_is_claimed_and_committed_in_three_statements(django_assert_num_queries):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    digest = digests.of_bytes(DATA)
+    BlobDeletion.objects.create(digest=digest, size=len(DATA))  # the collector was about to delete these bytes
+    repositories.get_or_create("team/app")  # (a first push creates it: one more statement)
+    with django_assert_num_queries(3):
+        blob = uploads.complete_staged("team/app", str(upload.uuid), digest)
+    assert blob.digest == digest and blob.size == len(DATA)
+    assert RepositoryBlob.objects.filter(repository__name="team/app", blob=blob).exists()
+    assert not BlobDeletion.objects.exists() and not Upload.objects.exists()
+
+
+@only_postgresql
+def test_a_put_the_recorded_digest_does_not_answer_claims_nothing():
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    good, other = digests.of_bytes(DATA), digests.of_bytes(b"other")
+    BlobDeletion.objects.create(digest=other)
+    for repository, upload_id, digest in [
+        ("team/app", upload.uuid, other),  # the bytes are not these
+        ("team/other", upload.uuid, good),  # another repository's session
+        ("team/app", "not-a-uuid", good),
+        ("team/app", uuid.uuid4(), good),
+        ("team/app", upload.uuid, digests.of_bytes(DATA, "sha512")),  # recorded as sha256
+    ]:
+        assert uploads.complete_staged(repository, upload_id, digest) is None
+    assert BlobDeletion.objects.filter(digest=other).exists()  # a failed claim cancels no deletion
+    assert Upload.objects.get(pk=upload.pk).digest == ""  # and records no intent
+    assert not Blob.objects.exists()
 
 
 def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):

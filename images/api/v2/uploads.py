@@ -92,8 +92,12 @@ class UploadView(RegistryView):
         return progress(name, upload, 202)
 
     def put(self, request, name, upload_id):
-        upload = uploads.get(name, upload_id)
         digest = request.query_params.get("digest")
+        if digest and not streams.has_body(request):
+            blob = uploads.complete_staged(name, upload_id, digest)
+            if blob is not None:
+                return created(name, blob.digest)
+        upload = uploads.get(name, upload_id)
         if not digest:
             raise BlobUploadInvalid("digest query parameter is required", detail={"uuid": str(upload.uuid)})
         digests.parse(digest)
