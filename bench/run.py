@@ -29,7 +29,7 @@ import requests
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from harness import clients, layouts, memory, profile, report, scale, servers  # noqa: E402
+from harness import clients, layouts, memory, postgres, profile, report, scale, servers  # noqa: E402
 
 MiB = 1 << 20
 OUT = BENCH / "out"
@@ -158,6 +158,7 @@ class Bench:
         self.scratch = self.run_dir / "scratch"
         self.servers = {}
         self.services = None
+        self.database = None
         self.sampler = None
         self.docker = None
         self.layouts = {}
@@ -289,8 +290,13 @@ class Bench:
             root = self.run_dir / "berth-src"
             self.results.meta["berth_source"] = servers.snapshot(root)
             log(f"  Berth code: snapshot of the work tree in {root}")
+        database_url = self.services.database_url
+        if not self.args.test_database:
+            self.database = postgres.DurablePostgres()
+            database_url = self.database.start().url
+            log(f"  PostgreSQL: a durable cluster of this run's own ({database_url})")
         # Registered before starting, so an interrupted start is still cleaned up.
-        self.servers["berth"] = servers.Berth(self.run_dir / "berth", self.services.database_url, root=root)
+        self.servers["berth"] = servers.Berth(self.run_dir / "berth", database_url, root=root)
         self.servers["berth"].start()
         self.servers["reference"] = servers.Reference(self.run_dir / "reference")
         self.servers["reference"].start()
@@ -620,6 +626,7 @@ class Bench:
                 "workers": int(os.environ.get("BERTH_WORKERS", (os.cpu_count() or 1) + 1)),
                 "threads": int(os.environ.get("BERTH_THREADS", 8)),
                 "database": "PostgreSQL (fresh database per run)",
+                "database_settings": self.database.settings() if self.database else "scripts/services.sh test cluster",
                 "storage": "filesystem",
             },
             "method": (
@@ -682,6 +689,8 @@ class Bench:
         for label, srv in self.servers.items():
             log(f"stopping {label}")
             srv.stop()
+        if self.database:
+            self.database.stop()
         if self.services:
             self.services.stop()
 
@@ -709,6 +718,11 @@ def main(argv=None):
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also py-spy Berth's workers (bench/out/run-*/)")
     parser.add_argument("--keep", action="store_true", help="keep both registries' storage after the run")
+    parser.add_argument(
+        "--test-database",
+        action="store_true",
+        help="use scripts/services.sh's PostgreSQL (fsync off) instead of a durable cluster of the run's own",
+    )
     parser.add_argument(
         "--berth-root", type=Path, help="run Berth from this source tree (e.g. a patched copy) instead of a snapshot"
     )
