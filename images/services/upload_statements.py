@@ -1,6 +1,6 @@
 """PostgreSQL: the database steps of a blob commit, each as one statement.
 
-A blob PUT used to cost 13 round trips. Each step here is one statement,
+A blob PUT used to cost 13 round trips; now it is two statements. Each step here is one statement,
 atomic on its own, so it needs no BEGIN/COMMIT either; the locking is the
 same as the ORM path in images/services/blobs.py (see gc.py for the protocol),
 which SQLite and v1 pushes still take.
@@ -12,7 +12,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from images.errors import BlobUploadUnknown
-from images.models import Blob, BlobDeletion, RepositoryBlob, Upload
+from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import repositories
 
 # False sends PostgreSQL down the ORM path too (the tests run both).
@@ -28,7 +28,7 @@ def _connection():
 
 
 def _tables(connection):
-    models = (Upload, Blob, BlobDeletion, RepositoryBlob)
+    models = (Upload, Blob, BlobDeletion, Repository, RepositoryBlob)
     return {model.__name__: connection.ops.quote_name(model._meta.db_table) for model in models}
 
 
@@ -39,8 +39,8 @@ def _raw(model, sql, params):
 
 def claim(repository_name, upload_id, digest):
     """blobs.announce() for a session whose staged bytes were recorded with this digest, found and
-    claimed in one statement (intent set, pending byte deletion cancelled). None when no session
-    matches: the caller takes the general path, which says why."""
+    claimed in one statement (intent set, pending byte deletion cancelled; the repository's id looked
+    up on the way). None when no session matches: the caller takes the general path, which says why."""
     try:
         uid = uuidlib.UUID(str(upload_id))
     except ValueError:
@@ -60,15 +60,17 @@ WITH claimed AS (
     RETURNING *
 ),
 tombstone AS (DELETE FROM {BlobDeletion} WHERE digest = %(digest)s AND EXISTS (SELECT 1 FROM claimed))
-SELECT * FROM claimed
+SELECT claimed.*, (SELECT id FROM {Repository} WHERE name = %(repository)s) AS known_repository_id FROM claimed
 """
 
 
 def commit_rows(upload, digest, size):
     """The rows of blobs.commit_upload's transaction: session deleted, Blob row upserted and locked
     (as blobs.locked_row), repository link; no rows at all when the session is gone."""
-    repo = repositories.get_or_create(upload.repository_name)
-    params = {"upload": upload.pk, "digest": digest, "size": size, "repository": repo.pk, "now": timezone.now()}
+    repository_id = getattr(upload, "known_repository_id", None)  # from claim()
+    if repository_id is None:  # a first push creates the repository
+        repository_id = repositories.get_or_create(upload.repository_name).pk
+    params = {"upload": upload.pk, "digest": digest, "size": size, "repository": repository_id, "now": timezone.now()}
     rows = _raw(Blob, _COMMIT_ROWS_SQL, params)
     if not rows:  # purged while committing: without our intent the bytes were not protected
         raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})

@@ -170,17 +170,26 @@ only_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 
 @only_postgresql
-def test_a_put_of_the_recorded_digest_is_claimed_and_committed_in_three_statements(django_assert_num_queries):
+def test_a_put_of_the_recorded_digest_is_claimed_and_committed_in_two_statements(django_assert_num_queries):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
     digest = digests.of_bytes(DATA)
     BlobDeletion.objects.create(digest=digest, size=len(DATA))  # the collector was about to delete these bytes
-    repositories.get_or_create("team/app")  # (a first push creates it: one more statement)
-    with django_assert_num_queries(3):
+    repositories.get_or_create("team/app")
+    with django_assert_num_queries(2):
         blob = uploads.complete_staged("team/app", str(upload.uuid), digest)
     assert blob.digest == digest and blob.size == len(DATA)
     assert RepositoryBlob.objects.filter(repository__name="team/app", blob=blob).exists()
     assert not BlobDeletion.objects.exists() and not Upload.objects.exists()
+
+
+@only_postgresql
+def test_the_first_blob_put_of_a_repository_creates_it():
+    upload = uploads.start("team/new")
+    uploads.append(upload, [DATA])
+    blob = uploads.complete_staged("team/new", upload.uuid, digests.of_bytes(DATA))
+    assert Repository.objects.get(name="team/new").namespace == "team"
+    assert RepositoryBlob.objects.filter(repository__name="team/new", blob=blob).exists()
 
 
 @only_postgresql
