@@ -36,6 +36,9 @@ loglevel = os.environ.get("BERTH_LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
 # Long bearer tokens live in headers.
 limit_request_field_size = 16384
+# Each worker touches a file every loop iteration (its heartbeat). On a disk-backed /tmp that
+# metadata write waits for the filesystem journal, which blob pushes keep busy: use memory.
+worker_tmp_dir = os.environ.get("BERTH_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "registry_site.wsgi:application"
 # Django is loaded once, in the master, and the workers are forked from it: they share its code and

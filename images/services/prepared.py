@@ -44,7 +44,7 @@ class Prepared:
         db, sql, order, _ = self._compiled or self._compile()
         connection = connections[db]
         with connection.cursor() as cursor:
-            cursor.execute(_server_statement(connection, sql, len(order)) or sql, [values[name] for name in order])
+            cursor.execute(server_statement(connection, sql, len(order)) or sql, [values[name] for name in order])
             return cursor.fetchall()
 
     def instances(self, fields, **values):
@@ -53,7 +53,7 @@ class Prepared:
         return [model.from_db(db, fields, row) for row in self.rows(**values)]
 
 
-def _server_statement(connection, sql, count):
+def server_statement(connection, sql, count):
     """`EXECUTE name (%s, ...)` for SQL prepared on this PostgreSQL session, or None for the plain SQL."""
     if connection.vendor != "postgresql" or not SERVER_PREPARE or "%%" in sql:
         return None

@@ -6,6 +6,7 @@ same as the ORM path in images/services/blobs.py (see gc.py for the protocol),
 which SQLite and v1 pushes still take.
 """
 
+import re
 import uuid as uuidlib
 
 from django.db import connections, router
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from images.errors import BlobUploadUnknown
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories
+from images.services import prepared, repositories
 
 # False sends PostgreSQL down the ORM path too (the tests run both).
 ENABLED = True
@@ -33,8 +34,20 @@ def _tables(connection):
 
 
 def _raw(model, sql, params):
+    """Run one of the statements below, prepared on the server once per session (prepared.py)."""
     connection = _connection()
-    return list(model.objects.raw(sql.format(**_tables(connection)), params).using(connection.alias))
+    values = []
+
+    def positional(match):
+        values.append(params[match.group(1)])
+        return "%s"
+
+    text = _NAMED.sub(positional, sql.format(**_tables(connection)))
+    statement = prepared.server_statement(connection, text, len(values)) or text
+    return list(model.objects.raw(statement, values).using(connection.alias))
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
 
 
 def claim(repository_name, upload_id, digest):
@@ -80,11 +93,13 @@ def commit_rows(upload, digest, size):
 _COMMIT_ROWS_SQL = """
 WITH gone AS (DELETE FROM {Upload} WHERE id = %(upload)s RETURNING id),
 blob AS (
-    INSERT INTO {Blob} (digest, size, media_type, created_at) SELECT %(digest)s, %(size)s, '', %(now)s FROM gone
+    INSERT INTO {Blob} (digest, size, media_type, created_at)
+    SELECT %(digest)s::varchar, %(size)s::bigint, '', %(now)s::timestamptz FROM gone
     ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at
 ),
 link AS (
-    INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at) SELECT %(repository)s, id, %(now)s FROM blob
+    INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at)
+    SELECT %(repository)s::bigint, id, %(now)s::timestamptz FROM blob
     ON CONFLICT DO NOTHING
 )
 SELECT id, digest, size, media_type, created_at FROM blob
