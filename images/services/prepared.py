@@ -57,6 +57,7 @@ def server_statement(connection, sql, count):
     """`EXECUTE name (%s, ...)` for SQL prepared on this PostgreSQL session, or None for the plain SQL."""
     if connection.vendor != "postgresql" or not SERVER_PREPARE or "%%" in sql:
         return None
+    connection.ensure_connection()
     session = connection.connection  # a reconnect is a new session, with nothing prepared yet
     known = getattr(connection, "_berth_prepared", None)
     if known is None or known[0] is not session:
