@@ -44,8 +44,9 @@ transaction that locks, re-checks with fresh statements, then deletes:
   holding the tombstone locked and only if no Blob row and no upload intent
   (Upload.digest) exist for the digest. Every writer of blobs/<digest>
   (images/services/blobs.py) first records its intent and deletes the
-  tombstone (which waits for that lock), then writes the bytes, then creates
-  the row. Whatever the interleaving, either the writer's bytes land after the
+  tombstone (which waits for that lock; a blob PUT on PostgreSQL does both in
+  one statement, images/services/upload_statements.py), then writes the bytes,
+  then creates the row. Whatever the interleaving, either the writer's bytes land after the
   collector deleted the old ones, or the collector sees the intent or the
   row and keeps them (the intent is checked before the row: a commit swaps
   intent for row atomically, so one of them is always visible).
