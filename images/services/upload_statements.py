@@ -1,9 +1,9 @@
 """PostgreSQL: the database steps of a blob commit, each as one statement.
 
-A blob PUT used to cost 13 round trips; now it is two statements. Each step here is one statement,
-atomic on its own, so it needs no BEGIN/COMMIT either; the locking is the
-same as the ORM path in images/services/blobs.py (see gc.py for the protocol),
-which SQLite and v1 pushes still take.
+A blob PUT used to cost 13 round trips; it is two statements now (claim, then
+the rows), each atomic on its own, so neither needs BEGIN/COMMIT. The locking
+is the same as on the ORM path in images/services/blobs.py, which SQLite and
+v1 pushes still take (gc.py describes the protocol).
 """
 
 import re

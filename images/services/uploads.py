@@ -27,7 +27,7 @@ def get(repository_name, upload_id):
 
 def complete_staged(repository_name, upload_id, digest):
     """A final PUT without a body whose digest is the one recorded for the staged bytes: claimed and
-    committed with three statements on PostgreSQL. None when that does not apply (use get/complete)."""
+    committed with two statements on PostgreSQL. None when that does not apply (use get/complete)."""
     if not statements.enabled():
         return None
     try:
