@@ -10,6 +10,7 @@ cached in this process; when the next chunk or the final PUT lands in another
 process, the staged bytes are re-hashed once (streamed) instead.
 """
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -121,19 +122,37 @@ def digest_of(upload_id, size, algorithm=digests.DEFAULT_ALGORITHM, known=""):
     return digests.of_hasher(hasher)
 
 
-def promote(upload_id, digest):
-    """Give the staged bytes their content address, then drop the staging."""
+def promote(upload_id, digest, size):
+    """Give the first `size` staged bytes their content address, then drop the staging.
+
+    The digest was checked without reading the bytes back (a running or recorded hash), so the
+    staging must hold exactly those bytes: a torn tail that a failed chunk left past `size` is cut
+    off, and staging that is gone or short raises FileNotFoundError before anything is written.
+    """
     store = blobstore.adapter()
     if store.supports_append:
+        staged = store.local_path(paths.upload(upload_id))
+        if os.path.getsize(staged) < size:  # (FileNotFoundError when gone)
+            raise FileNotFoundError(f"staged bytes of upload {upload_id} are shorter than {size}")
+        os.truncate(staged, size)
         blobstore.promote(paths.upload(upload_id), digest)
     elif not blobstore.exists(digest):
-        parts = [name for _, name in _parts(upload_id)]
-        target = paths.blob(digest)
-        if len(parts) == 1:
-            store.copy(parts[0], target)
-        else:
-            store.concat(parts, target)
+        _assemble(store, upload_id, paths.blob(digest), size)
     discard(upload_id)
+
+
+def _assemble(store, upload_id, target, size):
+    """Object stores: the parts, in order, as one object of `size` bytes (else nothing is left)."""
+    parts = [name for _, name in _parts(upload_id)]
+    if size and not parts:
+        raise FileNotFoundError(f"staged bytes of upload {upload_id} are gone")
+    if len(parts) == 1:
+        store.copy(parts[0], target)
+    else:
+        store.concat(parts, target)
+    if store.size(target) != size:
+        store.delete(target)
+        raise FileNotFoundError(f"staged bytes of upload {upload_id} are not {size} bytes")
 
 
 def iter_staged():

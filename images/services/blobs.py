@@ -148,7 +148,12 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
     """
     if not announced:
         announce(upload, digest)
-    scratch.promote(upload.uuid, digest)
+    try:
+        scratch.promote(upload.uuid, digest, size)
+    except FileNotFoundError:
+        raise BlobUploadUnknown(
+            "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
+        ) from None
     if link_to_repository and then is None and statements.enabled():
         return statements.commit_rows(upload, digest, size)
     with transaction.atomic():

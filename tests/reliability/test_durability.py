@@ -50,7 +50,7 @@ def test_completed_upload_is_fsynced_before_and_after_its_rename(registry_storag
     staged = blobstore.local_path(paths.upload(upload_id))
     syscalls.clear()
 
-    scratch.promote(upload_id, sha256(data))
+    scratch.promote(upload_id, sha256(data), len(data))
 
     target = blobstore.blob_path(sha256(data))
     assert syscalls == [("fsync", staged), ("rename", target), *folders_up_to(target, registry_storage)]

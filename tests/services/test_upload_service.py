@@ -156,8 +156,8 @@ def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypat
     uploads.append(upload, [DATA])
     promote = scratch.promote
 
-    def purged_meanwhile(upload_id, digest):
-        promote(upload_id, digest)
+    def purged_meanwhile(upload_id, digest, size):
+        promote(upload_id, digest, size)
         Upload.objects.filter(uuid=upload_id).delete()  # purge_uploads, while the bytes moved
 
     monkeypatch.setattr(scratch, "promote", purged_meanwhile)
@@ -209,6 +209,17 @@ def test_a_put_the_recorded_digest_does_not_answer_claims_nothing():
     assert BlobDeletion.objects.filter(digest=other).exists()  # a failed claim cancels no deletion
     assert Upload.objects.get(pk=upload.pk).digest == ""  # and records no intent
     assert not Blob.objects.exists()
+
+
+def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeypatch, commit_path):
+    upload = uploads.start("team/app")
+    uploads.append(upload, [DATA])
+    scratch.discard(upload.uuid)  # the staging folder lost between the last chunk and the PUT
+    _another_process(monkeypatch)  # the PUT lands where the recorded digest is all there is
+    with pytest.raises(BlobUploadUnknown):
+        if uploads.complete_staged("team/app", upload.uuid, digests.of_bytes(DATA)) is None:
+            uploads.complete(uploads.get("team/app", upload.uuid), digests.of_bytes(DATA))
+    assert not Blob.objects.exists() and blob_files() == []
 
 
 def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):

@@ -63,7 +63,7 @@ def test_upload_in_chunks_then_promote(backend, monkeypatch, other_process):
         forget_hashers(monkeypatch)
     digest = scratch.digest_of(upload_id, offset)
     assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
-    scratch.promote(upload_id, digest)
+    scratch.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == data
     assert blobstore.adapter().list(paths.upload_dir(upload_id)) == []
 
@@ -84,7 +84,7 @@ def test_empty_upload_and_discard(backend):
     offset = scratch.append(upload_id, 0, [])
     digest = scratch.digest_of(upload_id, offset)
     assert digest == digests.of_bytes(b"")
-    scratch.promote(upload_id, digest)
+    scratch.promote(upload_id, digest, offset)
     assert blobstore.size(digest) == 0
 
     other = uuid.uuid4()
@@ -110,3 +110,36 @@ def test_presigned_urls_where_the_backend_has_them(backend):
 
 def test_check_reports_a_reachable_store(backend):
     blobstore.check()
+
+
+def test_promote_takes_only_the_checked_bytes(backend):
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = scratch.append(upload_id, 0, [b"hello "])
+    if blobstore.adapter().supports_append:  # a failed chunk's torn tail, left past the offset
+        with open(blobstore.local_path(paths.upload(upload_id)), "ab") as fh:
+            fh.write(b"torn tail")
+    digest = digests.of_bytes(b"hello ")
+    scratch.promote(upload_id, digest, offset)
+    assert b"".join(blobstore.read_blob(digest)) == b"hello "
+
+
+def test_promote_of_staging_that_is_gone_writes_nothing(backend):
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = scratch.append(upload_id, 0, [b"staged, then lost"])
+    scratch.discard(upload_id)  # as a bucket lifecycle rule or a wiped disk would
+    digest = digests.of_bytes(b"staged, then lost")
+    with pytest.raises(FileNotFoundError):
+        scratch.promote(upload_id, digest, offset)
+    assert not blobstore.exists(digest)
+
+
+def test_promote_of_short_staging_writes_nothing(backend):
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    scratch.append(upload_id, 0, [b"first chunk "])
+    digest = digests.of_bytes(b"first chunk second chunk")
+    with pytest.raises(FileNotFoundError):
+        scratch.promote(upload_id, digest, len(b"first chunk second chunk"))  # the second never landed
+    assert not blobstore.exists(digest)
