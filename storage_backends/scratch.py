@@ -6,8 +6,10 @@ written as a streamed (multipart) upload, so any server process can take the
 next chunk; completing concatenates them server-side or streamed.
 
 A sha256 state cannot be persisted, so the running hasher of each session is
-cached in this process; when the next chunk or the final PUT lands in another
-process, the staged bytes are re-hashed once (streamed) instead.
+cached in this process. Its digest so far is recorded with the session's offset
+(images/services/uploads.py), so a final PUT in another process checks against
+that; only when a chunk landed where the hash could not be continued are the
+staged bytes re-hashed once (streamed).
 """
 
 import os

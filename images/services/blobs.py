@@ -108,8 +108,10 @@ _LOCKED_ROW_SQL = (
 def link(repository_name, digest, size, verify_bytes=False):
     """Create (or find) the Blob row and make it visible in the repository.
 
-    With verify_bytes, a row this call creates must find its bytes in storage
-    (BLOB_UNKNOWN otherwise): used where no upload of ours put them there.
+    With verify_bytes, the bytes must be in storage once the row is locked
+    (BLOB_UNKNOWN otherwise, nothing written): used where no upload of ours put
+    them there. Checked under the lock, as the collector deletes bytes only
+    while no row holds them.
     """
     # No savepoint when nested (commit_upload): an error here aborts the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
@@ -193,7 +195,7 @@ def mount(repository_name, digest, from_repository):
         source = stat(references.validate_name(from_repository), digest)
     except (BlobUnknown, NameInvalid):
         return None
-    if not blobstore.exists(digest):
+    if not blobstore.exists(digest):  # the common case, answered without a transaction to abort
         return None
     try:
         return link(repository_name, digest, source.size, verify_bytes=True)
