@@ -33,11 +33,13 @@ def _remember(upload_id, offset, hasher):
 
 
 def _recall(upload_id, offset, algorithm):
+    """The running hasher of the first `offset` bytes, if this process has it (any process has the
+    hasher of no bytes: a first chunk served by another worker than the POST is still hashed)."""
     with _lock:
         entry = _hashers.get(str(upload_id))
     if entry and entry[0] == offset and entry[1].name == algorithm:
         return entry[1].copy()
-    return None
+    return digests.hasher(algorithm) if offset == 0 else None
 
 
 def _part_name(upload_id, offset):

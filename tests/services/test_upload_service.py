@@ -122,6 +122,16 @@ def test_complete_in_another_process_checks_the_digest_recorded_with_the_last_ch
     assert uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA)).size == len(DATA)
 
 
+def test_a_first_chunk_in_another_process_than_the_post_is_hashed_as_it_is_written(monkeypatch):
+    upload = uploads.start("r")
+    _another_process(monkeypatch)  # with 3 workers, 2 PATCHes in 3 land away from their POST
+    uploads.append(uploads.get("r", upload.uuid), [DATA])
+    assert Upload.objects.get(pk=upload.pk).staged_digest == digests.of_bytes(DATA)
+    monkeypatch.setattr(scratch, "_staged_blocks", lambda *args: pytest.fail("the staged bytes were read back"))
+    _another_process(monkeypatch)
+    assert uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA)).size == len(DATA)
+
+
 def test_complete_rehashes_when_the_last_chunk_came_without_the_running_hash(monkeypatch):
     upload = uploads.start("r")
     uploads.append(upload, [DATA[:5000]])
