@@ -34,6 +34,8 @@ accesslog = os.environ.get("BERTH_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("BERTH_LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
+# The same lines, with only the atoms the format names computed (registry_site/access_log.py).
+logger_class = "registry_site.access_log.AccessLogger"
 # Long bearer tokens live in headers.
 limit_request_field_size = 16384
 # Each worker touches a file every loop iteration (its heartbeat). On a disk-backed /tmp that
