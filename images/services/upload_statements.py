@@ -33,9 +33,8 @@ def _tables(connection):
     return {model.__name__: connection.ops.quote_name(model._meta.db_table) for model in models}
 
 
-def _raw(model, sql, params):
-    """Run one of the statements below, prepared on the server once per session (prepared.py)."""
-    connection = _connection()
+def _statement(connection, sql, params):
+    """One of the statements below with its values, prepared on the server once per session (prepared.py)."""
     values = []
 
     def positional(match):
@@ -43,11 +42,52 @@ def _raw(model, sql, params):
         return "%s"
 
     text = _NAMED.sub(positional, sql.format(**_tables(connection)))
-    statement = prepared.server_statement(connection, text, len(values)) or text
+    return prepared.server_statement(connection, text, len(values)) or text, values
+
+
+def _raw(model, sql, params):
+    connection = _connection()
+    statement, values = _statement(connection, sql, params)
     return list(model.objects.raw(statement, values).using(connection.alias))
 
 
+def _execute(sql, params):
+    """Rows of a SELECT, or the row count of an UPDATE (a plain cursor: cheaper than a raw queryset)."""
+    connection = _connection()
+    statement, values = _statement(connection, sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return cursor.fetchall() if cursor.description else cursor.rowcount
+
+
 _NAMED = re.compile(r"%\((\w+)\)s")
+
+
+# Every PATCH reads its session and moves its offset; the timestamps are not read on the way (they load
+# on access) because a plain cursor returns them without Django's converters.
+_SESSION_FIELDS = ("id", "uuid", "repository_name", "offset", "digest", "staged_digest")
+_FIND_SQL = """
+SELECT id, uuid, repository_name, "offset", digest, staged_digest FROM {Upload}
+WHERE uuid = %(uuid)s AND repository_name = %(repository)s
+"""
+
+
+def find(repository_name, uid):
+    """The session `uid` of the repository, or None."""
+    rows = _execute(_FIND_SQL, {"uuid": uid, "repository": repository_name})
+    return Upload.from_db(_connection().alias, _SESSION_FIELDS, rows[0]) if rows else None
+
+
+_ADVANCE_SQL = """
+UPDATE {Upload} SET "offset" = %(new)s, staged_digest = %(staged)s, updated_at = %(now)s
+WHERE id = %(id)s AND "offset" = %(old)s
+"""
+
+
+def advance(upload, new_offset, staged_digest):
+    """Move the offset on if nobody else did (1), else 0; the session counts as touched."""
+    params = {"id": upload.pk, "old": upload.offset, "new": new_offset, "staged": staged_digest, "now": timezone.now()}
+    return _execute(_ADVANCE_SQL, params)
 
 
 def claim(repository_name, upload_id, digest):

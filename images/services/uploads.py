@@ -2,6 +2,8 @@
 
 import uuid as uuidlib
 
+from django.utils import timezone
+
 from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
@@ -20,9 +22,15 @@ def start(repository_name):
 def get(repository_name, upload_id):
     try:
         uid = uuidlib.UUID(str(upload_id))
-        return Upload.objects.get(uuid=uid, repository_name=repository_name)
-    except (ValueError, Upload.DoesNotExist):
-        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]}) from None
+        if statements.enabled():
+            upload = statements.find(repository_name, uid)
+        else:
+            upload = Upload.objects.filter(uuid=uid, repository_name=repository_name).first()
+    except ValueError:
+        upload = None
+    if upload is None:
+        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
+    return upload
 
 
 def complete_staged(repository_name, upload_id, digest):
@@ -54,7 +62,12 @@ def append(upload, blocks, start=None):
         raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
     new_offset = scratch.append(upload.uuid, upload.offset, blocks)
     staged = scratch.running_digest(upload.uuid, new_offset)
-    updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=new_offset, staged_digest=staged)
+    if statements.enabled():
+        updated = statements.advance(upload, new_offset, staged)
+    else:
+        updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
+            offset=new_offset, staged_digest=staged, updated_at=timezone.now()
+        )
     if not updated:
         raise RangeInvalid("upload was modified concurrently", headers=_progress_headers(upload))
     upload.offset, upload.staged_digest = new_offset, staged

@@ -1,14 +1,16 @@
 """Upload sessions: bytes before rows, verified digests, nothing left behind on failure."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories, upload_statements, uploads
+from images.services import repositories, upload_statements, uploads, uploads_purge
 from storage_backends import scratch
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +77,17 @@ def test_sha512_digests_are_verified_and_stored_under_their_algorithm(blob_files
     assert blob_files()[0].startswith("blobs/sha512/")
 
 
-def test_chunks_must_arrive_in_order():
+def test_every_chunk_touches_the_session_so_a_long_upload_is_not_purged_as_abandoned(commit_path):
+    upload = uploads.start("r")
+    hour_ago = timezone.now() - timedelta(hours=1)
+    Upload.objects.filter(pk=upload.pk).update(started_at=hour_ago, updated_at=hour_ago)
+    uploads.append(uploads.get("r", upload.uuid), [b"01234"])
+    assert Upload.objects.get(pk=upload.pk).updated_at > hour_ago + timedelta(minutes=59)
+    sessions, _ = uploads_purge.plan(cutoff=timezone.now() - timedelta(minutes=30))
+    assert upload.pk not in [pk for pk, _, _ in sessions]
+
+
+def test_chunks_must_arrive_in_order(commit_path):
     upload = uploads.start("r")
     uploads.append(upload, [b"01234"], start=0)
     with pytest.raises(RangeInvalid) as excinfo:
@@ -243,9 +255,18 @@ def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):
         uploads.get("r", upload.uuid)
 
 
-def test_get_finds_a_session_only_in_its_repository():
+def test_get_finds_a_session_only_in_its_repository(commit_path):
     upload = uploads.start("r")
-    assert uploads.get("r", str(upload.uuid)) == upload
+    uploads.append(upload, [b"01234"])
+    found = uploads.get("r", str(upload.uuid))
+    assert found == upload
+    assert (found.uuid, found.repository_name, found.offset, found.staged_digest) == (
+        upload.uuid,
+        "r",
+        5,
+        digests.of_bytes(b"01234"),
+    )
+    assert found.started_at == Upload.objects.get(pk=upload.pk).started_at
     for repository, upload_id in [("other", upload.uuid), ("r", "not-a-uuid"), ("r", ""), ("r", "0" * 32)]:
         with pytest.raises(BlobUploadUnknown):
             uploads.get(repository, upload_id)
