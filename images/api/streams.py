@@ -8,6 +8,8 @@ whole: callers iterate fixed-size blocks.
 
 import re
 
+from gunicorn.http.body import LengthReader
+
 from images.conf import registry_setting
 from images.errors import BlobUploadInvalid, SizeInvalid
 
@@ -108,7 +110,26 @@ class _GunicornBody:
     def read(self, size):
         if self.body.buf.tell():
             return self.body.read(size)
-        return self.body.reader.read(size)
+        reader = self.body.reader
+        if isinstance(reader, LengthReader):
+            return _read_counted(reader, size)
+        return reader.read(size)
+
+
+def _read_counted(reader, size):
+    """gunicorn's LengthReader.read, without its copies: what one socket read brought (at most `size`).
+
+    LengthReader collects a whole `size` in a BytesIO and slices it out, three copies of every byte of
+    a blob; callers here take blocks of any length."""
+    size = min(reader.length, size)
+    if size <= 0:
+        return b""
+    data = reader.unreader.read()  # what was read ahead, else one recv
+    if len(data) > size:
+        reader.unreader.unread(data[size:])  # past the body: the next request's bytes
+        data = data[:size]
+    reader.length -= len(data)
+    return data
 
 
 def _input(meta):
