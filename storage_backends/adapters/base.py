@@ -18,12 +18,17 @@ class BlockReader:
             out = self.pending + b"".join(self.blocks)
             self.pending = b""
         else:
-            while len(self.pending) < size:
+            # Joined once: request bodies arrive as socket reads (~100 KiB) and the SDKs read parts of
+            # several MiB; growing one bytes object block by block copied it again for every block.
+            parts, have = [self.pending], len(self.pending)
+            while have < size:
                 block = next(self.blocks, None)
                 if block is None:
                     break
-                self.pending += block
-            out, self.pending = self.pending[:size], self.pending[size:]
+                parts.append(block)
+                have += len(block)
+            joined = b"".join(parts)
+            out, self.pending = joined[:size], joined[size:]
         self.position += len(out)
         return out
 
