@@ -1,11 +1,13 @@
-"""PostgreSQL: the database steps of a blob commit, each as one statement.
+"""PostgreSQL: the database steps of a blob upload, each as one statement.
 
 A blob PUT used to cost 13 round trips; it is two statements now (claim, then
 the rows), each atomic on its own, so neither needs BEGIN/COMMIT. The locking
 is the same as on the ORM path in images/services/blobs.py, which SQLite and
-v1 pushes still take (gc.py describes the protocol).
+v1 pushes still take (gc.py describes the protocol). A PATCH reads its session
+and moves its offset with one statement each.
 """
 
+import functools
 import re
 import uuid as uuidlib
 
@@ -35,14 +37,20 @@ def _tables(connection):
 
 def _statement(connection, sql, params):
     """One of the statements below with its values, prepared on the server once per session (prepared.py)."""
-    values = []
+    text, names = _positional(connection.alias, sql)
+    return prepared.server_statement(connection, text, len(names)) or text, [params[name] for name in names]
+
+
+@functools.cache
+def _positional(alias, sql):
+    """The statement with its table names filled in and `%(name)s` made positional, and the names in order."""
+    names = []
 
     def positional(match):
-        values.append(params[match.group(1)])
+        names.append(match.group(1))
         return "%s"
 
-    text = _NAMED.sub(positional, sql.format(**_tables(connection)))
-    return prepared.server_statement(connection, text, len(values)) or text, values
+    return _NAMED.sub(positional, sql.format(**_tables(connections[alias]))), tuple(names)
 
 
 def _raw(model, sql, params):
