@@ -174,7 +174,12 @@ class Bench:
         return LABELS if rep % 2 == 0 else tuple(reversed(LABELS))
 
     def phase(self, label, name, category, fn):
-        """Run fn() while sampling the server's memory; record the phase; return fn's value."""
+        """Run fn() while sampling the server's memory; record the phase; return fn's value.
+
+        Each phase starts with nothing waiting to be written: a server that leaves its writes to the
+        kernel's writeback (the reference fsyncs nothing) would otherwise have that flush slow down
+        whatever ran next, often the other server's measurement."""
+        os.sync()
         with memory.Phase(self.sampler, label) as ph:
             value = fn()
         self.results.add_memory(name, label, ph.result, category)
