@@ -3,7 +3,8 @@
 gunicorn de-chunks and marks the input `wsgi.input_terminated`; Berth's
 runserver (registry_site/devserver.py) does the same with ChunkedReader. A
 server that passes the raw chunked stream is decoded here. Never reads a body
-whole: callers iterate fixed-size blocks.
+whole: callers iterate blocks of at most a given size (under gunicorn, each as
+one socket read brought it).
 """
 
 import re
