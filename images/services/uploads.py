@@ -20,16 +20,17 @@ def start(repository_name):
 
 
 def get(repository_name, upload_id):
+    unknown = BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
     try:
         uid = uuidlib.UUID(str(upload_id))
-        if statements.enabled():
-            upload = statements.find(repository_name, uid)
-        else:
-            upload = Upload.objects.filter(uuid=uid, repository_name=repository_name).first()
     except ValueError:
-        upload = None
+        raise unknown from None
+    if statements.enabled():
+        upload = statements.find(repository_name, uid)
+    else:
+        upload = Upload.objects.filter(uuid=uid, repository_name=repository_name).first()
     if upload is None:
-        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
+        raise unknown
     return upload
 
 
