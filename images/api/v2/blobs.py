@@ -5,6 +5,7 @@ import re
 from django.http import FileResponse, StreamingHttpResponse
 
 from images.api.v2.base import RegistryView, empty
+from images.conf import registry_setting
 from images.errors import RangeInvalid
 from images.services import blobs
 
@@ -41,7 +42,7 @@ def blob_headers(blob):
 
 
 def bytes_response(blob, headers, span=None):
-    """The blob's bytes: 206 for an inclusive (start, end) span, else all of it (sendfile-able on disk)."""
+    """The blob's bytes: 206 for an inclusive (start, end) span, else all of it (a file on disk)."""
     if span:
         start, end = span
         response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
@@ -52,7 +53,11 @@ def bytes_response(blob, headers, span=None):
         }
     else:
         local = blobs.local_file(blob)
-        response = FileResponse(local) if local else StreamingHttpResponse(blobs.stream(blob))
+        if local:
+            response = FileResponse(local)
+            response.block_size = registry_setting("IO_BLOCK_SIZE")  # its reads (Django's default: 4 KiB)
+        else:
+            response = StreamingHttpResponse(blobs.stream(blob))
         headers = {**headers, "Content-Length": str(blob.size)}
     for key, value in headers.items():
         response[key] = value
