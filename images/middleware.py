@@ -6,7 +6,7 @@ Metrics are labelled by route, the resolved URL pattern's view (e.g.
 don't explode the series. Bytes in are counted as request bodies are read
 (images/api/streams.py); bytes out from Content-Length, or counted as a
 streaming body without one is sent. A FileResponse keeps its file, so
-gunicorn's sendfile still applies.
+gunicorn's file wrapper (and sendfile, when BERTH_SENDFILE is on) still applies.
 """
 
 import logging

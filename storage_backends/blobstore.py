@@ -41,7 +41,7 @@ def size(digest):
 
 
 def blob_path(digest):
-    """The blob's file on the filesystem backend (for sendfile), else None."""
+    """The blob's file on the filesystem backend (for a FileResponse), else None."""
     return local_path(paths.blob(digest))
 
 

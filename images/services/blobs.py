@@ -54,7 +54,7 @@ def open_bytes(blob):
 
 
 def local_file(blob):
-    """The open file of the blob on the filesystem backend (sendfile-able), else None."""
+    """The open file of the blob on the filesystem backend (for a FileResponse), else None."""
     if blobstore.blob_path(blob.digest) is None:
         return None
     return open_bytes(blob)

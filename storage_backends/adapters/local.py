@@ -1,4 +1,4 @@
-"""The filesystem: paths, appends in place, atomic and fsynced renames, sendfile-able files."""
+"""The filesystem: paths, appends in place, atomic and fsynced renames, plain files to serve."""
 
 import os
 import shutil
