@@ -1,0 +1,49 @@
+"""gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
+client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py)."""
+
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.e2e.ops_helpers import start_open_server
+
+pytestmark = pytest.mark.e2e
+
+WORKERS, THREADS = 2, 2
+
+
+@pytest.fixture
+def server(tmp_path):
+    berth = start_open_server(tmp_path / "berth", BERTH_WORKERS=str(WORKERS), BERTH_THREADS=str(THREADS))
+    yield berth
+    berth.stop()
+
+
+def stalled_upload(server):
+    """A PATCH that sends its headers and a little of a large body, then nothing: a busy thread."""
+    created = requests.post(f"{server.url}/v2/slow/app/blobs/uploads/", timeout=10)
+    assert created.status_code == 202, created.text
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    head = (
+        f"PATCH {created.headers['Location']} HTTP/1.1\r\nHost: {server.host}\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Length: 100000000\r\n\r\n"
+    )
+    conn.sendall(head.encode() + b"x" * 1000)
+    return conn
+
+
+def test_new_clients_are_answered_while_a_worker_is_full(server):
+    # One thread short of full capacity: at least one worker has every thread stuck in an upload.
+    stalls = [stalled_upload(server) for _ in range(WORKERS * THREADS - 1)]
+    time.sleep(0.5)  # the uploads reach their threads (a connection racing one that fills a worker may not be spared)
+    try:
+        for _ in range(20):  # each on a new connection, as skopeo and docker open them
+            response = requests.get(f"{server.url}/v2/", headers={"Connection": "close"}, timeout=5)
+            assert response.status_code == 200
+    finally:
+        for conn in stalls:
+            conn.close()
+    # The stalled uploads end as the clients go; the server keeps serving.
+    assert requests.get(f"{server.url}/v2/", timeout=10).status_code == 200
