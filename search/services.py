@@ -11,8 +11,10 @@ an empty term lists everything by name, straight off the unique index.
 """
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.db import connections, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from images.errors import PaginationInvalid
@@ -21,6 +23,7 @@ from images.models import Repository
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 EXACT, LAST_COMPONENT, PREFIX, SUBSTRING, DESCRIPTION = range(5)
+TRIGRAM = 3  # pg_trgm's indexes serve substring patterns of this many characters or more
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,33 @@ def search_repositories(query="", page=1, page_size=DEFAULT_PAGE_SIZE, repositor
     qs = Repository.objects.all() if repositories is None else repositories
     if term:
         qs = qs.filter(Q(name__contains=term) | Q(description__icontains=term))
-    total = qs.count()
     offset = (page - 1) * page_size
     results = []
-    if offset < total:
-        ordered = _ranked(qs, term) if term else qs.order_by("name")
-        fields = ("name", "namespace", "description", "is_public", "last_push_at")
-        results = list(ordered.only(*fields)[offset : offset + page_size])
+    with _trigram_indexes(qs.db, term):
+        total = qs.count()
+        if offset < total:
+            ordered = _ranked(qs, term) if term else qs.order_by("name")
+            fields = ("name", "namespace", "description", "is_public", "last_push_at")
+            results = list(ordered.only(*fields)[offset : offset + page_size])
     return SearchPage(query=query or "", total=total, page=page, page_size=page_size, results=results)
+
+
+@contextmanager
+def _trigram_indexes(alias, term):
+    """On PostgreSQL, the search's queries read the trigram indexes (images/migrations/0004).
+
+    The planner prices `LIKE '%term%'` far below what it costs on every row, and with some ANALYZE
+    samples it chose to read the whole table: 75 ms a search at 100,000 repositories instead of 9.
+    `SET LOCAL` lasts only for the transaction opened here.
+    """
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or len(term) < TRIGRAM or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        yield
 
 
 def _ranked(qs, term):
