@@ -72,7 +72,7 @@ class RegistryThreadWorker(ThreadWorker):
         full = self.in_flight >= self.cfg.threads
         if full and not self.paused:
             self.paused = {sock: self.poller.unregister(sock).data for sock in self.sockets}
-        elif not full and self.paused:
+        elif not full and self.paused and self.alive:  # not once shutting down: the poller is closed
             for sock, accept in self.paused.items():
                 self.poller.register(sock, selectors.EVENT_READ, accept)
             self.paused = {}

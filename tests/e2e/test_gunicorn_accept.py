@@ -1,6 +1,7 @@
 """gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
 client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py)."""
 
+import signal
 import socket
 import time
 
@@ -47,3 +48,15 @@ def test_new_clients_are_answered_while_a_worker_is_full(server):
             conn.close()
     # The stalled uploads end as the clients go; the server keeps serving.
     assert requests.get(f"{server.url}/v2/", timeout=10).status_code == 200
+
+
+def test_a_full_worker_shuts_down_cleanly(server):
+    stalls = [stalled_upload(server) for _ in range(WORKERS * THREADS)]
+    time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)  # graceful: the workers wait for their requests
+    time.sleep(1)
+    for conn in stalls:
+        conn.close()  # the uploads end after the workers stopped accepting and closed their pollers
+    assert server.proc.wait(timeout=30) == 0
+    log = server.log.read_text()
+    assert "Traceback" not in log and "exception calling callback" not in log, log[-3000:]
