@@ -6,7 +6,8 @@ Matches the repository name and description case-insensitively and ranks:
   2 the name or one of its components starts with the term
   3 the term is elsewhere in the name
   4 only the description matches
-then by name. Two queries per page (count, page) whatever the number of repositories;
+then by name. Two queries per page (count, page) whatever the number of repositories (on
+PostgreSQL in a transaction of their own that keeps them on the trigram indexes);
 an empty term lists everything by name, straight off the unique index.
 """
 
