@@ -21,6 +21,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+
+def _flag(name, default):
+    """An on/off setting from the environment; a value that is neither keeps the default."""
+    value = os.environ.get(name, "").strip().lower()
+    return value not in ("0", "false", "no", "off") if default else value in ("1", "true", "yes", "on")
+
+
 bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("BERTH_WORKERS", multiprocessing.cpu_count() + 1))
 # gthread, plus an immediate answer to TLS handshakes (registry_site/workers.py).
@@ -44,7 +51,7 @@ limit_request_field_size = 16384
 # window stayed near 33 KiB and segments were 32 KiB (mss 33280); with copies, 320 KiB and 64 KiB.
 # skopeo pulled a 1 GiB layer 10-20 % slower than from the reference (which copies), curl 10-20 %
 # slower than with copies. Copying costs 0.2-0.4 s more CPU per GiB. BERTH_SENDFILE=true: sendfile().
-sendfile = os.environ.get("BERTH_SENDFILE", "false").strip().lower() in ("1", "true", "yes", "on")
+sendfile = _flag("BERTH_SENDFILE", False)
 # Each worker touches a file every loop iteration (its heartbeat). On a disk-backed /tmp that
 # metadata write waits for the filesystem journal, which blob pushes keep busy: use memory.
 worker_tmp_dir = os.environ.get("BERTH_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -52,7 +59,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "registry_site.wsgi:application"
 # Django is loaded once, in the master, and the workers are forked from it: they share its code and
 # start-up objects (copy-on-write) instead of each loading its own, and a recycled worker starts warm.
-preload_app = os.environ.get("BERTH_PRELOAD", "true").strip().lower() not in ("0", "false", "no", "off")
+preload_app = _flag("BERTH_PRELOAD", True)
 
 
 def on_starting(server):
