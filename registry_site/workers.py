@@ -16,6 +16,9 @@ request. And a worker whose threads are all busy stops watching the socket until
 one is free, so a new connection is not queued behind another client's long
 transfers while another worker has a thread to spare (one accepted in the same
 instant as the request that fills a worker still can be).
+
+Responses: the header block goes out together with the body's first block
+(registry_site/gunicorn_response.py).
 """
 
 import select
@@ -23,6 +26,8 @@ import selectors
 import socket
 
 from gunicorn.workers.gthread import ThreadWorker
+
+from registry_site import gunicorn_response
 
 TLS_HANDSHAKE = b"\x16"
 EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0) if selectors.DefaultSelector is selectors.EpollSelector else 0
@@ -45,6 +50,7 @@ class ExclusiveListenSelector(selectors.EpollSelector):
 
 class RegistryThreadWorker(ThreadWorker):
     def run(self):
+        gunicorn_response.install()
         if EXCLUSIVE:
             self.poller.close()
             self.poller = ExclusiveListenSelector(self.sockets)
