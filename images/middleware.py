@@ -21,6 +21,7 @@ from images.services import notifications
 access_log = logging.getLogger("berth.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BYTES_IN_KEY = "berth.bytes_in"
+NO_BODY = (204, 304)  # no Content-Length on these (RFC 9110)
 
 
 def route_of(request):
@@ -74,6 +75,8 @@ class ObservabilityMiddleware:
         response["X-Request-Id"] = request_id
         if request.method == "HEAD":
             _strip_body(response)
+        else:
+            _set_length(response)
         self._observe(request, response, started)
         return response
 
@@ -106,6 +109,12 @@ class ObservabilityMiddleware:
             response.streaming_content = _CountingStream(response.streaming_content, done)
         else:
             done(0 if response.streaming else len(response.content))
+
+
+def _set_length(response):
+    """Say how long a body in memory is: no chunked encoding (two more writes, one more segment)."""
+    if not response.streaming and response.status_code not in NO_BODY and not response.has_header("Content-Length"):
+        response["Content-Length"] = str(len(response.content))
 
 
 def _strip_body(response):

@@ -145,3 +145,11 @@ def test_unknown_routes_under_v2_answer_json_404(client, path):
 )
 def test_methods_not_allowed_are_unsupported(client, assert_error, method, path):
     assert_error(getattr(client, method)(path), 405, "UNSUPPORTED")
+
+
+def test_json_answers_say_their_length(registry, client):
+    """A body in memory is sent with Content-Length, never chunked (one write with the headers)."""
+    registry.push_image("sized/app", "v1")
+    for path in ("/v2/sized/app/tags/list", "/v2/_catalog", "/v2/sized/missing/tags/list", "/v2/"):
+        response = client.get(path)
+        assert response["Content-Length"] == str(len(response.content)), path
