@@ -51,7 +51,8 @@ limit_request_field_size = 16384
 # window stayed near 33 KiB and segments were 32 KiB (mss 33280); with copies, 320 KiB and 64 KiB.
 # skopeo pulled a 1 GiB layer 10-20 % slower than from the reference (which copies), curl 10-20 %
 # slower than with copies. Copying costs 0.2-0.4 s more CPU per GiB. BERTH_SENDFILE=true: sendfile().
-sendfile = _flag("BERTH_SENDFILE", False)
+# gunicorn reads any value given here as "off"; None leaves it on (unless SENDFILE=no is set).
+sendfile = None if _flag("BERTH_SENDFILE", False) else False
 # Each worker touches a file every loop iteration (its heartbeat). On a disk-backed /tmp that
 # metadata write waits for the filesystem journal, which blob pushes keep busy: use memory.
 worker_tmp_dir = os.environ.get("BERTH_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)

@@ -3,6 +3,9 @@ through sendfile() (BERTH_SENDFILE=true), the client gets the same bytes, whole 
 
 import hashlib
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,6 +16,13 @@ from tests.e2e.servers import BerthServer
 pytestmark = pytest.mark.e2e
 
 SIZE = 3 * 1024 * 1024 + 12345  # several blocks, the last one short
+ROOT = Path(__file__).resolve().parents[2]
+EFFECTIVE_SENDFILE = """
+import sys
+from gunicorn.app.wsgiapp import WSGIApplication
+sys.argv = ["gunicorn", "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi:application"]
+print(WSGIApplication().cfg.sendfile)
+"""
 
 
 @pytest.fixture(params=["false", "true"], ids=["copy", "sendfile"])
@@ -21,6 +31,16 @@ def server(request, tmp_path, monkeypatch):
     berth = started_or_fail(BerthServer("gunicorn", tmp_path / "berth", os.environ.get("DATABASE_URL")))
     yield berth
     berth.stop()
+
+
+@pytest.mark.parametrize("value, expected", [("", "False"), ("false", "False"), ("true", "True"), ("yes", "True")])
+def test_gunicorn_uses_sendfile_exactly_when_asked(value, expected, tmp_path):
+    """What gunicorn itself decides from the shipped config (it takes any value set there as "off")."""
+    env = dict(os.environ, BERTH_SENDFILE=value, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    env.pop("SENDFILE", None)
+    run = subprocess.run([sys.executable, "-c", EFFECTIVE_SENDFILE], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == expected
 
 
 def test_blob_downloads_whole_and_by_range(server):
