@@ -62,7 +62,7 @@ class ObservabilityMiddleware:
             notifications.RequestInfo(
                 id=request_id,
                 addr=client_addr(meta),
-                host=request.get_host() if _host_ok(request) else meta.get("SERVER_NAME", ""),
+                host=_host(request),
                 method=request.method,
                 useragent=meta.get("HTTP_USER_AGENT", ""),
                 scheme=request.scheme,
@@ -131,12 +131,11 @@ def _strip_body(response):
         response.content = b""
 
 
-def _host_ok(request):
+def _host(request):
     try:
-        request.get_host()
-        return True
+        return request.get_host()
     except Exception:  # DisallowedHost: let Django answer that, don't fail here
-        return False
+        return request.META.get("SERVER_NAME", "")
 
 
 def _int(value):
