@@ -2,9 +2,7 @@
 
 from urllib.parse import quote
 
-from rest_framework.response import Response
-
-from images.api.v2.base import RegistryView
+from images.api.v2.base import RegistryView, json_response
 from images.services import tags
 
 
@@ -12,7 +10,7 @@ class TagsListView(RegistryView):
     def get(self, request, name):
         n = tags.page_size(request.query_params.get("n"))
         items, has_more = tags.list_tags(name, n, request.query_params.get("last"))
-        response = Response({"name": name, "tags": items})
+        response = json_response({"name": name, "tags": items})
         _link(response, request, items, has_more, n)
         return response
 
@@ -27,7 +25,7 @@ class CatalogView(RegistryView):
         n = tags.page_size(request.query_params.get("n"))
         visible = None if self.caller.scheme == "open" else self.caller.visible
         items, has_more = tags.list_repositories(n, request.query_params.get("last"), visible=visible)
-        response = Response({"repositories": items})
+        response = json_response({"repositories": items})
         _link(response, request, items, has_more, n)
         return response
 
