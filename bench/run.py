@@ -226,6 +226,9 @@ class Bench:
         cpu = {"unit": "ms", "better": "lower", "group": "server CPU per request (robust to other load)"}
         for key, title, _, _, _ in self.wrk_endpoints():
             r.define(f"cpu.{key}", title=f"{title}: CPU ms/request", **cpu)
+        db = {"unit": "ms", "better": "lower", "group": "Berth's PostgreSQL CPU per request (not in the rows above)"}
+        for key, title, _, _, _ in self.wrk_endpoints():
+            r.define(f"cpu_db.{key}", title=f"{title}: database CPU ms/request", **db)
         mem = {"unit": "MiB", "better": "lower", "group": "memory (PSS of all server processes)"}
         r.define("mem.idle_start", title="idle, after warm-up", target=("<=", 250), **mem)
         r.define("mem.push_big_delta", title=f"push big-rand ({big}): peak above idle", target=("<=", 20), **mem)
@@ -434,6 +437,7 @@ class Bench:
                 url = srv.url + path
                 clients.check(method, url, 200, headers)
                 cpu_before = memory.cpu_seconds(srv.pids(), srv.proc.pid)
+                db_before = self.database_cpu(label)
                 result, _ = self.phase(
                     label,
                     f"wrk {key}",
@@ -451,6 +455,10 @@ class Bench:
                 )
                 cpu = memory.cpu_seconds(srv.pids(), srv.proc.pid) - cpu_before
                 result["server_cpu_ms_per_request"] = 1000 * cpu / max(result["requests"], 1)
+                if db_before is not None:
+                    db_cpu = self.database_cpu(label, db_before[1])[0] - db_before[0]
+                    result["database_cpu_ms_per_request"] = 1000 * db_cpu / max(result["requests"], 1)
+                    self.results.add(f"cpu_db.{key}", label, result["database_cpu_ms_per_request"])
                 if result["errors"] or result["non2xx"]:
                     self.results.notes.append(f"rep {rep} {label} wrk {key}: {result}")
                 self.results.add(f"wrk.{key}", label, result["rps"], extra=result)
@@ -461,6 +469,16 @@ class Bench:
                     f"  p99 {p99:.1f} ms  errors {result['errors']} non2xx {result['non2xx']}"
                     f"  server CPU {result['server_cpu_ms_per_request']:.2f} ms/req"
                 )
+
+    def database_cpu(self, label, pids=()):
+        """(CPU seconds, pids) of Berth's PostgreSQL backends and of `pids`; None for the reference.
+
+        A backend started during a measurement counts whole: it was born in it.
+        """
+        if label != "berth":
+            return None
+        pids = set(pids) | set(self.servers[label].database.backend_pids())
+        return memory.cpu_seconds(sorted(pids)), pids
 
     def scale_phase(self):
         n, tags = self.cfg["scale_repos"], self.cfg["scale_tags"]
