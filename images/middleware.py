@@ -126,8 +126,7 @@ def _strip_body(response):
     if response.streaming:
         return
     if response.content:
-        if not response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
+        _set_length(response)
         response.content = b""
 
 
