@@ -1,5 +1,9 @@
 """gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
-client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py)."""
+client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py).
+
+A worker counts a connection as busy once its request has arrived, so a client that connects in the
+instant between another's connect and its request reaching a thread can still be accepted by the
+worker that request fills; the tests give each stalled upload time to reach its thread."""
 
 import signal
 import socket
@@ -51,7 +55,10 @@ def test_new_clients_are_answered_while_a_worker_is_full(server):
 
 
 def test_a_full_worker_shuts_down_cleanly(server):
-    stalls = [stalled_upload(server) for _ in range(WORKERS * THREADS)]
+    stalls = []
+    for _ in range(WORKERS * THREADS):
+        stalls.append(stalled_upload(server))
+        time.sleep(0.2)  # it reaches its thread before the next client connects (see the module's doc)
     time.sleep(0.5)
     server.proc.send_signal(signal.SIGTERM)  # graceful: the workers wait for their requests
     time.sleep(1)
