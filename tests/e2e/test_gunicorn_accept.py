@@ -39,10 +39,17 @@ def stalled_upload(server):
     return conn
 
 
+def stalled_uploads(server, count):
+    stalls = []
+    for _ in range(count):
+        stalls.append(stalled_upload(server))
+        time.sleep(0.2)  # it reaches its thread before the next client connects (see the module's doc)
+    return stalls
+
+
 def test_new_clients_are_answered_while_a_worker_is_full(server):
     # One thread short of full capacity: at least one worker has every thread stuck in an upload.
-    stalls = [stalled_upload(server) for _ in range(WORKERS * THREADS - 1)]
-    time.sleep(0.5)  # the uploads reach their threads (a connection racing one that fills a worker may not be spared)
+    stalls = stalled_uploads(server, WORKERS * THREADS - 1)
     try:
         for _ in range(20):  # each on a new connection, as skopeo and docker open them
             response = requests.get(f"{server.url}/v2/", headers={"Connection": "close"}, timeout=5)
@@ -55,11 +62,7 @@ def test_new_clients_are_answered_while_a_worker_is_full(server):
 
 
 def test_a_full_worker_shuts_down_cleanly(server):
-    stalls = []
-    for _ in range(WORKERS * THREADS):
-        stalls.append(stalled_upload(server))
-        time.sleep(0.2)  # it reaches its thread before the next client connects (see the module's doc)
-    time.sleep(0.5)
+    stalls = stalled_uploads(server, WORKERS * THREADS)
     server.proc.send_signal(signal.SIGTERM)  # graceful: the workers wait for their requests
     time.sleep(1)
     for conn in stalls:
