@@ -55,23 +55,30 @@ def test_a_keep_alive_connection_is_answered_after_a_pause(one_thread):
 
 
 def test_a_busy_keep_alive_client_does_not_starve_a_new_one(one_thread):
-    done, stop = [0], threading.Event()
+    done, failures, stop = [0], [], threading.Event()
 
     def busy_client():  # request after request on one connection, as fast as they are answered
         connection = http.client.HTTPConnection("127.0.0.1", one_thread.port, timeout=30)
-        while not stop.is_set() and done[0] < 5000:
-            connection.request("GET", "/v2/")
-            response = connection.getresponse()
-            assert response.status == 200
-            response.read()
-            done[0] += 1
-        connection.close()
+        try:
+            while not stop.is_set() and done[0] < 5000:
+                connection.request("GET", "/v2/")
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(response.status)
+                    return
+                done[0] += 1
+        except OSError as error:  # an exception in this thread would not fail the test by itself
+            failures.append(error)
+        finally:
+            connection.close()
 
     busy = threading.Thread(target=busy_client)
     busy.start()
     try:
-        while done[0] < 20:
+        while done[0] < 20 and busy.is_alive():
             time.sleep(0.01)
+        assert not failures, failures
         before = done[0]
         newcomer = http.client.HTTPConnection("127.0.0.1", one_thread.port, timeout=60)
         newcomer.request("GET", "/v2/")
@@ -83,3 +90,4 @@ def test_a_busy_keep_alive_client_does_not_starve_a_new_one(one_thread):
     finally:
         stop.set()
         busy.join(60)
+    assert not failures, failures
