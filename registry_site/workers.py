@@ -14,8 +14,12 @@ load is light, its code and data still in the CPU caches: skopeo's pushes of
 small layers (a new connection per request) took 10-20 % less server time per
 request. And a worker whose threads are all busy stops watching the socket until
 one is free, so a new connection is not queued behind another client's long
-transfers while another worker has a thread to spare (one accepted in the same
-instant as the request that fills a worker still can be).
+transfers while another worker has a thread to spare. A connection accepted but
+whose first request has not arrived yet counts as busy for up to FRESH_WINDOW:
+otherwise a worker with one thread free could accept several clients connecting
+at once, and all but one would wait behind the first while another worker idles.
+The window bounds it, so clients that connect and stay silent cannot stop a
+worker from accepting for longer.
 
 Keep-alive: gthread answers one request per trip through its main thread: the
 connection goes back to the poller, the poll wakes the main thread, which hands
@@ -39,6 +43,7 @@ import select
 import selectors
 import socket
 import time
+from collections import deque
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -47,43 +52,72 @@ from registry_site import gunicorn_response
 TLS_HANDSHAKE = b"\x16"
 NEXT_REQUEST_WAIT = 0.02  # seconds a thread keeps an idle keep-alive connection
 WAIT_SLICE = 0.002  # how often a waiting thread looks for queued connections
+FRESH_WINDOW = 0.1  # seconds an accepted connection counts as busy while its first request is awaited
 EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0) if selectors.DefaultSelector is selectors.EpollSelector else 0
 
 
-class ExclusiveListenSelector(selectors.EpollSelector):
-    """epoll that watches the listening sockets with EPOLLEXCLUSIVE (one waiting worker wakes)."""
+class WorkerSelector(selectors.DefaultSelector):
+    """The worker's poller: on Linux it watches the listening sockets with EPOLLEXCLUSIVE (one
+    waiting worker wakes); its waits end by `wake_by()` (the end of a fresh connection's window)."""
 
-    def __init__(self, listeners):
+    def __init__(self, listeners, wake_by):
         super().__init__()
         self.listeners = {sock.fileno() for sock in listeners}
+        self.wake_by = wake_by
 
     def register(self, fileobj, events, data=None):
         key = super().register(fileobj, events, data)
-        if key.fd in self.listeners:  # the flag is only accepted when a descriptor is added
+        if EXCLUSIVE and key.fd in self.listeners:  # the flag is only accepted when a descriptor is added
             self._selector.unregister(key.fd)
             self._selector.register(key.fd, select.EPOLLIN | EXCLUSIVE)
         return key
+
+    def select(self, timeout=None):
+        deadline = self.wake_by()
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0)
+            timeout = left if timeout is None else min(timeout, left)
+        return super().select(timeout)
 
 
 class RegistryThreadWorker(ThreadWorker):
     def run(self):
         gunicorn_response.install()
-        if EXCLUSIVE:
-            self.poller.close()
-            self.poller = ExclusiveListenSelector(self.sockets)
+        self.poller.close()
+        self.poller = WorkerSelector(self.sockets, self._fresh_window_end)
         self.in_flight = 0
+        self.fresh = deque()  # when each connection still waiting for its first request was accepted
         self.paused = {}  # listening socket -> its accept callback, while every thread is busy
         super().run()
 
     def accept(self, server, listener):
-        if not self.paused:  # a connection event fetched in the same poll as the one that filled us
-            super().accept(server, listener)
+        if self.paused:  # a connection event fetched in the same poll as the one that filled us
+            return
+        before = self.nr_conns
+        super().accept(server, listener)
+        if self.nr_conns > before:
+            with self._lock:
+                self.fresh.append(time.monotonic())
+                self._accept_while_threads_free()
 
     def enqueue_req(self, conn):
         with self._lock:
+            if not conn.initialized and self.fresh:  # its first request (or its close) arrived
+                self.fresh.popleft()
             self.in_flight += 1
             self._accept_while_threads_free()
         super().enqueue_req(conn)
+
+    def murder_keepalived(self):
+        """Runs once per trip round the main loop: also ends the windows of silent new connections."""
+        with self._lock:
+            self._accept_while_threads_free()
+        super().murder_keepalived()
+
+    def _fresh_window_end(self):
+        """When the oldest fresh connection stops counting as busy, while one holds accepting back."""
+        with self._lock:
+            return self.fresh[0] + FRESH_WINDOW if self.fresh and self.paused else None
 
     def finish_request(self, fs):
         with self._lock:
@@ -92,7 +126,10 @@ class RegistryThreadWorker(ThreadWorker):
         super().finish_request(fs)
 
     def _accept_while_threads_free(self):
-        full = self.in_flight >= self.cfg.threads
+        expired = time.monotonic() - FRESH_WINDOW
+        while self.fresh and self.fresh[0] <= expired:
+            self.fresh.popleft()
+        full = self.in_flight + len(self.fresh) >= self.cfg.threads
         if full and not self.paused:
             self.paused = {sock: self.poller.unregister(sock).data for sock in self.sockets}
         elif not full and self.paused and self.alive:  # not once shutting down: the poller is closed

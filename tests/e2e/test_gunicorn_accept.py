@@ -1,9 +1,7 @@
 """gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
 client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py).
-
-A worker counts a connection as busy once its request has arrived, so a client that connects in the
-instant between another's connect and its request reaching a thread can still be accepted by the
-worker that request fills; the tests give each stalled upload time to reach its thread."""
+A connection whose first request has not arrived yet counts as busy, so clients connecting at the same
+instant are spread over the workers too."""
 
 import signal
 import socket
@@ -26,25 +24,38 @@ def server(tmp_path):
     berth.stop()
 
 
-def stalled_upload(server):
-    """A PATCH that sends its headers and a little of a large body, then nothing: a busy thread."""
+def new_upload(server):
     created = requests.post(f"{server.url}/v2/slow/app/blobs/uploads/", timeout=10)
     assert created.status_code == 202, created.text
-    conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    return created.headers["Location"]
+
+
+def stall(server, conn, location):
+    """Start a PATCH on `conn` that sends its headers and a little of a large body, then nothing:
+    a thread busy until the client goes."""
     head = (
-        f"PATCH {created.headers['Location']} HTTP/1.1\r\nHost: {server.host}\r\n"
+        f"PATCH {location} HTTP/1.1\r\nHost: {server.host}\r\n"
         "Content-Type: application/octet-stream\r\nContent-Length: 100000000\r\n\r\n"
     )
     conn.sendall(head.encode() + b"x" * 1000)
     return conn
 
 
+def connect(server):
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
 def stalled_uploads(server, count):
-    stalls = []
-    for _ in range(count):
-        stalls.append(stalled_upload(server))
-        time.sleep(0.2)  # it reaches its thread before the next client connects (see the module's doc)
-    return stalls
+    """`count` stalled uploads whose clients all connect in the same instant, before any request."""
+    uploads = [new_upload(server) for _ in range(count)]
+    conns = [connect(server) for _ in range(count)]
+    return [stall(server, conn, location) for conn, location in zip(conns, uploads, strict=True)]
+
+
+def get_root(conn, server):
+    conn.sendall(f"GET /v2/ HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n\r\n".encode())
+    conn.settimeout(5)
+    return conn.recv(100)
 
 
 def test_new_clients_are_answered_while_a_worker_is_full(server):
@@ -59,6 +70,24 @@ def test_new_clients_are_answered_while_a_worker_is_full(server):
             conn.close()
     # The stalled uploads end as the clients go; the server keeps serving.
     assert requests.get(f"{server.url}/v2/", timeout=10).status_code == 200
+
+
+def test_clients_connecting_together_are_spread_over_the_workers(server):
+    # Every thread's worth of clients connects at once, before any sends a request; all but the
+    # last then start a long upload and the last asks for /v2/. A worker that took more clients
+    # than it has threads would queue one behind the uploads while the other worker had room.
+    for _ in range(5):  # the worker without the fresh-connection count failed 4 of 6 runs
+        uploads = [new_upload(server) for _ in range(WORKERS * THREADS - 1)]
+        conns = [connect(server) for _ in range(WORKERS * THREADS)]
+        try:
+            for conn, location in zip(conns[:-1], uploads, strict=True):
+                stall(server, conn, location)
+            time.sleep(0.3)  # the uploads reach their threads first
+            assert get_root(conns[-1], server).startswith(b"HTTP/1.1 200")
+        finally:
+            for conn in conns:
+                conn.close()
+        time.sleep(0.5)  # the stalled uploads end as their clients go
 
 
 def test_a_full_worker_shuts_down_cleanly(server):
