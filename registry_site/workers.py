@@ -28,8 +28,8 @@ switches: about a quarter of a manifest GET's server CPU). Here the thread that
 answered a request waits up to NEXT_REQUEST_WAIT for the connection's next one
 and answers it too, while no other connection is queued for a thread and no new
 client waits to be accepted. It gives the connection back to the poller as soon
-as one is (a new client wakes it at once, a queued connection within
-WAIT_SLICE), so busy clients cannot starve the others. A request the client
+as one is (both wake it: a queued connection through a pipe the worker makes
+readable while one is queued), so busy clients cannot starve the others. A request the client
 sent along with the previous one (pipelined, in the parser's buffer) is answered
 straight away; gthread waited for the socket to become readable again, which it
 never did.
@@ -51,7 +51,6 @@ from registry_site import gunicorn_response
 
 TLS_HANDSHAKE = b"\x16"
 NEXT_REQUEST_WAIT = 0.02  # seconds a thread keeps an idle keep-alive connection
-WAIT_SLICE = 0.002  # how often a waiting thread looks for queued connections
 FRESH_WINDOW = 0.1  # seconds an accepted connection counts as busy while its first request is awaited
 EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0) if selectors.DefaultSelector is selectors.EpollSelector else 0
 
@@ -88,6 +87,8 @@ class RegistryThreadWorker(ThreadWorker):
         self.in_flight = 0
         self.fresh = deque()  # when each connection still waiting for its first request was accepted
         self.paused = {}  # listening socket -> its accept callback, while every thread is busy
+        self.queued = False  # a connection waits for a thread; then `queued_r` is readable
+        self.queued_r, self.queued_w = os.pipe()
         super().run()
 
     def accept(self, server, listener):
@@ -130,6 +131,13 @@ class RegistryThreadWorker(ThreadWorker):
         while self.fresh and self.fresh[0] <= expired:
             self.fresh.popleft()
         full = self.in_flight + len(self.fresh) >= self.cfg.threads
+        queued = self.in_flight > self.cfg.threads
+        if queued != self.queued:  # the pipe holds one byte exactly while a connection is queued
+            if queued:
+                os.write(self.queued_w, b"q")
+            else:
+                os.read(self.queued_r, 1)
+            self.queued = queued
         if full and not self.paused:
             self.paused = {sock: self.poller.unregister(sock).data for sock in self.sockets}
         elif not full and self.paused and self.alive:  # not once shutting down: the poller is closed
@@ -158,20 +166,16 @@ class RegistryThreadWorker(ThreadWorker):
             return self.alive
         watch = select.poll()
         watch.register(conn.sock, select.POLLIN)
+        watch.register(self.queued_r, select.POLLIN)  # a connection waits for a thread
         for sock in self.paused:  # not accepting: a client waiting to connect needs this thread
             watch.register(sock, select.POLLIN)
-        deadline = time.monotonic() + NEXT_REQUEST_WAIT
-        while self.alive and self.in_flight <= self.cfg.threads:  # more in flight: some wait for a thread
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            try:
-                ready = watch.poll(min(left, WAIT_SLICE) * 1000)
-            except OSError:
-                return False
-            if ready:
-                return all(fd == conn.sock.fileno() for fd, _ in ready)
-        return False
+        if not self.alive or self.queued:
+            return False
+        try:
+            ready = watch.poll(NEXT_REQUEST_WAIT * 1000)
+        except OSError:  # interrupted by a signal (shutdown)
+            return False
+        return bool(ready) and self.alive and all(fd == conn.sock.fileno() for fd, _ in ready)
 
 
 def _buffered(conn):
