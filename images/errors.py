@@ -29,7 +29,7 @@ BlobUploadInvalid = _error("BlobUploadInvalid", "BLOB_UPLOAD_INVALID", 400, "blo
 BlobUploadUnknown = _error("BlobUploadUnknown", "BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry")
 DigestInvalid = _error("DigestInvalid", "DIGEST_INVALID", 400, "provided digest did not match uploaded content")
 ManifestBlobUnknown = _error(
-    "ManifestBlobUnknown", "MANIFEST_BLOB_UNKNOWN", 404, "manifest references a blob unknown to the registry"
+    "ManifestBlobUnknown", "MANIFEST_BLOB_UNKNOWN", 400, "manifest references a blob unknown to the registry"
 )
 ManifestInvalid = _error("ManifestInvalid", "MANIFEST_INVALID", 400, "manifest invalid")
 ManifestUnknown = _error("ManifestUnknown", "MANIFEST_UNKNOWN", 404, "manifest unknown")

@@ -166,7 +166,7 @@ def test_unknown_blobs(registry, client, assert_error, media_type):
     registry.push_blob("team/app", config)
     registry.push_blob("team/app", b"present")
     data = registry.image_manifest(media_type, config, (b"present", b"missing"))
-    error = assert_error(registry.put_manifest("team/app", "v1", data, media_type), 404, "MANIFEST_BLOB_UNKNOWN")
+    error = assert_error(registry.put_manifest("team/app", "v1", data, media_type), 400, "MANIFEST_BLOB_UNKNOWN")
     assert error["detail"] == {"digests": [sha256(b"missing")]}
     assert_error(client.get("/v2/team/app/manifests/v1"), 404, "MANIFEST_UNKNOWN")
     assert not Manifest.objects.exists()

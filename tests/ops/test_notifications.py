@@ -91,7 +91,7 @@ def test_nothing_is_sent_for_a_rolled_back_push(client, receiver, django_capture
             {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": descriptor(CONFIG, b"{}"), "layers": []}
         )
         r = client.put("/v2/team/app/manifests/1", body, content_type=media.OCI_MANIFEST)
-        assert r.status_code == 404  # MANIFEST_BLOB_UNKNOWN
+        assert r.status_code == 400  # MANIFEST_BLOB_UNKNOWN
     assert not WebhookDelivery.objects.exists() and not receiver.requests
 
 
