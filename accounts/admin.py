@@ -1,13 +1,14 @@
-"""Admin for organisations, memberships, teams, repository grants and access tokens (declarative).
+"""Admin for organisations, memberships, teams, repository grants, access tokens and login lockouts.
 
 Token secrets exist only as hashes and are created in the account pages; here
-tokens can be inspected and revoked.
+tokens can be inspected and revoked. Login failures are counted by the sign-in
+paths; deleting a row here lifts that lockout.
 """
 
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from accounts.models import AccessToken, Membership, Organisation, RepositoryGrant, Team
+from accounts.models import AccessToken, LoginFailure, Membership, Organisation, RepositoryGrant, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -90,3 +91,15 @@ class AccessTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # read-only; revoke with the action
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    list_display = ["username", "address", "count", "expires_at"]
+    search_fields = ["username", "address"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

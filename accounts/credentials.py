@@ -3,8 +3,10 @@
 Every login path (the token endpoint, Basic auth on registry calls, /v1/users,
 the UI sign-in form) goes through `check_login`, which refuses with
 TooManyRequests once a client address has failed LOGIN_FAILURE_LIMIT times for a
-user name within LOGIN_FAILURE_WINDOW seconds (Django's cache: per process with
-the default local-memory cache, shared with Redis).
+user name within LOGIN_FAILURE_WINDOW seconds. The failures are counted in the
+database (LoginFailure), so every gunicorn worker and every instance sharing the
+database counts the same ones (with a per-process cache, each worker allowed the
+limit anew).
 
 Password hashing is slow on purpose; clients that send Basic auth on every
 registry call would pay it per request, so a successful check is remembered
@@ -16,15 +18,17 @@ import base64
 import binascii
 import hashlib
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from accounts import tokens
-from accounts.models import AccessToken
+from accounts.models import AccessToken, LoginFailure
 from images.conf import registry_setting
 from images.errors import TooManyRequests
 
@@ -44,7 +48,9 @@ def _failure_key(address, username):
 
 
 def throttled(address, username):
-    return (cache.get(_failure_key(address, username)) or 0) >= int(registry_setting("LOGIN_FAILURE_LIMIT"))
+    limit = int(registry_setting("LOGIN_FAILURE_LIMIT"))
+    failures = LoginFailure.objects.filter(key=_failure_key(address, username), expires_at__gt=timezone.now())
+    return failures.filter(count__gte=limit).exists()
 
 
 def too_many(address, username):
@@ -55,22 +61,39 @@ def too_many(address, username):
     )
 
 
+# One statement, so failures arriving together at different workers all count: a new window
+# starts at the first failure after the previous one expired.
+_COUNT_FAILURE = """
+INSERT INTO {table} ({key}, {username}, {address}, {count}, {expires}) VALUES (%s, %s, %s, 1, %s)
+ON CONFLICT ({key}) DO UPDATE SET
+    {count} = CASE WHEN {table}.{expires} > %s THEN {table}.{count} + 1 ELSE 1 END,
+    {expires} = CASE WHEN {table}.{expires} > %s THEN {table}.{expires} ELSE excluded.{expires} END
+"""
+
+
 def record_failure(address, username):
     key = _failure_key(address, username)
-    window = int(registry_setting("LOGIN_FAILURE_WINDOW"))
-    if cache.add(key, 1, window):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-            count = 1
-    logger.info("failed login for user %r from %s (%d in window)", (username or "")[:150], address, count)
+    now = timezone.now()
+    expires = now + timedelta(seconds=int(registry_setting("LOGIN_FAILURE_WINDOW")))
+    q, at = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
+    sql = _COUNT_FAILURE.format(
+        table=q(LoginFailure._meta.db_table),
+        key=q("key"),
+        username=q("username"),
+        address=q("address"),
+        count=q("count"),
+        expires=q("expires_at"),
+    )
+    shown = (username or "").replace("\x00", "")[:150]  # PostgreSQL stores no NUL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, shown, address[:64], at(expires), at(now), at(now)])
+    LoginFailure.objects.filter(expires_at__lte=now).delete()  # windows that ended, anyone's
+    count = LoginFailure.objects.filter(key=key).values_list("count", flat=True).first()
+    logger.info("failed login for user %r from %s (%s in window)", shown, address, count)
 
 
 def reset_failures(address, username):
-    cache.delete(_failure_key(address, username))
+    LoginFailure.objects.filter(key=_failure_key(address, username)).delete()
 
 
 def _remember_key(username, password, stored):

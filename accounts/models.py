@@ -191,3 +191,23 @@ class AccessToken(models.Model):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return "expired"
         return "active"
+
+
+class LoginFailure(models.Model):
+    """Failed logins of one client address for one user name, counted while `expires_at` is ahead.
+
+    In the database, so every worker and instance counts the same failures (accounts/credentials.py).
+    `key` hashes the address with the user name in lower case; deleting the row lifts a lockout.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True, editable=False)
+    username = models.CharField(max_length=150, editable=False)
+    address = models.CharField(max_length=64, editable=False)
+    count = models.PositiveIntegerField(default=0, editable=False)
+    expires_at = models.DateTimeField(db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["-expires_at"]
+
+    def __str__(self):
+        return f"{self.username} from {self.address}: {self.count}"

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.apps import warn_if_open
-from accounts.models import AccessToken, Membership
-from tests.auth.conftest import basic
+from accounts.models import AccessToken, LoginFailure, Membership
+from tests.auth.conftest import PASSWORDS, basic
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,24 @@ def test_admin_pages(world, path):
     client = Client()
     client.force_login(world.users["root"])
     assert client.get(path).status_code == 200
+
+
+def test_admin_lists_login_lockouts_and_lifts_one(world, settings):
+    settings.REGISTRY = {**settings.REGISTRY, "LOGIN_FAILURE_LIMIT": 2, "LOGIN_FAILURE_WINDOW": 60}
+    for _ in range(2):
+        assert Client().get("/v2/", HTTP_AUTHORIZATION=basic("eve", "wrong")).status_code == 401
+    assert Client().get("/v2/", HTTP_AUTHORIZATION=basic("eve", PASSWORDS["eve"])).status_code == 429
+    world.users["root"].is_superuser = True
+    world.users["root"].save()
+    admin = Client()
+    admin.force_login(world.users["root"])
+    listing = admin.get("/admin/accounts/loginfailure/")
+    assert listing.status_code == 200 and "eve" in listing.content.decode()
+    row = LoginFailure.objects.get(username="eve")
+    assert row.count == 2 and row.address == "127.0.0.1"
+    deleted = admin.post(f"/admin/accounts/loginfailure/{row.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302 and not LoginFailure.objects.exists()
+    assert Client().get("/v2/", HTTP_AUTHORIZATION=basic("eve", PASSWORDS["eve"])).status_code == 200
 
 
 def test_admin_revokes_tokens_and_never_shows_secrets(world):
