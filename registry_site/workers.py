@@ -29,10 +29,10 @@ answered a request waits up to NEXT_REQUEST_WAIT for the connection's next one
 and answers it too, while no other connection is queued for a thread and no new
 client waits to be accepted. It gives the connection back to the poller as soon
 as one is (both wake it: a queued connection through a pipe the worker makes
-readable while one is queued), so busy clients cannot starve the others. A request the client
-sent along with the previous one (pipelined, in the parser's buffer) is answered
-straight away; gthread waited for the socket to become readable again, which it
-never did.
+readable while one is queued), so busy clients cannot starve the others. A
+request the client sent along with the previous one (pipelined, in the parser's
+buffer) is answered straight away; gthread waited for the socket to become
+readable again, which it never did.
 
 Responses: the header block goes out together with the body's first block
 (registry_site/gunicorn_response.py).
