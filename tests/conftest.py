@@ -22,7 +22,17 @@ def registry_auth_mode(request, settings):
 
         settings.REGISTRY = {**settings.REGISTRY, "AUTH": "token"}
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-        cache.clear()  # login failure counters and remembered logins of earlier tests
+        cache.clear()  # remembered logins of earlier tests
         return "token"
     settings.REGISTRY = {**settings.REGISTRY, "AUTH": "none"}
     return "none"
+
+
+@pytest.fixture(autouse=True)
+def background_work_ends_with_its_test():
+    """Webhook and pull bookkeeping run in a thread pool (images/services/notifications.py): wait for
+    it, so a query of one test's background work never holds a table the next test writes (SQLite)."""
+    yield
+    from images.services import notifications
+
+    notifications.drain()

@@ -240,6 +240,16 @@ def _executor():
         return _pool
 
 
+def drain():
+    """Wait for the background pool's queued and running work, then let it go (the next submit starts
+    a new one). The tests call it after each test, so no background query outlives its test."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+
+
 def dispatch(ids):
     """Deliver these rows now: inline with WEBHOOK_SYNC, else in the background pool."""
     if registry_setting("WEBHOOK_SYNC"):
