@@ -68,6 +68,7 @@ INSERT INTO {table} ({key}, {username}, {address}, {count}, {expires}) VALUES (%
 ON CONFLICT ({key}) DO UPDATE SET
     {count} = CASE WHEN {table}.{expires} > %s THEN {table}.{count} + 1 ELSE 1 END,
     {expires} = CASE WHEN {table}.{expires} > %s THEN {table}.{expires} ELSE excluded.{expires} END
+RETURNING {count}
 """
 
 
@@ -87,8 +88,8 @@ def record_failure(address, username):
     shown = (username or "").replace("\x00", "")[:150]  # PostgreSQL stores no NUL
     with connection.cursor() as cursor:
         cursor.execute(sql, [key, shown, address[:64], at(expires), at(now), at(now)])
+        (count,) = cursor.fetchone()
     LoginFailure.objects.filter(expires_at__lte=now).delete()  # windows that ended, anyone's
-    count = LoginFailure.objects.filter(key=key).values_list("count", flat=True).first()
     logger.info("failed login for user %r from %s (%s in window)", shown, address, count)
 
 
