@@ -9,8 +9,10 @@ one socket read brought it).
 
 import re
 
+from gunicorn.http.body import ChunkedReader as GunicornChunkedReader
 from gunicorn.http.body import LengthReader
 
+from images.api import chunked
 from images.conf import registry_setting
 from images.errors import BlobUploadInvalid, SizeInvalid
 
@@ -98,7 +100,8 @@ class _GunicornBody:
     """gunicorn's wsgi.input re-buffers in 1 KiB steps; its inner reader takes large reads.
 
     Reading through `.reader` (after whatever `.buf` already holds) is several
-    times faster for blobs. Falls back to the plain input on other servers.
+    times faster for blobs; a chunked body is decoded by images/api/chunked.py
+    instead of gunicorn's decoder. Falls back to the plain input on other servers.
     """
 
     def __init__(self, body):
@@ -114,7 +117,19 @@ class _GunicornBody:
         reader = self.body.reader
         if isinstance(reader, LengthReader):
             return _read_counted(reader, size)
+        if isinstance(reader, GunicornChunkedReader):
+            body = _chunked_body(reader)
+            if body is not None:
+                return body.read(size)
         return reader.read(size)
+
+
+def _chunked_body(reader):
+    """The request's own chunked decoder (images/api/chunked.py), made on the first read."""
+    body = getattr(reader, "berth_body", None)
+    if body is None:
+        body = reader.berth_body = chunked.take_over(reader)
+    return body
 
 
 def _read_counted(reader, size):
