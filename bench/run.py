@@ -445,6 +445,11 @@ class Bench:
                 self.results.add(f"docker.push.{name}", label, moved / MiB / secs, extra={"seconds": secs})
                 log(f"  rep {rep} {label:9s} docker push {name:13s} {secs:7.2f} s {moved / MiB / secs:8.1f} MiB/s")
             self.docker.remove(local, *refs.values())
+            if self.docker.holds(lay.config_digest):
+                raise clients.ClientError(
+                    f"the docker engine still holds {name} ({lay.config_digest}) under another name:"
+                    " the pulls would move nothing (remove it: docker images)"
+                )
             for label in order:
                 srv, ref = self.servers[label], refs[label]
                 unpacked = lay.transfer_bytes + sum(lay.spec.layer_sizes)  # the download, then the layers unpacked

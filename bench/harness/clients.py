@@ -104,6 +104,11 @@ class Docker:
         if existing:
             self("rmi", "--force", *existing)
 
+    def holds(self, image_id):
+        """Whether the engine has this image under any name (then pulling it moves nothing)."""
+        inspect = ["docker", "image", "inspect", image_id]
+        return subprocess.run(inspect, capture_output=True, env=self.env).returncode == 0
+
     def push(self, ref):
         return self("push", "--quiet", ref)[0]
 
