@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 
 from images import digests
-from storage_backends import blobstore, paths
+from storage_backends import blobstore, paths, writeback
 
 _CACHE_LIMIT = 512
 _hashers = OrderedDict()
@@ -81,8 +81,9 @@ def append(upload_id, offset, blocks):
         with open(store.local_path(paths.upload(upload_id)), "r+b") as fh:
             fh.truncate(offset)
             fh.seek(offset)
+            out = writeback.Writer(fh, offset)
             for block in _hashing(blocks, hasher, counter):
-                fh.write(block)
+                out.write(block)
     else:
         for start, name in _parts(upload_id):
             if start >= offset:
