@@ -27,8 +27,20 @@ def _serve(raw, close=True):
         if close:
             client.shutdown(socket.SHUT_WR)
 
-    threading.Thread(target=send, daemon=True).start()
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    _senders[server] = sender
     return client, server
+
+
+_senders = {}
+
+
+def _close(client, server):
+    """Close both ends once the sender is done with its end (it may still be shutting it)."""
+    _senders.pop(server).join(10)
+    client.close()
+    server.close()
 
 
 def _body(request):
@@ -46,8 +58,7 @@ def test_a_body_comes_whole_and_the_next_pipelined_request_still_parses():
     assert _body(next(parser)) == data
     following = next(parser)
     assert (following.method, following.path) == ("GET", "/v2/")
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 def test_a_body_shorter_than_its_content_length_is_an_error():
@@ -56,8 +67,7 @@ def test_a_body_shorter_than_its_content_length_is_an_error():
     request = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
     with pytest.raises(SizeInvalid):
         _body(request)
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 # Chunked bodies (images/api/chunked.py): what docker, skopeo and podman send for every blob.
@@ -97,8 +107,7 @@ def test_a_chunked_body_comes_whole_and_the_next_pipelined_request_still_parses(
     assert not request.should_close()  # the connection carries on
     following = next(parser)
     assert (following.method, following.path) == ("GET", "/v2/")
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 def test_chunk_extensions_and_trailers_are_read_past():
@@ -108,8 +117,7 @@ def test_chunk_extensions_and_trailers_are_read_past():
     parser = RequestParser(Config(), server, ("127.0.0.1", 1))
     assert _chunked_body(next(parser)) == data
     assert next(parser).path == "/v2/_catalog"
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 @pytest.mark.parametrize(
@@ -133,8 +141,7 @@ def test_a_broken_chunked_body_is_an_error_and_the_connection_closes(body):
     with pytest.raises(BlobUploadInvalid):
         _chunked_body(request)
     assert request.should_close()  # what is left on the wire is this body's, not a next request
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 def test_a_connection_that_asked_to_close_still_closes_after_a_chunked_body():
@@ -142,8 +149,7 @@ def test_a_connection_that_asked_to_close_still_closes_after_a_chunked_body():
     request = next(RequestParser(Config(), server, ("127.0.0.1", 1)))
     assert _chunked_body(request) == b"hello"
     assert request.should_close()
-    client.close()
-    server.close()
+    _close(client, server)
 
 
 def test_a_body_gunicorn_already_started_decoding_is_left_to_gunicorn():
@@ -153,5 +159,4 @@ def test_a_body_gunicorn_already_started_decoding_is_left_to_gunicorn():
     first = request.body.read(10)  # gunicorn's own decoder has begun
     assert chunked.take_over(request.body.reader) is None
     assert first + _chunked_body(request) == data
-    client.close()
-    server.close()
+    _close(client, server)
