@@ -7,17 +7,12 @@ whole: callers iterate blocks of at most a given size (under gunicorn, each as
 one socket read brought it).
 """
 
-import re
-
 from gunicorn.http.body import ChunkedReader as GunicornChunkedReader
 from gunicorn.http.body import LengthReader
 
 from images.api import chunked
 from images.conf import registry_setting
 from images.errors import BlobUploadInvalid, SizeInvalid
-
-_MAX_CHUNK_LINE = 1024
-_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
 
 
 class ChunkedReader:
@@ -29,15 +24,12 @@ class ChunkedReader:
         self.done = False
 
     def _next_chunk(self):
-        line = self.raw.readline(_MAX_CHUNK_LINE)
+        line = self.raw.readline(chunked.MAX_LINE)
         if not line.endswith(b"\n"):
             raise BlobUploadInvalid("malformed chunked body")
-        digits = line.split(b";", 1)[0].strip()
-        if not _CHUNK_SIZE.fullmatch(digits):  # int() alone would take "0x10", "+5", "1_0"
-            raise BlobUploadInvalid("malformed chunk size")
-        size = int(digits, 16)
+        size = chunked.chunk_size(line)
         if size == 0:
-            while self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n", b""):
+            while self.raw.readline(chunked.MAX_LINE) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
             self.done = True
         self.remaining = size
@@ -55,7 +47,7 @@ class ChunkedReader:
             self.remaining -= len(data)
             wanted -= len(data)
             out.append(data)
-            if self.remaining == 0 and self.raw.readline(_MAX_CHUNK_LINE) not in (b"\r\n", b"\n"):
+            if self.remaining == 0 and self.raw.readline(chunked.MAX_LINE) not in (b"\r\n", b"\n"):
                 raise BlobUploadInvalid("malformed chunk terminator")
         return b"".join(out)
 
