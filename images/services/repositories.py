@@ -20,11 +20,16 @@ def get(name):
 def get_or_create(name, lock=False):
     """Return the repository, creating it on first push; with lock=True the row is locked."""
     references.validate_name(name)
-    defaults = {"namespace": references.namespace_of(name), "is_public": registry_setting("NEW_REPOSITORIES_PUBLIC")}
+    defaults = {"namespace": references.namespace_of(name), "is_public": new_public()}
     repo, _ = Repository.objects.get_or_create(name=name, defaults=defaults)
     if lock:
         repo = Repository.objects.select_for_update().get(pk=repo.pk)
     return repo
+
+
+def new_public():
+    """Whether a repository created by a push starts public."""
+    return bool(registry_setting("NEW_REPOSITORIES_PUBLIC"))
 
 
 def touch_push(repo):

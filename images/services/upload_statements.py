@@ -14,6 +14,7 @@ import uuid as uuidlib
 from django.db import connections, router
 from django.utils import timezone
 
+from images import references
 from images.errors import BlobUploadUnknown
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
@@ -127,19 +128,34 @@ SELECT claimed.*, (SELECT id FROM {Repository} WHERE name = %(repository)s) AS k
 
 def commit_rows(upload, digest, size):
     """The rows of blobs.commit_upload's transaction: session deleted, Blob row upserted and locked
-    (as blobs.locked_row), repository link; no rows at all when the session is gone."""
+    (as blobs.locked_row), repository link, and on a first push the repository itself; no rows at
+    all (not even the repository) when the session is gone."""
     repository_id = getattr(upload, "known_repository_id", None)  # from claim()
-    if repository_id is None:  # a first push creates the repository
-        repository_id = repositories.get_or_create(upload.repository_name).pk
-    params = {"upload": upload.pk, "digest": digest, "size": size, "repository": repository_id, "now": timezone.now()}
-    rows = _raw(Blob, _COMMIT_ROWS_SQL, params)
+    params = {"upload": upload.pk, "digest": digest, "size": size, "now": timezone.now()}
+    if repository_id is None:  # a first push creates the repository, in the same statement
+        name = upload.repository_name
+        params.update(name=name, namespace=references.namespace_of(name), public=repositories.new_public())
+        sql = _COMMIT_ROWS_SQL.replace("{repository}", _NEW_REPOSITORY)
+    else:
+        params["repository"] = repository_id
+        sql = _COMMIT_ROWS_SQL.replace("{repository}", _KNOWN_REPOSITORY)
+    rows = _raw(Blob, sql, params)
     if not rows:  # purged while committing: without our intent the bytes were not protected
         raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
     return rows[0]
 
 
+_KNOWN_REPOSITORY = "repository AS (SELECT %(repository)s::bigint AS id)"
+# ON CONFLICT DO UPDATE (not NOTHING) so that a repository a concurrent first push created still
+# returns its id; it touches that row only on this path.
+_NEW_REPOSITORY = """repository AS (
+    INSERT INTO {Repository} (name, namespace, description, is_public, created_at)
+    SELECT %(name)s::varchar, %(namespace)s::varchar, '', %(public)s::boolean, %(now)s::timestamptz FROM gone
+    ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id
+)"""
 _COMMIT_ROWS_SQL = """
 WITH gone AS (DELETE FROM {Upload} WHERE id = %(upload)s RETURNING id),
+{repository},
 blob AS (
     INSERT INTO {Blob} (digest, size, media_type, created_at)
     SELECT %(digest)s::varchar, %(size)s::bigint, '', %(now)s::timestamptz FROM gone
@@ -147,7 +163,7 @@ blob AS (
 ),
 link AS (
     INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at)
-    SELECT %(repository)s::bigint, id, %(now)s::timestamptz FROM blob
+    SELECT repository.id, blob.id, %(now)s::timestamptz FROM blob, repository
     ON CONFLICT DO NOTHING
 )
 SELECT id, digest, size, media_type, created_at FROM blob

@@ -244,6 +244,39 @@ def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeyp
     assert not Blob.objects.exists() and blob_files() == []
 
 
+@pytest.mark.parametrize("public", [True, False])
+def test_a_first_push_creates_its_repository_as_configured(settings, commit_path, public):
+    settings.REGISTRY = {**settings.REGISTRY, "NEW_REPOSITORIES_PUBLIC": public}
+    upload = uploads.start("team/new")
+    uploads.append(upload, [DATA])
+    blob = uploads.complete_staged("team/new", upload.uuid, digests.of_bytes(DATA))
+    blob = blob or uploads.complete(uploads.get("team/new", upload.uuid), digests.of_bytes(DATA))
+    repo = Repository.objects.get(name="team/new")
+    assert (repo.namespace, repo.is_public, repo.description) == ("team", public, "")
+    assert list(RepositoryBlob.objects.values_list("repository__name", "blob__digest")) == [("team/new", blob.digest)]
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_session_purged_while_its_blob_commits_leaves_no_rows(blob_files, monkeypatch, commit_path, existing):
+    if existing:
+        repositories.get_or_create("team/new")
+    upload = uploads.start("team/new")
+    uploads.append(upload, [DATA])
+    promote = scratch.promote
+
+    def promote_then_purged(*args):
+        promote(*args)
+        Upload.objects.filter(pk=upload.pk).delete()  # the purge, between the bytes and the rows
+
+    monkeypatch.setattr(scratch, "promote", promote_then_purged)
+    with pytest.raises(BlobUploadUnknown):
+        if uploads.complete_staged("team/new", upload.uuid, digests.of_bytes(DATA)) is None:
+            uploads.complete(uploads.get("team/new", upload.uuid), digests.of_bytes(DATA))
+    # A first push that failed leaves no empty repository in the catalog; an existing one stays.
+    assert list(Repository.objects.values_list("name", flat=True)) == (["team/new"] if existing else [])
+    assert not Blob.objects.exists() and not RepositoryBlob.objects.exists()
+
+
 def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):
     upload = uploads.start("r")
     uploads.append(upload, [DATA])
