@@ -137,9 +137,16 @@ def announce(upload, digest):
     updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
     if not updated:
         raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-    # A plain DELETE: QuerySet.delete() would wrap it in BEGIN/COMMIT (two more round trips).
-    BlobDeletion.objects.filter(digest=digest)._raw_delete(router.db_for_write(BlobDeletion))
+    _cancel_deletion(digest)
     upload.digest = digest
+
+
+def _cancel_deletion(digest):
+    """Remove the digest's tombstone with one plain DELETE (QuerySet.delete() would add BEGIN/COMMIT)."""
+    connection = connections[router.db_for_write(BlobDeletion)]
+    table = connection.ops.quote_name(BlobDeletion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE digest = %s", [digest])
 
 
 def commit_upload(upload, digest, size, then=None, link_to_repository=True, announced=False):
