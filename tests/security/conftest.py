@@ -32,9 +32,11 @@ def private_only_blobs():
 
 
 @pytest.fixture
-def secret(request):
-    """acme/priv's private content (in the accounts world), and eve's own repository eve/app."""
-    request.getfixturevalue("world")
+def secret(world):  # noqa: F811 - the fixture imported above, requested by name
+    """acme/priv's private content (in the accounts world), and eve's own repository eve/app.
+
+    `world` is asked for by argument (not getfixturevalue) so pytest-django sees these tests use
+    the database and runs them with the other database tests, not among the last ones."""
     content.push_image("eve/app", "v1", label="eve")
     digest = content.push_image("acme/priv", "secret", label="secret", layers=2)
     referrer = content.push_referrer("acme/priv", digest)

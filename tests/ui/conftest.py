@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from images.services import repositories
 from tests.web import content
@@ -35,7 +36,7 @@ PHONE = {"width": 390, "height": 844}
 ADMIN = ("admin", "admin-secret-pass")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not shutil.which(CHROMIUM):
         message = f"{CHROMIUM} not found: apt-get install chromium"
@@ -48,6 +49,11 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While Playwright's loop runs in this thread, Django keeps the thread's database connections
+        # per context, apart from the ones pytest-django closes; one left open kept the test database
+        # from being dropped at the end of the run. Hence also the package scope: the loop stops
+        # when the browser tests are done, not at the end of the whole run.
+        connections.close_all()
 
 
 @pytest.fixture
