@@ -135,10 +135,10 @@ def commit_rows(upload, digest, size):
     if repository_id is None:  # a first push creates the repository, in the same statement
         name = upload.repository_name
         params.update(name=name, namespace=references.namespace_of(name), public=repositories.new_public())
-        sql = _COMMIT_ROWS_SQL.replace("{repository}", _NEW_REPOSITORY)
+        sql = _COMMIT_ROWS_NEW_REPOSITORY_SQL
     else:
         params["repository"] = repository_id
-        sql = _COMMIT_ROWS_SQL.replace("{repository}", _KNOWN_REPOSITORY)
+        sql = _COMMIT_ROWS_KNOWN_REPOSITORY_SQL
     rows = _raw(Blob, sql, params)
     if not rows:  # purged while committing: without our intent the bytes were not protected
         raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
@@ -168,3 +168,5 @@ link AS (
 )
 SELECT id, digest, size, media_type, created_at FROM blob
 """
+_COMMIT_ROWS_KNOWN_REPOSITORY_SQL = _COMMIT_ROWS_SQL.replace("{repository}", _KNOWN_REPOSITORY)
+_COMMIT_ROWS_NEW_REPOSITORY_SQL = _COMMIT_ROWS_SQL.replace("{repository}", _NEW_REPOSITORY)
