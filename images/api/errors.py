@@ -1,13 +1,14 @@
 """Render errors once: the v2 JSON envelope, with the right status and headers."""
 
 import errno
+import json
 import logging
 import sys
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf
-from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from images.errors import NameUnknown, RegistryError, StorageFull, Unauthorized, Unavailable, Unsupported
 
@@ -73,8 +74,19 @@ def envelope(error):
     return {"errors": [error.as_dict()]}
 
 
+def json_response(data, status=200):
+    """The bytes DRF's JSONRenderer writes for `data` (compact, UTF-8, strict), without its rendering pass.
+
+    Registry answers are always JSON, so Response, content negotiation and the template-response
+    render only cost time: about a tenth of a tags list's CPU, and of a blob HEAD that finds nothing
+    (the error envelope is built, then dropped from the HEAD answer, for its Content-Length).
+    """
+    body = json.dumps(data, cls=JSONEncoder, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
 def error_response(error):
-    response = Response(envelope(error), status=error.status)
+    response = json_response(envelope(error), status=error.status)
     for key, value in error.headers.items():
         response[key] = value
     response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]

@@ -1,7 +1,5 @@
 """Shared plumbing for v2 views: no body parsing, fixed JSON rendering, the API header."""
 
-import json
-
 from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -63,13 +61,3 @@ def empty(status, headers=None, content_length=0):
         response[key] = value
     response["Content-Length"] = str(content_length)
     return response
-
-
-def json_response(data):
-    """The JSON answer DRF's JSONRenderer gives (same bytes), without its rendering pass.
-
-    Tags lists and catalog pages are read constantly; going through Response, content negotiation
-    and the template-response render was about a tenth of a tags list's CPU.
-    """
-    body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-    return HttpResponse(body, content_type="application/json")

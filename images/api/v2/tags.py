@@ -2,7 +2,8 @@
 
 from urllib.parse import quote
 
-from images.api.v2.base import RegistryView, json_response
+from images.api.errors import json_response
+from images.api.v2.base import RegistryView
 from images.services import tags
 
 
