@@ -23,14 +23,21 @@ class ChunkedReader:
         self.remaining = 0
         self.done = False
 
-    def _next_chunk(self):
+    def _line(self):
+        """The next line, which must end in CRLF (as under gunicorn: images/api/chunked.py)."""
         line = self.raw.readline(chunked.MAX_LINE)
-        if not line.endswith(b"\n"):
+        if not line.endswith(b"\r\n"):
             raise BlobUploadInvalid("malformed chunked body")
-        size = chunked.chunk_size(line)
+        return line
+
+    def _next_chunk(self):
+        size = chunked.chunk_size(self._line())
         if size == 0:
-            while self.raw.readline(chunked.MAX_LINE) not in (b"\r\n", b"\n", b""):
-                pass  # trailers
+            for _ in range(chunked.MAX_TRAILER_LINES):
+                if self._line() == b"\r\n":
+                    break
+            else:
+                raise BlobUploadInvalid("too many trailer lines")
             self.done = True
         self.remaining = size
 
@@ -47,7 +54,7 @@ class ChunkedReader:
             self.remaining -= len(data)
             wanted -= len(data)
             out.append(data)
-            if self.remaining == 0 and self.raw.readline(chunked.MAX_LINE) not in (b"\r\n", b"\n"):
+            if self.remaining == 0 and self.raw.readline(chunked.MAX_LINE) != b"\r\n":
                 raise BlobUploadInvalid("malformed chunk terminator")
         return b"".join(out)
 

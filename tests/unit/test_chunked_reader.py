@@ -89,8 +89,25 @@ def test_trailers_are_consumed():
     assert stream.read() == b"NEXT REQUEST"
 
 
-def test_bare_lf_line_endings_are_tolerated():
-    assert read_all(b"5\nhello\n0\n\n") == b"hello"
+@pytest.mark.parametrize(
+    "raw",
+    [b"5\nhello\r\n0\r\n\r\n", b"5\r\nhello\n0\r\n\r\n", b"5\r\nhello\r\n0\n\r\n", b"5\r\nhello\r\n0\r\n\n"],
+    ids=["size-line", "chunk-end", "last-chunk", "end-of-trailers"],
+)
+def test_a_bare_lf_is_refused_as_under_gunicorn(raw):
+    """A lone LF where CRLF belongs: refused, not read two ways (a proxy in front may not agree)."""
+    with pytest.raises(BlobUploadInvalid):
+        read_all(raw)
+
+
+def test_endless_trailers_are_refused():
+    with pytest.raises(BlobUploadInvalid, match="trailer"):
+        read_all(b"0\r\n" + b"X-Pad: 1\r\n" * 100 + b"\r\n")
+
+
+def test_a_body_that_ends_inside_its_trailers_is_refused():
+    with pytest.raises(BlobUploadInvalid):
+        read_all(b"4\r\ndata\r\n0\r\nX-Trailer: 1\r\n")
 
 
 def test_stops_at_the_terminating_chunk_and_leaves_the_rest():
