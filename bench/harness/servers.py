@@ -12,20 +12,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-# The e2e suite's process helpers: ports, the venv's scripts, log tails, stopping a process group.
-from tests.e2e.servers import (  # noqa: E402, F401
+# The e2e suite's process helpers (ports, the venv's scripts, stopping a process group) and its databases.
+from tests.e2e.servers import Database as E2EDatabase  # noqa: E402
+from tests.e2e.servers import (  # noqa: E402
     StartError,
     answers,
     free_port,
     spawn,
     stop_process,
-    tail,
     venv_bin,
     wait_ready,
 )
@@ -118,41 +117,15 @@ class Services:
             self.started = False
 
 
-class Database:
-    """A fresh PostgreSQL database for one Berth server, dropped at the end."""
+class Database(E2EDatabase):
+    """A fresh PostgreSQL database for one Berth server (the e2e suite's), plus what the report asks."""
 
     def __init__(self, base_url):
-        self.base_url = base_url
-        self.name = f"berth_bench_{secrets.token_hex(5)}"
-        parts = urlsplit(base_url)
-        self.url = urlunsplit((parts.scheme, parts.netloc, "/" + self.name, parts.query, parts.fragment))
-
-    def _connect(self, dbname=None):
-        import psycopg2
-
-        parts = urlsplit(self.base_url)
-        conn = psycopg2.connect(
-            dbname=dbname or parts.path.lstrip("/") or "postgres",
-            user=parts.username,
-            password=parts.password,
-            host=parts.hostname,
-            port=parts.port,
-            connect_timeout=10,
-        )
-        conn.autocommit = True
-        return conn
-
-    def create(self):
-        conn = self._connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            conn.close()
-        return self.url
+        super().__init__(base_url, workdir=None)
 
     def execute(self, sql):
-        conn = self._connect(self.name)
+        """Rows of one statement, run on the cluster's admin connection (cluster-wide views only)."""
+        conn = self._admin_connection()
         try:
             with conn.cursor() as cur:
                 cur.execute(sql)
@@ -169,14 +142,6 @@ class Database:
         except Exception:
             return []
         return [r[0] for r in rows or []]
-
-    def drop(self):
-        conn = self._connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            conn.close()
 
 
 # --------------------------------------------------------------------------- servers
