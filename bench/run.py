@@ -178,18 +178,31 @@ class Bench:
         return LABELS if rep % 2 == 0 else tuple(reversed(LABELS))
 
     def phase(self, label, name, category, fn, writes=0):
-        """Run fn() while sampling the server's memory; record the phase; return fn's value.
+        """Run fn() while sampling the server's memory; record the phase; return fn's value and what
+        the phase cost the server (memory, and CPU seconds: its own and, for Berth, its PostgreSQL's).
 
         Each phase starts with nothing waiting to be written: a server that leaves its writes to the
         kernel's writeback (the reference fsyncs nothing) would otherwise have that flush slow down
         whatever ran next, often the other server's measurement. A phase that writes about
         `writes` bytes (a pull's layers, a push's blobs) first gets that much memory ready."""
         os.sync()
+        srv = self.servers[label]
+        cpu_before = memory.cpu_seconds(srv.pids(), srv.proc.pid)
+        db_before = self.database_cpu(label)
         with memory.Phase(self.sampler, label) as ph:
             self.ready_memory(writes)
             value = fn()
         self.results.add_memory(name, label, ph.result, category)
-        return value, ph.result
+        spent = {**ph.result, "server_cpu_s": memory.cpu_seconds(srv.pids(), srv.proc.pid) - cpu_before}
+        if db_before is None:
+            spent["database_cpu_s"] = None
+        else:
+            spent["database_cpu_s"] = self.database_cpu(label, db_before[1])[0] - db_before[0]
+        return value, spent
+
+    def add_transfer_cpu(self, key, label, spent):
+        """The server's CPU seconds for one transfer; Berth's include its PostgreSQL backends'."""
+        self.results.add(f"cpu.{key}", label, spent["server_cpu_s"] + (spent["database_cpu_s"] or 0))
 
     def ready_memory(self, nbytes):
         """Write and delete a scratch file of `nbytes` (at most WARM_LIMIT), untimed.
@@ -254,6 +267,7 @@ class Bench:
         db = {"unit": "ms", "better": "lower", "group": "Berth's PostgreSQL CPU per request (not in the rows above)"}
         for key, title, _, _, _ in self.wrk_endpoints():
             r.define(f"cpu_db.{key}", title=f"{title}: database CPU ms/request", **db)
+        self.define_transfer_cpu()
         mem = {"unit": "MiB", "better": "lower", "group": "memory (PSS of all server processes)"}
         r.define("mem.idle_start", title="idle, after warm-up", target=("<=", 250), **mem)
         r.define("mem.push_big_delta", title=f"push big-rand ({big}): peak above idle", target=("<=", 20), **mem)
@@ -274,6 +288,19 @@ class Bench:
             ):
                 r.define(f"scale.{key}.p50", title=f"{title} p50", **lat)
                 r.define(f"scale.{key}.p95", title=f"{title} p95", target=target, **lat)
+
+    def define_transfer_cpu(self):
+        """Server CPU per transfer: what a busy server would run out of first, whatever the client's pace."""
+        cpu = {"unit": "s", "better": "lower", "group": "server CPU per transfer (Berth's includes its PostgreSQL)"}
+        for verb in ("push", "pull"):
+            for name in self.layouts:
+                self.results.define(f"cpu.{verb}.{name}", title=f"skopeo {verb} {name}: CPU s", **cpu)
+        n = self.cfg["concurrent_pulls"]
+        self.results.define("cpu.pull.concurrent", title=f"{n} concurrent skopeo pulls: CPU s", **cpu)
+        if "docker" in self.phases:
+            for verb in ("push", "pull"):
+                for name in ("typical-rand", "typical-text"):
+                    self.results.define(f"cpu.docker.{verb}.{name}", title=f"docker {verb} {name}: CPU s", **cpu)
 
     def wrk_endpoints(self):
         digest = self.fixture_digest or "sha256:?"
@@ -375,6 +402,7 @@ class Bench:
                 push = partial(clients.skopeo_push, lay, srv.host, repo)
                 secs, mem = self.phase(label, f"push {name}", "push", push, writes=lay.transfer_bytes)
                 self.results.add(f"push.{name}", label, lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
+                self.add_transfer_cpu(f"push.{name}", label, mem)
                 if name == "big-rand":
                     self.results.add("mem.push_big_delta", label, mem["delta_pss"] / MiB)
                 if name == "big-text":
@@ -386,8 +414,9 @@ class Bench:
             for label in order:
                 srv = self.servers[label]
                 pull = partial(clients.skopeo_pull, srv.host, repo, self.scratch)
-                secs, _ = self.phase(label, f"pull {name}", "pull", pull, writes=lay.transfer_bytes)
+                secs, spent = self.phase(label, f"pull {name}", "pull", pull, writes=lay.transfer_bytes)
                 self.results.add(f"pull.{name}", label, lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
+                self.add_transfer_cpu(f"pull.{name}", label, spent)
                 rate = lay.transfer_bytes / MiB / secs
                 log(f"  rep {rep} {label:9s} pull {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
             if name == "big-rand":
@@ -396,7 +425,7 @@ class Bench:
                 n = self.cfg["concurrent_pulls"]
                 for label in order:
                     srv = self.servers[label]
-                    secs, _ = self.phase(
+                    secs, spent = self.phase(
                         label,
                         "pull x8 typical-rand",
                         "concurrency",
@@ -405,6 +434,7 @@ class Bench:
                     )
                     value = n * lay.transfer_bytes / MiB / secs
                     self.results.add("pull.concurrent", label, value, extra={"seconds": secs})
+                    self.add_transfer_cpu("pull.concurrent", label, spent)
                     log(f"  rep {rep} {label:9s} {n} concurrent pulls {secs:7.2f} s {value:8.1f} MiB/s")
             for label in order:
                 clients.unlink_blobs(self.servers[label].url, repo)
@@ -439,7 +469,8 @@ class Bench:
                 self.docker("tag", local, ref)
                 self.docker_refs.add(ref)
                 push = partial(self.docker.push, ref)
-                secs, _ = self.phase(label, f"docker push {name}", "docker", push, writes=lay.transfer_bytes)
+                secs, spent = self.phase(label, f"docker push {name}", "docker", push, writes=lay.transfer_bytes)
+                self.add_transfer_cpu(f"docker.push.{name}", label, spent)
                 _, body = clients.manifest(srv.url, repo, "latest")
                 moved = sum(x["size"] for x in body["layers"]) + body["config"]["size"]
                 self.results.add(f"docker.push.{name}", label, moved / MiB / secs, extra={"seconds": secs})
@@ -453,9 +484,10 @@ class Bench:
             for label in order:
                 srv, ref = self.servers[label], refs[label]
                 unpacked = lay.transfer_bytes + sum(lay.spec.layer_sizes)  # the download, then the layers unpacked
-                secs, _ = self.phase(
+                secs, spent = self.phase(
                     label, f"docker pull {name}", "docker", partial(self.docker.pull, ref), writes=unpacked
                 )
+                self.add_transfer_cpu(f"docker.pull.{name}", label, spent)
                 _, body = clients.manifest(srv.url, repo, "latest")
                 moved = sum(x["size"] for x in body["layers"]) + body["config"]["size"]
                 self.results.add(f"docker.pull.{name}", label, moved / MiB / secs, extra={"seconds": secs})
@@ -471,9 +503,7 @@ class Bench:
                 srv = self.servers[label]
                 url = srv.url + path
                 clients.check(method, url, 200, headers)
-                cpu_before = memory.cpu_seconds(srv.pids(), srv.proc.pid)
-                db_before = self.database_cpu(label)
-                result, _ = self.phase(
+                result, spent = self.phase(
                     label,
                     f"wrk {key}",
                     "wrk",
@@ -488,11 +518,9 @@ class Bench:
                         self.run_dir,
                     ),
                 )
-                cpu = memory.cpu_seconds(srv.pids(), srv.proc.pid) - cpu_before
-                result["server_cpu_ms_per_request"] = 1000 * cpu / max(result["requests"], 1)
-                if db_before is not None:
-                    db_cpu = self.database_cpu(label, db_before[1])[0] - db_before[0]
-                    result["database_cpu_ms_per_request"] = 1000 * db_cpu / max(result["requests"], 1)
+                result["server_cpu_ms_per_request"] = 1000 * spent["server_cpu_s"] / max(result["requests"], 1)
+                if spent["database_cpu_s"] is not None:
+                    result["database_cpu_ms_per_request"] = 1000 * spent["database_cpu_s"] / max(result["requests"], 1)
                     self.results.add(f"cpu_db.{key}", label, result["database_cpu_ms_per_request"])
                 if result["errors"] or result["non2xx"]:
                     self.results.notes.append(f"rep {rep} {label} wrk {key}: {result}")
