@@ -107,8 +107,8 @@ def actions_for(principal, repository_name, repository=_MISSING):
 
     `repository` may be passed when the caller already has the row (None = does not exist).
     """
-    if repository is _MISSING:
-        repository = Repository.objects.filter(name=repository_name).first()
+    if repository is _MISSING:  # no name holds NUL, and PostgreSQL refuses to compare one
+        repository = None if "\x00" in repository_name else Repository.objects.filter(name=repository_name).first()
     user, token = split_principal(principal)
     if token is not None:
         return _token_actions(token, repository_name, repository)

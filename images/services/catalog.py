@@ -60,8 +60,8 @@ def with_stats(qs):
 
 def repositories(user, sort="name", namespace=None):
     qs = permissions.visible_repositories(user)
-    if namespace is not None:
-        qs = qs.filter(namespace=namespace)
+    if namespace is not None:  # no namespace holds NUL, and PostgreSQL refuses to compare one
+        qs = qs.filter(namespace=namespace) if "\x00" not in namespace else qs.none()
     return with_stats(qs).order_by(*REPOSITORY_SORTS.get(sort, REPOSITORY_SORTS["name"]))
 
 

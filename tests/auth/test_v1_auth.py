@@ -131,3 +131,22 @@ def test_v1_search_shows_only_readable_repositories(world, api):
     assert names() == {"acme/pub"}
     assert names(**auth("eve")) == {"acme/pub"}
     assert names(**auth("tom")) == {"acme/pub", "acme/priv"}
+
+
+@pytest.mark.parametrize("who", [None, "eve"])
+@pytest.mark.parametrize(
+    "method,suffix", [("GET", "tags"), ("GET", "images"), ("GET", "properties"), ("DELETE", "tags"), ("PUT", "")]
+)
+def test_a_name_with_nul_is_answered_as_a_missing_repository(world, api, who, method, suffix):
+    """PostgreSQL refuses NUL in a comparison: the permission lookup must not send one (it was a 500)."""
+    headers = auth(who) if who else {}
+    body = {"data": "[]", "content_type": JSON} if method == "PUT" else {}
+    nul = api.generic(method, f"/v1/repositories/olivia/a%00b/{suffix}", **body, **headers)
+    missing = api.generic(method, f"/v1/repositories/olivia/nothing/{suffix}", **body, **headers)
+    assert nul.status_code == missing.status_code < 500, nul.content
+    assert nul.json() == missing.json()
+
+
+def test_a_push_to_a_name_with_nul_in_ones_own_namespace_is_an_invalid_name(world, api):
+    response = api.put("/v1/repositories/eve/a%00b/", "[]", content_type=JSON, **auth("eve"))
+    assert response.status_code == 400 and response.json() == {"error": "Invalid repository name"}

@@ -47,6 +47,13 @@ def test_namespace_filter(client, sample):
     assert [r.name for r in response.context["page"].object_list] == ["team/app/api", "team/multi"]
 
 
+def test_a_namespace_with_nul_lists_nothing(client, sample):
+    """PostgreSQL refuses NUL in a comparison: the filter must not send one (it was a 500)."""
+    response = client.get("/", {"namespace": "team\x00"})
+    assert response.status_code == 200
+    assert list(response.context["page"].object_list) == []
+
+
 def test_search_uses_the_search_service(client, sample):
     response = client.get("/", {"q": "multi"})
     assert [r.name for r in response.context["page"].object_list] == ["team/multi"]
