@@ -9,6 +9,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework.utils.encoders import JSONEncoder
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from images.errors import NameUnknown, RegistryError, StorageFull, Unauthorized, Unavailable, Unsupported
 
@@ -98,5 +99,7 @@ def error_response(error):
 def exception_handler(exc, context):
     error = to_registry_error(exc)
     if error is None:
-        return None
+        # Not one of the registry's errors: DRF's own answer (the management API's root and its OpenAPI
+        # schema use this handler too: an Accept they cannot serve is a 406, not a 500).
+        return drf_exception_handler(exc, context)
     return error_response(error)

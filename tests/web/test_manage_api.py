@@ -174,3 +174,19 @@ def test_list_query_counts_are_constant(api, db, path, count_queries):
     content.bulk_catalog(150, tags_per_repo=3, prefix="many")
     _, many = count_queries(lambda: api.get(path))
     assert few == many <= 4
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/schema/", "/api/repositories/"])
+@pytest.mark.parametrize("accept", ["application/xml", "image/png"])
+def test_an_accept_nothing_can_serve_is_a_406(client, db, path, accept):
+    """The API root and the OpenAPI schema answered such a request with a 500 (the schema's 406 is in
+    its own format, YAML)."""
+    response = client.get(path, HTTP_ACCEPT=accept)
+    assert response.status_code == 406
+    assert b"Could not satisfy the request Accept header." in response.content
+
+
+def test_a_browser_asking_for_the_schema_gets_an_answer(client, db):
+    response = client.get("/api/schema/", HTTP_ACCEPT="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    assert response.status_code == 200
+    assert b"openapi:" in response.content
