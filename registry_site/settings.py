@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",  # by name, as sessions
     "images.browser_middleware.AuthenticationMiddleware",
     "images.browser_middleware.MessageMiddleware",
+    "images.browser_middleware.AdminNulMiddleware",  # a NUL in an admin query is a 400, not a 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # by name, as sessions
 ]
 

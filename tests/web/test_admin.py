@@ -37,6 +37,14 @@ def test_changelists_render(admin_client, sample, model):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("query", [{"q": "team\x00"}, {"namespace": "\x00"}, {"name__startswith": "a\x00b"}])
+def test_a_nul_in_an_admin_query_is_a_400(admin_client, sample, query):
+    """PostgreSQL refuses NUL in a comparison: the admin's search and filters raised a 500."""
+    response = admin_client.get("/admin/images/repository/", query)
+    assert response.status_code == 400
+    assert admin_client.get("/admin/images/repository/", {"q": "team"}).status_code == 200
+
+
 @pytest.mark.parametrize("model", ["tag", "manifest", "blob", "repositorymanifest"])
 def test_content_is_read_only(admin_client, sample, model):
     assert admin_client.get(f"/admin/images/{model}/add/").status_code == 403
