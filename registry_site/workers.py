@@ -19,7 +19,17 @@ whose first request has not arrived yet counts as busy for up to FRESH_WINDOW:
 otherwise a worker with one thread free could accept several clients connecting
 at once, and all but one would wait behind the first while another worker idles.
 The window bounds it, so clients that connect and stay silent cannot stop a
-worker from accepting for longer.
+worker from accepting for longer. A new connection whose first request is
+already there (the usual case: clients write as soon as they connect) goes
+straight to a thread; gthread parked every one in the poller and took it out
+again on the next trip round its loop. skopeo opens a connection per request
+when it pushes small layers: 50 x 0.3 MiB took 3 % less time and 5 % less
+server CPU. Only a connection that is still silent waits in the poller, so it
+cannot hold a thread.
+
+Heartbeat: gthread tells the arbiter it lives at every trip round its loop (a
+file's mtime, one syscall that hands the GIL to a request thread and back);
+here at most once a second.
 
 Keep-alive: gthread answers one request per trip through its main thread: the
 connection goes back to the poller, the poll wakes the main thread, which hands
@@ -44,13 +54,15 @@ import selectors
 import socket
 import time
 from collections import deque
+from functools import partial
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from registry_site import gunicorn_response
 
 TLS_HANDSHAKE = b"\x16"
 NEXT_REQUEST_WAIT = 0.02  # seconds a thread keeps an idle keep-alive connection
+HEARTBEAT_EVERY = 1.0  # seconds; the arbiter's timeout is minutes (gunicorn.conf.py)
 FRESH_WINDOW = 0.1  # seconds an accepted connection counts as busy while its first request is awaited
 EXCLUSIVE = getattr(select, "EPOLLEXCLUSIVE", 0) if selectors.DefaultSelector is selectors.EpollSelector else 0
 
@@ -91,15 +103,30 @@ class RegistryThreadWorker(ThreadWorker):
         self.queued_r, self.queued_w = os.pipe()
         super().run()
 
+    def notify(self):
+        """The heartbeat (a file's mtime) at most every HEARTBEAT_EVERY: gthread sets it at every trip
+        round its loop, a syscall that hands the GIL to a request thread and back each time."""
+        now = time.monotonic()
+        if now >= getattr(self, "next_heartbeat", 0):
+            super().notify()
+            self.next_heartbeat = now + min(HEARTBEAT_EVERY, self.timeout / 4)
+
     def accept(self, server, listener):
         if self.paused:  # a connection event fetched in the same poll as the one that filled us
             return
-        before = self.nr_conns
-        super().accept(server, listener)
-        if self.nr_conns > before:
-            with self._lock:
-                self.fresh.append(time.monotonic())
-                self._accept_while_threads_free()
+        try:
+            sock, client = listener.accept()
+        except (BlockingIOError, ConnectionAbortedError):  # another worker won it, or the client left
+            return
+        conn = TConn(self.cfg, sock, client, server)
+        self.nr_conns += 1
+        with self._lock:
+            self.fresh.append(time.monotonic())
+            self._accept_while_threads_free()
+            if not _arrived(sock):  # wait for its first request in the poller, as gthread does
+                self.poller.register(sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+                return
+        self.enqueue_req(conn)  # its first request is already here: straight to a thread
 
     def enqueue_req(self, conn):
         with self._lock:
@@ -176,6 +203,16 @@ class RegistryThreadWorker(ThreadWorker):
         except OSError:  # interrupted by a signal (shutdown)
             return False
         return bool(ready) and self.alive and all(fd == conn.sock.fileno() for fd, _ in ready)
+
+
+def _arrived(sock):
+    """Whether a new connection's first bytes are already waiting (the client wrote right after connecting)."""
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        return False
+    except OSError:  # reset already: a thread finds out and closes it
+        return True
 
 
 def _buffered(conn):

@@ -99,3 +99,30 @@ def test_a_full_worker_shuts_down_cleanly(server):
     assert server.proc.wait(timeout=30) == 0
     log = server.log.read_text()
     assert "Traceback" not in log and "exception calling callback" not in log, log[-3000:]
+
+
+@pytest.fixture
+def one_thread(tmp_path):
+    berth = start_open_server(
+        tmp_path / "berth", BERTH_WORKERS="1", BERTH_THREADS="1", BERTH_TIMEOUT="2"
+    )  # the arbiter ends a worker that gives no sign of life for 2 s
+    yield berth
+    berth.stop()
+
+
+def test_a_silent_new_connection_does_not_take_the_thread(one_thread):
+    # A connection whose request is already there goes straight to a thread; one that has sent
+    # nothing yet waits in the poller, or the only thread would block on it and serve nobody else.
+    with connect(one_thread) as silent:
+        time.sleep(0.3)  # accepted while silent
+        with connect(one_thread) as other:
+            assert get_root(other, one_thread).startswith(b"HTTP/1.1 200")
+        assert get_root(silent, one_thread).startswith(b"HTTP/1.1 200")
+
+
+def test_an_idle_worker_keeps_telling_the_arbiter_it_lives(one_thread):
+    workers = one_thread.worker_pids()
+    time.sleep(5)  # more than twice the timeout, with nothing to do
+    assert requests.get(f"{one_thread.url}/v2/", timeout=10).status_code == 200
+    assert one_thread.worker_pids() == workers
+    assert "WORKER TIMEOUT" not in one_thread.log.read_text()
