@@ -171,6 +171,7 @@ class Bench:
         self.docker_refs = set()
         self.profiles = {}
         self.scale_targets = {}
+        self.alone = {}  # image name, or "concurrent" -> the client-alone MiB/s of each repetition
 
     # ------------------------------------------------------------------ helpers
 
@@ -268,6 +269,7 @@ class Bench:
         for key, title, _, _, _ in self.wrk_endpoints():
             r.define(f"cpu_db.{key}", title=f"{title}: database CPU ms/request", **db)
         self.define_transfer_cpu()
+        self.define_client_alone()
         mem = {"unit": "MiB", "better": "lower", "group": "memory (PSS of all server processes)"}
         r.define("mem.idle_start", title="idle, after warm-up", target=("<=", 250), **mem)
         r.define("mem.push_big_delta", title=f"push big-rand ({big}): peak above idle", target=("<=", 20), **mem)
@@ -288,6 +290,38 @@ class Bench:
             ):
                 r.define(f"scale.{key}.p50", title=f"{title} p50", **lat)
                 r.define(f"scale.{key}.p95", title=f"{title} p95", target=target, **lat)
+
+    def define_client_alone(self):
+        """Each skopeo transfer's rate as a share of the client alone (no server; see client_alone())."""
+        group = "client alone: each transfer's rate / skopeo copying the same image between local folders"
+        share = {"unit": "x", "better": "higher", "group": group}
+        for verb in ("push", "pull"):
+            for name in self.layouts:
+                self.results.define(f"alone.{verb}.{name}", title=f"{verb} {name}", **share)
+        n = self.cfg["concurrent_pulls"]
+        self.results.define("alone.pull.concurrent", title=f"{n} concurrent pulls typical-rand", **share)
+
+    def client_alone(self, key, lay, parallel=1):
+        """MiB/s of skopeo doing a transfer's client-side work with no server: reading the layout, checking
+        digests, writing the files a pull writes. A transfer at this rate or faster is waiting for its client:
+        there, any two servers tie; only where a transfer runs slower can one server be faster."""
+        os.sync()
+        self.ready_memory(parallel * lay.transfer_bytes)
+        rate = parallel * lay.transfer_bytes / MiB / clients.skopeo_local_copy(lay, self.scratch, parallel)
+        self.alone.setdefault(key, []).append(rate)
+        log(f"  client alone {key:24s} {rate:8.1f} MiB/s")
+        return rate
+
+    def title_client_alone(self):
+        """The client-alone rows' titles carry the median rate they divide by."""
+        for key, rates in self.alone.items():
+            alone = f"(client alone {statistics.median(rates):,.0f} MiB/s)"
+            if key == "concurrent":
+                metric = self.results.metrics["alone.pull.concurrent"]
+                metric["title"] = f"{self.cfg['concurrent_pulls']} concurrent pulls typical-rand {alone}"
+                continue
+            for verb in ("push", "pull"):
+                self.results.metrics[f"alone.{verb}.{key}"]["title"] = f"{verb} {key} {alone}"
 
     def define_transfer_cpu(self):
         """Server CPU per transfer: what a busy server would run out of first, whatever the client's pace."""
@@ -397,6 +431,7 @@ class Bench:
         order = self.order(rep)
         for name, lay in self.layouts.items():
             repo = f"bench/{name}-r{rep}"
+            alone = self.client_alone(name, lay)
             for label in order:
                 srv = self.servers[label]
                 push = partial(clients.skopeo_push, lay, srv.host, repo)
@@ -410,6 +445,7 @@ class Bench:
                 if name == "typical-rand":
                     self.results.add("mem.push_typical_delta", label, mem["delta_pss"] / MiB)
                 rate = lay.transfer_bytes / MiB / secs
+                self.results.add(f"alone.push.{name}", label, rate / alone)
                 log(f"  rep {rep} {label:9s} push {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
             for label in order:
                 srv = self.servers[label]
@@ -418,11 +454,13 @@ class Bench:
                 self.results.add(f"pull.{name}", label, lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
                 self.add_transfer_cpu(f"pull.{name}", label, spent)
                 rate = lay.transfer_bytes / MiB / secs
+                self.results.add(f"alone.pull.{name}", label, rate / alone)
                 log(f"  rep {rep} {label:9s} pull {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
             if name == "big-rand":
                 self.blob_gets(rep, repo, lay)
             if name == "typical-rand":
                 n = self.cfg["concurrent_pulls"]
+                alone_n = self.client_alone("concurrent", lay, parallel=n)
                 for label in order:
                     srv = self.servers[label]
                     secs, spent = self.phase(
@@ -435,6 +473,7 @@ class Bench:
                     value = n * lay.transfer_bytes / MiB / secs
                     self.results.add("pull.concurrent", label, value, extra={"seconds": secs})
                     self.add_transfer_cpu("pull.concurrent", label, spent)
+                    self.results.add("alone.pull.concurrent", label, value / alone_n)
                     log(f"  rep {rep} {label:9s} {n} concurrent pulls {secs:7.2f} s {value:8.1f} MiB/s")
             for label in order:
                 clients.unlink_blobs(self.servers[label].url, repo)
@@ -748,6 +787,7 @@ class Bench:
                     self.docker_phase(rep)
                 if "wrk" in self.phases:
                     self.wrk_phase(rep)
+            self.title_client_alone()
             if self.args.profile:
                 log("profiling Berth (py-spy; not part of the numbers)")
                 self.profile_phase("requests")

@@ -83,6 +83,18 @@ def skopeo_pull(host, repo, scratch, tag="latest", parallel=1):
             shutil.rmtree(d, ignore_errors=True)
 
 
+def skopeo_local_copy(layout, scratch, parallel=1):
+    """The client alone: skopeo copying the layout into fresh dir: folders, as a pull writes them, with
+    no server in between; wall seconds for all `parallel` copies."""
+    dests = [Path(tempfile.mkdtemp(prefix="alone-", dir=scratch)) for _ in range(parallel)]
+    try:
+        cmds = [["skopeo", "copy", "--quiet", layout.reference, f"dir:{d}"] for d in dests]
+        return run(cmds[0])[0] if parallel == 1 else run_parallel(cmds)[0]
+    finally:
+        for d in dests:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- docker engine
 
 
