@@ -436,7 +436,8 @@ class Bench:
                 srv = self.servers[label]
                 push = partial(clients.skopeo_push, lay, srv.host, repo)
                 secs, mem = self.phase(label, f"push {name}", "push", push, writes=lay.transfer_bytes)
-                self.results.add(f"push.{name}", label, lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
+                rate = lay.transfer_bytes / MiB / secs
+                self.results.add(f"push.{name}", label, rate, extra={"seconds": secs})
                 self.add_transfer_cpu(f"push.{name}", label, mem)
                 if name == "big-rand":
                     self.results.add("mem.push_big_delta", label, mem["delta_pss"] / MiB)
@@ -444,16 +445,15 @@ class Bench:
                     self.results.add("mem.push_big_text_delta", label, mem["delta_pss"] / MiB)
                 if name == "typical-rand":
                     self.results.add("mem.push_typical_delta", label, mem["delta_pss"] / MiB)
-                rate = lay.transfer_bytes / MiB / secs
                 self.results.add(f"alone.push.{name}", label, rate / alone)
                 log(f"  rep {rep} {label:9s} push {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
             for label in order:
                 srv = self.servers[label]
                 pull = partial(clients.skopeo_pull, srv.host, repo, self.scratch)
                 secs, spent = self.phase(label, f"pull {name}", "pull", pull, writes=lay.transfer_bytes)
-                self.results.add(f"pull.{name}", label, lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
-                self.add_transfer_cpu(f"pull.{name}", label, spent)
                 rate = lay.transfer_bytes / MiB / secs
+                self.results.add(f"pull.{name}", label, rate, extra={"seconds": secs})
+                self.add_transfer_cpu(f"pull.{name}", label, spent)
                 self.results.add(f"alone.pull.{name}", label, rate / alone)
                 log(f"  rep {rep} {label:9s} pull {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
             if name == "big-rand":
