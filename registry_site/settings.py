@@ -196,6 +196,13 @@ for _key, _var in (
     if os.environ.get(_var):
         REGISTRY[_key] = int(os.environ[_var])
 AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
+# Every password set through berth_user or the admin's forms is checked by Django's validators.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 # Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretsFilter"
 
