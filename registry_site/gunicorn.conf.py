@@ -74,6 +74,27 @@ def on_starting(server):
         raise SystemExit(3)
 
 
+def when_ready(server):
+    """Once, in the master, listening: with no account yet, print how to create the first one.
+
+    With preload_app Django is loaded here already (one query); otherwise a short-lived
+    `manage.py first_run_hint` says it (before the workers start), so the master loads no Django.
+    """
+    address = server.cfg.bind[0] if server.cfg.bind else bind
+    if server.cfg.preload_app:
+        from accounts.first_run import hint
+
+        text = hint(address)
+        if text:
+            sys.stderr.write(text)
+        return
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    try:
+        subprocess.run([sys.executable, str(manage), "first_run_hint", address], stdin=subprocess.DEVNULL, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        server.log.warning("first-run check skipped: %s", error)
+
+
 def _larger_socket_reads():
     """gunicorn reads request bodies from the socket 8 KiB at a time; blobs want larger reads."""
     from gunicorn.http import unreader
