@@ -1,6 +1,7 @@
 # Berth in a container, as the original registry shipped:
 #   docker build -t berth .
 #   docker run -d -p 5000:5000 -v /opt/data/registry:/var/lib/registry berth
+# The original registry's `-v /opt/data/registry:/tmp/registry` keeps the data too (deploy/entrypoint.sh).
 # BASE can be any Debian 12 / Python 3.11 image with `python3 -m venv` (CI builds one with debootstrap).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
@@ -10,7 +11,8 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     BERTH_DATA_DIR=/var/lib/registry/db \
     STORAGE_PATH=/var/lib/registry/storage \
-    BERTH_BIND=0.0.0.0:5000
+    BERTH_BIND=0.0.0.0:5000 \
+    BERTH_MANAGE_COMMAND="docker exec -it CONTAINER /venv/bin/python manage.py"
 
 WORKDIR /app
 # Extra CA certificates for builds behind a TLS-intercepting proxy (see deploy/extra-ca/README.md).
