@@ -195,13 +195,13 @@ class RepositoryAdmin(admin.ModelAdmin):
             repositories.set_visibility(repo.name, True)
         self.message_user(request, "Repositories are public.", messages.SUCCESS)
 
-    @admin.action(description="Make selected repositories private (staff only)")
+    @admin.action(description=f"Make selected repositories private ({permissions.PRIVATE_WHO})")
     def make_private(self, request, queryset):
         if not all(permissions.can_write(request.user, repo) for repo in queryset):
             return self.message_user(request, "You may not change these repositories.", messages.ERROR)
         for repo in queryset:
             repositories.set_visibility(repo.name, False)
-        self.message_user(request, "Repositories are private.", messages.SUCCESS)
+        self.message_user(request, f"Repositories are private: {permissions.PRIVATE_WHO} can pull.", messages.SUCCESS)
 
 
 # --- tags -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from accounts import api as organisations_api
 from images.api.manage import views
 
 
@@ -19,6 +20,7 @@ router.register("tags", views.TagViewSet, basename="tag")
 router.register("manifests", views.ManifestViewSet, basename="manifest")
 router.register("search", views.SearchViewSet, basename="search")
 router.register("storage", views.StorageViewSet, basename="storage")
+organisations_api.register(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
