@@ -229,13 +229,16 @@ def get_team(org, name):
 
 def create_team(actor, org, name):
     require_manage(actor, org)
+    taken = ValidationError({"name": f"{org.name} already has a team named “{name}”."})
+    if org.teams.filter(name=_name(name)).exists():
+        raise taken
     team = Team(organisation=org, name=name)
     team.full_clean()
     try:
         with transaction.atomic():
             team.save()
     except IntegrityError:
-        raise ValidationError({"name": f"{org.name} already has a team named “{name}”."}) from None
+        raise taken from None
     return team
 
 
