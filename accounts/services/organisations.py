@@ -31,6 +31,19 @@ from images.models import Repository
 ROLE_NAMES = [role for role, _ in ROLES]
 
 
+class Operator:
+    """The command line (manage.py berth_org) as a principal: staff rights, no account."""
+
+    pk = None
+    is_authenticated = is_active = is_staff = is_superuser = True
+
+    def get_username(self):
+        return "manage.py"
+
+
+OPERATOR = Operator()
+
+
 # --- who sees and who changes ------------------------------------------------------------
 
 
