@@ -195,6 +195,8 @@ def member_remove(request, name, username):
     except ValidationError as error:
         return _refused(request, error, _org_url(org))
     messages.success(request, f"Removed {username} from {org.name}.")
+    if not service.visible(request.user).filter(pk=org.pk).exists():
+        return redirect("org-list")  # they removed themselves
     return redirect(_org_url(org))
 
 

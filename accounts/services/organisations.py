@@ -147,7 +147,7 @@ def create_organisation(actor, name, description="", admin=None):
 def update_organisation(actor, org, description):
     require_manage(actor, org)
     org.description = description
-    org.full_clean(exclude=["name"])
+    org.clean_fields(exclude=["name"])
     org.save(update_fields=["description"])
     return org
 

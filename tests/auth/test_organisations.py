@@ -100,7 +100,7 @@ def test_the_last_admin_stays(world, mia):
     assert Membership.objects.get(user=world.users["olivia"]).role == "admin"
     # with a second admin she may step down
     client.post("/orgs/acme/members/mia/role/", {"role": "admin"})
-    client.post("/orgs/acme/members/olivia/remove/")
+    assert client.post("/orgs/acme/members/olivia/remove/")["Location"] == "/orgs/"
     assert not Membership.objects.filter(user=world.users["olivia"]).exists()
     assert signed_in(world.users["olivia"]).get("/orgs/acme/").status_code == 404
 

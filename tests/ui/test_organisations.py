@@ -121,3 +121,9 @@ def test_tokens_and_organisation_pages_fit_a_phone(new_page, acme, tmp_path):
     revoke = page.locator("tr", has_text="acme+deploy-production-cluster").get_by_role("link", name="Revoke…")
     expect(revoke).to_be_in_viewport()
     assert (tmp_path / "tokens-390.png").stat().st_size > 0
+    page.get_by_label("Name").fill("phone-created-token-with-a-long-name")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#login-command")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "token-created-390.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    expect(page.get_by_role("button", name="Copy login command")).to_be_in_viewport()
