@@ -103,8 +103,7 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
             record = gc.start_run(
                 data["grace"], data["dry_run"], data["delete_untagged"], triggered_by=f"admin: {request.user}"
             )
-            tasks.enqueue_on_commit(
-                tasks.collect_garbage,
+            tasks.collect_garbage.enqueue(  # the run row is committed (no transaction here): a worker may start
                 record.pk,
                 int(data["grace"].total_seconds()),
                 dry_run=data["dry_run"],

@@ -35,6 +35,7 @@ RETRY = {
     "garbage_collect": f"retried with backoff ({RETRY_ATTEMPTS} attempts), then at the next scheduled run",
     "purge_uploads": f"retried with backoff ({RETRY_ATTEMPTS} attempts), then at the next scheduled run",
     "collect_garbage": "not retried: see the garbage collection run for the error; start another",
+    "prune_task_history": "not retried: the next daily run does the same",
 }
 
 
@@ -113,6 +114,21 @@ def collect_garbage(run_id, grace_seconds, dry_run=False, delete_untagged=False)
     record.summary = {**record.summary, "explanation": gc.result_text(result)}
     record.save(update_fields=["summary"])
     return {"run": run_id, "bytes_freed": result.bytes_freed, "blobs": result.blobs}
+
+
+@task()
+def prune_task_history(days=7):
+    """Finished task results (the database backend's queue) and scheduler slots older than `days`; the run log
+    (TaskRun, what /metrics counts) is kept four times as long."""
+    from django_tasks_db.models import DBTaskResult
+
+    from images import schedule
+    from images.models import TaskRun
+
+    cutoff = timezone.now() - timedelta(days=days)
+    results = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()[0]
+    runs = TaskRun.objects.filter(started_at__lt=cutoff - timedelta(days=3 * days)).exclude(status=TaskRun.RUNNING)
+    return {"results": results, "runs": runs.delete()[0], "slots": schedule.prune(timedelta(days=days))}
 
 
 def enqueue_on_commit(the_task, *args, **kwargs):
