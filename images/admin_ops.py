@@ -14,7 +14,15 @@ from django.urls import path
 
 from images import durations, tasks
 from images.conf import registry_setting
-from images.models import BlobDeletion, GarbageCollectionRun, TaskRun, Webhook, WebhookDelivery
+from images.models import (
+    BlobDeletion,
+    GarbageCollectionRun,
+    ScheduledRun,
+    TaskRun,
+    TaskWorker,
+    Webhook,
+    WebhookDelivery,
+)
 from images.services import gc, notifications
 
 
@@ -255,3 +263,18 @@ class TaskRunAdmin(_ReadOnly, admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return obj.error[:120]
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(_ReadOnly, admin.ModelAdmin):
+    """The periodic jobs' slots (images/schedule.py): which worker enqueued each, and when."""
+
+    list_display = ["due_at", "job", "worker", "enqueued_at", "task_id"]
+    list_filter = ["job"]
+
+
+@admin.register(TaskWorker)
+class TaskWorkerAdmin(_ReadOnly, admin.ModelAdmin):
+    """Workers and their last heartbeat (a worker silent for 3 heartbeats has its running task run again)."""
+
+    list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]
