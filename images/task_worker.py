@@ -37,10 +37,10 @@ def heartbeat_interval():
 
 
 def database_backend():
-    from django_tasks import default_task_backend
+    from django_tasks import task_backends
     from django_tasks_db import DatabaseBackend
 
-    return isinstance(default_task_backend, DatabaseBackend)
+    return isinstance(task_backends["default"], DatabaseBackend)
 
 
 def beat(worker_id, now=None):

@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
-from django_tasks import TaskResultStatus, default_task_backend, task
+from django_tasks import TaskResultStatus, task, task_backends
 from django_tasks.signals import task_finished, task_started
 
 from images import durations
@@ -41,7 +41,7 @@ RETRY = {
 
 def can_defer():
     """Whether the configured backend takes run_after (the database and RQ do; tests' immediate one does not)."""
-    return default_task_backend.supports_defer
+    return task_backends["default"].supports_defer
 
 
 def enqueue_later(the_task, when, *args, **kwargs):
