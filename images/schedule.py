@@ -58,19 +58,6 @@ def slot_start(name, now=None):
     return datetime.fromtimestamp(math.floor(now.timestamp() / seconds) * seconds, tz=UTC)
 
 
-def next_run(name, now=None):
-    """When the job runs next (start of the next slot; a worker picks it up within a heartbeat), or None."""
-    from images.models import ScheduledRun
-
-    now = now or timezone.now()
-    start = slot_start(name, now)
-    if start is None:
-        return None
-    if not ScheduledRun.objects.filter(job=name, slot=int(start.timestamp())).exists():
-        return now  # this slot's run has not been enqueued yet: the next worker tick does it
-    return start + interval(name)
-
-
 def tick(worker="", now=None):
     """Enqueue every job whose current slot has no run yet; returns the names enqueued by this call."""
     from images import tasks
@@ -96,13 +83,13 @@ def tick(worker="", now=None):
     return enqueued
 
 
-def describe():
-    """[(job, interval text or "off", what, next run)] for pages and the README's table."""
-    rows = []
+def summary():
+    """ "garbage_collect every 1h, ..." for the workers' start-up line."""
+    parts = []
     for job in JOBS:
         every = interval(job.name)
-        rows.append((job.name, durations.format(every) if every else "off", job.what, next_run(job.name)))
-    return rows
+        parts.append(f"{job.name} every {durations.format(every)}" if every else f"{job.name} off")
+    return ", ".join(parts)
 
 
 def prune(keep=timedelta(days=7), now=None):

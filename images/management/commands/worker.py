@@ -9,7 +9,7 @@ task whose worker died mid-run goes back to the queue (images/task_worker.py).
 
 from django.core.management.base import BaseCommand
 
-from images import task_worker
+from images import schedule, task_worker
 
 
 class Command(BaseCommand):
@@ -27,7 +27,9 @@ class Command(BaseCommand):
         keeper = task_worker.Housekeeper(worker_id, schedule=not options["no_schedule"], recover_tasks=database)
         keeper.round()  # heartbeat before the first claim
         keeper.start()
-        self.stdout.write(f"worker {worker_id} ({'database' if database else 'rq'} backend) started", ending="\n")
+        self.stdout.write(f"worker {worker_id} ({'database' if database else 'rq'} backend) started")
+        if not options["no_schedule"]:
+            self.stdout.write(f"schedule: {schedule.summary()}")
         self.stdout.flush()
         try:
             if database:
