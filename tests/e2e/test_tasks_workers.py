@@ -1,7 +1,8 @@
 """Background work with real workers (issue #26): a push's webhook reaches a real HTTP receiver through
 `manage.py worker` on PostgreSQL, through RQ on a real redis-server, and through `manage.py runserver`'s
 embedded worker on SQLite; a worker killed with -9 mid-delivery leaves the task to another worker, which
-completes it once; two workers never run the same scheduled slot twice."""
+completes it once; two workers never run the same scheduled slot twice; runserver with its autoreloader
+runs one worker."""
 
 import os
 import time
@@ -10,7 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.e2e.ops_helpers import OpenBerthServer, start_open_server, started_or_fail
+from tests.e2e.ops_helpers import OpenBerthServer, manage, start_open_server, started_or_fail
+from tests.e2e.servers import REPO_ROOT, answers, free_port, spawn, stop_process, venv_bin, wait_ready
 from tests.e2e.task_helpers import Receiver, Redis, Worker, add_webhook, push, query, task_runs
 
 pytestmark = pytest.mark.e2e
@@ -159,3 +161,26 @@ def test_two_workers_never_run_a_scheduled_slot_twice(pg_server, workers):
         assert runs.count(job) == len([s for j, s in slots if j == job]) >= 1, (job, runs)
     # every one-second slot ran once (the newest may still be queued)
     assert len(retries) - 1 <= runs.count("deliver_due_webhooks") <= len(retries)
+
+
+def test_runserver_with_its_autoreloader_runs_one_embedded_worker(e2e_tmp):
+    """`make run` keeps the autoreloader: its watching parent must not run a second worker."""
+    server = OpenBerthServer("runserver", e2e_tmp / "tasks-reloader", None)
+    server.extra_env = {**OpenBerthServer.extra_env, "BERTH_TASKS_HEARTBEAT": "0.2s"}
+    server.database.create()  # a fresh SQLite file
+    server.port = free_port()
+    manage(server, "migrate", "--noinput")
+    cmd = [venv_bin("python"), "manage.py", "runserver", server.host]  # with the autoreloader
+    proc = spawn(cmd, server.workdir / "reloader.log", env=server.env(), cwd=REPO_ROOT)
+    try:
+        wait_ready(proc, answers(f"{server.url}/v2/"), "runserver", server.workdir / "reloader.log", 60)
+        time.sleep(1)
+        beating = query(
+            server,
+            "from datetime import timedelta\nfrom django.utils import timezone\nfrom images.models import TaskWorker\n"
+            "recent = timezone.now() - timedelta(seconds=1)\n"
+            "print(json.dumps(list(TaskWorker.objects.filter(seen_at__gte=recent).values_list('pid', flat=True))))",
+        )
+        assert len(beating) == 1 and beating[0] != proc.pid  # one worker, in the reloader's child
+    finally:
+        stop_process(proc)
