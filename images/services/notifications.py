@@ -180,9 +180,10 @@ def clear_cache():
 
 
 def emit_pull(repository, manifest, tag="", also=None):
-    """A pull (no transaction to join): count it now; `also(repository)` and the deliveries run in the
-    background pool (inline with WEBHOOK_SYNC), the event built from this request. With nothing to do
-    (no `also`, no webhook) a pull costs the count and nothing more."""
+    """A pull (no transaction to join): count it now; `also(repository)` and writing the delivery rows run in
+    the background pool (inline with WEBHOOK_SYNC), the event built from this request; the rows then go to
+    the task backend like any other. With nothing to do (no `also`, no webhook) a pull costs the count and
+    nothing more."""
     metrics.count_action("pull", repository)
     if also is None and _no_hooks_for_sure():
         return
