@@ -1,6 +1,8 @@
 # Berth in a container, as the original registry shipped:
 #   docker build -t berth .
 #   docker run -d -p 5000:5000 -v /opt/data/registry:/var/lib/registry berth
+# The container runs gunicorn and one background worker (deploy/entrypoint.sh); more workers elsewhere:
+#   docker run -d -e DATABASE_URL=... berth worker
 # BASE can be any Debian 12 / Python 3.11 image with `python3 -m venv` (CI builds one with debootstrap).
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}

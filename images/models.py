@@ -304,3 +304,6 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.repository} -> {self.webhook_id} ({self.status})"
+
+
+from images.task_models import ScheduledRun, TaskRun, TaskWorker  # noqa: E402,F401  (background work)

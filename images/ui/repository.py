@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import permissions
-from images.services import catalog, repositories
+from images.services import catalog, gc, repositories
 from images.ui.common import check, page_prefix, paginate, public_host, repository_or_404
 
 TAG_SORT_LABELS = {"pushed": "Newest", "name": "Name"}
@@ -72,7 +72,7 @@ def delete(request, name):
             messages.success(
                 request,
                 f"Deleted repository {repo.name} with {counts['tags']} tag(s) and {counts['manifests']} "
-                "image(s). Storage is reclaimed by the next garbage collection.",
+                f"image(s). {gc.space_returns_text()}",
             )
             return redirect("ui:home")
     return render(request, "berth/confirm_delete_repository.html", {"repo": repo, "images": images})

@@ -124,5 +124,8 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
         # The bytes and the database are on the volume, as `-v /opt/data/registry:/var/lib/registry` promises.
         assert list((volume / "storage" / "blobs" / "sha256").iterdir())
         assert (volume / "db" / "berth.sqlite3").exists()
+        # The background worker runs next to gunicorn (deploy/entrypoint.sh).
+        logs = docker("logs", container, check=False)
+        assert "(database backend) started" in logs.stdout + logs.stderr
     finally:
         docker("rm", "--force", container, check=False)
