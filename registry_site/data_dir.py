@@ -1,7 +1,7 @@
 """Where the embedded defaults live (SQLite database, filesystem blobs, secret key): BERTH_DATA_DIR.
 
 When BERTH_DATA_DIR is not set:
-- run from a clone (manage.py next to the packages): ./var, as `make run` always did;
+- run from a clone (manage.py and pyproject.toml next to the packages): ./var, as `make run` always did;
 - installed (`pip install`, the `berth` command): /var/lib/berth for root, or for anyone who may
   write to an existing /var/lib/berth; else $XDG_DATA_HOME/berth (~/.local/share/berth).
 The start that creates that folder says where it is (later starts find it there and say nothing).
@@ -17,7 +17,7 @@ SYSTEM_DIR = Path("/var/lib/berth")
 
 def is_clone() -> bool:
     """Running from a source tree (a clone), not from an installed package."""
-    return (SOURCE_ROOT / "manage.py").is_file()
+    return (SOURCE_ROOT / "manage.py").is_file() and (SOURCE_ROOT / "pyproject.toml").is_file()
 
 
 def installed_default() -> Path:
