@@ -1,7 +1,7 @@
 #!/bin/sh
-# Container start: create/upgrade the schema, collect static files, then serve with gunicorn.
+# Container start: create/upgrade the schema, collect static files, then serve with gunicorn
+# (`berth serve` execs it with the installed registry_site/gunicorn.conf.py; arguments go to gunicorn).
 set -e
-cd /app
-/venv/bin/python manage.py migrate --noinput
-/venv/bin/python manage.py collectstatic --noinput -v 0
-exec /venv/bin/gunicorn -c registry_site/gunicorn.conf.py registry_site.wsgi "$@"
+berth migrate --noinput
+berth collectstatic --noinput -v 0
+exec berth serve "$@"
