@@ -72,11 +72,11 @@ class Installed:
     def bin(self, name):
         return str(self.venv / "bin" / name)
 
-    def berth(self, *args, input=None, timeout=300):
+    def berth(self, *args, input=None, timeout=300, **env):
         result = subprocess.run(
             [self.bin("berth"), *args],
             cwd=self.root,
-            env=self.env(),
+            env=self.env(**env),
             input=input,
             capture_output=True,
             text=True,
@@ -136,6 +136,15 @@ def test_migrate_serve_push_pull_catalog_static(installed, workdir):
     installed.berth("migrate", "--noinput")
     assert (installed.data / "berth.sqlite3").is_file()
     installed.berth("user", "alice", "--password-stdin", input=PASSWORD + "\n")
+    installed.berth(
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        "root",
+        "--email",
+        "root@example.invalid",
+        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+    )
 
     log = installed.root / "serve.log"
     proc = spawn([installed.bin("berth"), "serve"], log, env=installed.env(), cwd=installed.root)
@@ -168,5 +177,17 @@ def test_migrate_serve_push_pull_catalog_static(installed, workdir):
 
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(60) == 0, tail(log)
+
+        # The original's habit: gunicorn -c <the installed config> registry_site.wsgi; the superuser reads alice's.
+        config = installed.berth("gunicorn-config").strip()
+        proc = spawn(
+            [installed.bin("gunicorn"), "-c", config, "registry_site.wsgi"],
+            log,
+            env=installed.env(),
+            cwd=installed.root,
+        )
+        wait_ready(proc, answers(f"{url}/v2/", (401,)), "gunicorn -c $(berth gunicorn-config)", log, 60)
+        info = json.loads(skopeo("inspect", "--tls-verify=false", f"--creds=root:{PASSWORD}", ref).stdout)
+        assert info["Digest"] == image.digest
     finally:
         stop_process(proc)
