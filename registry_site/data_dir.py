@@ -37,7 +37,7 @@ def resolve() -> Path:
         return SOURCE_ROOT / "var"
     path = installed_default()
     try:
-        path.mkdir(parents=True)
+        path.mkdir(mode=0o700, parents=True)  # the database and the secret key: for this user only
     except FileExistsError:
         return path
     except OSError as exc:

@@ -32,10 +32,11 @@ PASSWORD = "pip-Pa55-e2e"
 
 
 def wheelhouse(pip, env) -> Path:
-    """Wheels of requirements.txt's pins, kept under the user's cache folder, keyed by the file's hash
-    (the first run downloads them from the package index; every later run installs offline)."""
+    """Wheels of requirements.txt's pins for this Python, kept under the user's cache folder, keyed by the
+    file and the interpreter (markers pick wheels by Python version): the first run downloads them from
+    the package index, every later run installs offline."""
     requirements = REPO_ROOT / "requirements.txt"
-    key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    key = hashlib.sha256(requirements.read_bytes() + sys.version.encode()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "berth-tests"
     house = cache / f"wheelhouse-{key}"
     if not house.is_dir():

@@ -39,7 +39,7 @@ def test_berth_data_dir_wins(installed, monkeypatch, capsys):
 def test_installed_for_a_user_goes_to_local_share_and_says_so_once(installed, capsys):
     expected = installed / "home" / ".local" / "share" / "berth"
     assert data_dir.resolve() == expected
-    assert expected.is_dir()
+    assert expected.is_dir() and expected.stat().st_mode & 0o777 == 0o700
     assert f"go to {expected}" in capsys.readouterr().err
     assert data_dir.resolve() == expected
     assert capsys.readouterr().err == ""  # the second start says nothing
