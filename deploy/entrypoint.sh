@@ -1,21 +1,21 @@
 #!/bin/sh
-# Container start: create/upgrade the schema, collect static files, then serve with gunicorn and run the
-# background worker (`manage.py worker`: webhook deliveries, scheduled garbage collection, ...) next to it.
+# Container start: create/upgrade the schema, collect static files, then serve with gunicorn (`berth serve`
+# execs it with the installed registry_site/gunicorn.conf.py; arguments go to gunicorn) and run the background
+# worker (`berth worker`: webhook deliveries, scheduled garbage collection, ...) next to it.
 # BERTH_RUN_WORKER=false serves only (run workers elsewhere: `docker run ... berth worker`).
 set -e
-cd /app
-/venv/bin/python manage.py migrate --noinput
-/venv/bin/python manage.py collectstatic --noinput -v 0
+berth migrate --noinput
+berth collectstatic --noinput -v 0
 if [ "$1" = "worker" ]; then
     shift
-    exec /venv/bin/python manage.py worker "$@"
+    exec berth worker "$@"
 fi
 if [ "${BERTH_RUN_WORKER:-true}" != "true" ]; then
-    exec /venv/bin/gunicorn -c registry_site/gunicorn.conf.py registry_site.wsgi "$@"
+    exec berth serve "$@"
 fi
-/venv/bin/python manage.py worker &
+berth worker &
 worker=$!
-/venv/bin/gunicorn -c registry_site/gunicorn.conf.py registry_site.wsgi "$@" &
+berth serve "$@" &
 web=$!
 trap 'kill -TERM "$web" "$worker" 2>/dev/null' TERM INT
 # Either one ending ends the container (its restart policy brings both back).

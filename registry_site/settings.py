@@ -1,10 +1,11 @@
-"""Berth settings: environment first, embedded defaults under ./var/.
+"""Berth settings: environment first, embedded defaults under BERTH_DATA_DIR (./var/ in a clone).
 
 Variables (all optional):
   DATABASE_URL       e.g. postgres://user:pass@127.0.0.1:5432/berth
                      (default: SQLite file var/berth.sqlite3)
   STORAGE_PATH       blob folder for the filesystem backend (default var/storage)
-  BERTH_DATA_DIR     where the defaults above live (default ./var)
+  BERTH_DATA_DIR     where the defaults above live (default ./var in a clone; installed:
+                     /var/lib/berth for root, else ~/.local/share/berth; registry_site/data_dir.py)
   SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), BERTH_LOG_LEVEL
   REGISTRY_AUTH      "token" (default: docker token auth, Basic for simple clients)
                      or "none" (an open registry: trusted networks only)
@@ -31,10 +32,10 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from registry_site import legacy_config, secret_key
+from registry_site import data_dir, legacy_config, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("BERTH_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR = data_dir.resolve()
 
 
 def env_bool(name, default=False):
@@ -127,7 +128,9 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The top-level templates/ folder, through the registry_site/templates link in a clone; the
+        # wheel ships it as registry_site/templates (pyproject.toml, package data).
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
