@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from images import durations
+from images.admin import InternalTable
 from images.conf import registry_setting
 from images.models import BlobDeletion, GarbageCollectionRun, Webhook, WebhookDelivery
 from images.services import gc, notifications
@@ -110,7 +111,7 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(BlobDeletion)
-class BlobDeletionAdmin(_ReadOnly, admin.ModelAdmin):
+class BlobDeletionAdmin(InternalTable, _ReadOnly, admin.ModelAdmin):
     """Byte deletions pending (a crash mid-sweep leaves some; the next run finishes them)."""
 
     list_display = ["digest", "size", "created_at"]
