@@ -2,13 +2,21 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from images.api.manage import views
+from images.api.manage.base import ManageAPIMixin
+
+
+class RootView(APIRootView):
+    """The API root knows who is signed in, as every other page of the API does (and the catalog)."""
+
+    authentication_classes = ManageAPIMixin.authentication_classes
 
 
 class Router(DefaultRouter):
     include_format_suffixes = False  # "name.json" is a valid repository name, not a format
+    APIRootView = RootView
 
 
 app_name = "manage"
