@@ -9,8 +9,10 @@ from images.api.manage.base import ManageAPIMixin
 
 
 class RootView(APIRootView):
-    """The API root knows who is signed in, as every other page of the API does (and the catalog)."""
+    """Berth's JSON management API: repositories, tags, manifests, search and the storage overview.
+    Sign in (session or Basic auth) to see private repositories and to make changes."""
 
+    # Knows who is signed in, as every other page of the API does (DRF's root had no authentication).
     authentication_classes = ManageAPIMixin.authentication_classes
 
 
