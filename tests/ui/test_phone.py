@@ -15,11 +15,13 @@ from tests.web import content
 
 LONG_REPOSITORY = "platform-team/observability/very-long-service-name-for-phones"
 LONG_TAG = "2026.12.06-build-123456-linux-amd64-release-candidate"
+UNBROKEN_TAG = "release_candidate_20261206_build_123456"  # one word: no line break opportunity inside
 READER = ("reader", "reader-secret-pass")
 
 
 @pytest.fixture
 def phone_catalog(catalog):
+    content.push_image(LONG_REPOSITORY, UNBROKEN_TAG, label="unbroken", layers=1)
     content.push_image(LONG_REPOSITORY, LONG_TAG, label="long", layers=2)
     repositories.set_description(
         LONG_REPOSITORY,
@@ -155,11 +157,15 @@ def lines_of(page, element_id):
 
 
 def assert_wraps_between_words(lines, command):
-    assert "".join(lines).replace(" ", "") == command.replace(" ", "")
+    packed = command.replace(" ", "")
+    assert "".join(lines).replace(" ", "") == packed
+    digest_at = packed.find("sha256:") + len("sha256:") if "sha256:" in packed else None
+    position = 0
     for previous in lines[:-1]:
+        position += len(previous.replace(" ", ""))
         after = previous.rstrip(" ")[-1]
-        hex_group = previous.rstrip(" ")[-16:]
-        assert after in " /:@-" or previous.endswith(" ") or all(c in "0123456789abcdef" for c in hex_group), (
+        in_digest = digest_at is not None and position > digest_at
+        assert after in " /:@-" or previous.endswith(" ") or (in_digest and (position - digest_at) % 16 == 0), (
             f"{command!r} breaks inside a word: {lines}"
         )
 
@@ -169,17 +175,26 @@ def test_commands_wrap_between_words_on_a_phone(new_page, phone_catalog, live_se
     host = live_server.url.split("://", 1)[1]
     page.goto(f"/r/{LONG_REPOSITORY}/-/tags/{LONG_TAG}/")
     digest = Manifest.objects.get(tags__name=LONG_TAG).digest
-    for element_id, command in (
-        ("pull-tag", f"docker pull {host}/{LONG_REPOSITORY}:{LONG_TAG}"),
-        ("pull-digest", f"docker pull {host}/{LONG_REPOSITORY}@{digest}"),
-    ):
+    commands = {
+        "pull-tag": f"docker pull {host}/{LONG_REPOSITORY}:{LONG_TAG}",
+        "pull-digest": f"docker pull {host}/{LONG_REPOSITORY}@{digest}",
+    }
+
+    def check(element_id, command):
         lines = lines_of(page, element_id)
         assert len(lines) > 1, lines  # it does wrap at this width
         assert_wraps_between_words(lines, command)
         box = page.locator(f"#{element_id}")
         assert box.evaluate("e => e.getBoundingClientRect().right") <= PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    for element_id, command in commands.items():
+        check(element_id, command)
     page.screenshot(path=str(tmp_path / "commands-phone.png"), full_page=True)
     page.get_by_role("button", name="Copy pull-by-digest command").click()
-    assert page.evaluate("navigator.clipboard.readText()") == f"docker pull {host}/{LONG_REPOSITORY}@{digest}"
+    assert page.evaluate("navigator.clipboard.readText()") == commands["pull-digest"]
     page.goto(f"/r/{LONG_REPOSITORY}/")
-    assert_wraps_between_words(lines_of(page, "pull-command"), f"docker pull {host}/{LONG_REPOSITORY}:{LONG_TAG}")
+    check("pull-command", commands["pull-tag"])
+    page.goto(f"/r/{LONG_REPOSITORY}/-/tags/{UNBROKEN_TAG}/")  # a word wider than the box scrolls inside it
+    check("pull-tag", f"docker pull {host}/{LONG_REPOSITORY}:{UNBROKEN_TAG}")
+    page.screenshot(path=str(tmp_path / "unbroken-phone.png"), full_page=True)
