@@ -124,7 +124,7 @@ class OrderedRows(Sequence):
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
-            return self[index : index + 1][0]
+            return self.fetch([self.ids[index]]).get()
         ids = self.ids[index]
         rows = {row.pk: row for row in self.fetch(ids)}
         return [rows[pk] for pk in ids if pk in rows]

@@ -6,8 +6,10 @@ get rel="nofollow noopener noreferrer". Bare http(s) URLs become links and singl
 as the plain-text descriptions of earlier versions showed them.
 """
 
+import functools
 import html
 import re
+import threading
 import xml.etree.ElementTree as etree
 
 import markdown
@@ -41,24 +43,35 @@ class _Berth(Extension):
         md.inlinePatterns.register(_BareLink(BARE_URL, md), "berth_bare_link", 95)
 
 
+_local = threading.local()
+
+
 def _converter():
-    extensions = ["fenced_code", "tables", "sane_lists", "nl2br", _Berth()]
-    return markdown.Markdown(extensions=extensions, output_format="html")
+    """One Markdown instance per thread (building one costs more than converting a short text)."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        extensions = ["fenced_code", "tables", "sane_lists", "nl2br", _Berth()]
+        md = _local.md = markdown.Markdown(extensions=extensions, output_format="html")
+    return md.reset()
 
 
-def render(text):
-    """Safe HTML for a Markdown description."""
-    clean = nh3.clean(
-        _converter().convert(text or ""),
+@functools.lru_cache(maxsize=1024)
+def _clean_html(text):
+    return nh3.clean(
+        _converter().convert(text),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
     )
-    return mark_safe(clean)  # noqa: S308 (sanitized by nh3 just above)
+
+
+def render(text):
+    """Safe HTML for a Markdown description (descriptions repeat on every page view: cached per process)."""
+    return mark_safe(_clean_html(text or ""))  # noqa: S308 (sanitized by nh3)
 
 
 def excerpt(text, length=140):
     """The description's text without its Markdown, shortened to `length` characters (plain text)."""
-    plain = re.sub(r"\s+", " ", html.unescape(strip_tags(str(render(text))))).strip()
+    plain = re.sub(r"\s+", " ", html.unescape(strip_tags(_clean_html(text or "")))).strip()
     return plain if len(plain) <= length else plain[: length - 1].rstrip() + "…"
