@@ -27,6 +27,7 @@ SIGNED_IN_PAGES = [
     "/",
     "/r/team/app/api/",
     "/r/team/app/api/-/delete/",
+    "/r/team/app/api/-/untag/?tag=1.0&tag=1.1",
     "/accounts/tokens/",
     "/admin/",
     "/admin/images/repository/",
