@@ -6,13 +6,35 @@ paths; deleting a row here lifts that lockout.
 """
 
 from django.contrib import admin, messages
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
-from accounts.models import AccessToken, LoginFailure, Membership, Organisation, RepositoryGrant, Team
+from accounts.models import ROLE_ADMIN, AccessToken, LoginFailure, Membership, Organisation, RepositoryGrant, Team
+from accounts.services import access_tokens, organisations
+
+
+class MembershipFormSet(BaseInlineFormSet):
+    """The organisation service's rule here too: an organisation that has an admin keeps one."""
+
+    def clean(self):
+        super().clean()
+        if self.instance.pk is None:
+            return
+        before = set(self.instance.memberships.filter(role=ROLE_ADMIN).values_list("user__username", flat=True))
+        after = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data and not data.get("DELETE") and data.get("role") == ROLE_ADMIN and data.get("user"):
+                after.add(data["user"].get_username())
+        try:
+            organisations.keeps_an_admin(self.instance, before, after)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 
@@ -51,7 +73,7 @@ class RepositoryGrantAdmin(admin.ModelAdmin):
 
 @admin.action(description="Revoke the selected tokens", permissions=["view"])
 def revoke(modeladmin, request, queryset):
-    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    count = access_tokens.revoke(queryset)
     modeladmin.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connections
 
 from accounts.registry_auth import auth_enabled
+from registry_site import data_dir
 
 HINT = """
 No account exists yet. Create the first one (an administrator), log in and push to your namespace:
@@ -53,11 +54,13 @@ def hint(address):
 
 
 def manage_command():
-    """How to run manage.py here: BERTH_MANAGE_COMMAND (the container sets a `docker exec` line), else
-    this interpreter (`.venv/bin/python manage.py` after `make run`)."""
+    """How to run management commands here: BERTH_MANAGE_COMMAND (the container sets a `docker exec`
+    line), `berth` when installed, else this interpreter (`.venv/bin/python manage.py` after `make run`)."""
     configured = os.environ.get("BERTH_MANAGE_COMMAND")
     if configured:
         return configured
+    if not data_dir.is_clone():
+        return "berth"
     python = Path(sys.executable)
     try:
         python = python.relative_to(Path.cwd())

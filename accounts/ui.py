@@ -1,23 +1,24 @@
 """Account pages: sign-in with a failure limit, access tokens and robot accounts (create, list, revoke)."""
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from accounts import credentials, tokens
-from accounts.forms import AccessTokenForm
-from accounts.models import AccessToken, Membership
+from accounts import credentials
+from accounts.forms import AccessTokenForm, add_service_error
+from accounts.models import AccessToken
+from accounts.services import access_tokens, organisations
 from images.conf import registry_setting
+from images.ui.common import public_host
 
 
 class LoginView(auth_views.LoginView):
@@ -39,14 +40,25 @@ class LoginView(auth_views.LoginView):
 
 def manageable_tokens(user):
     """The user's personal tokens and the robot accounts of organisations they administer."""
-    if user.is_superuser:
-        robots = Q(organisation__isnull=False)
-    else:
-        admin_of = Membership.objects.filter(user=user, role="admin").values("organisation")
-        robots = Q(organisation__in=admin_of)
+    robots = Q(organisation__in=organisations.managed(user))
     return AccessToken.objects.filter(Q(user=user, organisation__isnull=True) | robots).select_related(
         "organisation", "user"
     )
+
+
+def token_created(request, row, plaintext, back_url):
+    """The one page that shows a new token's secret, with a `docker login` command that works when pasted."""
+    host = public_host(request)
+    context = {
+        "token": row,
+        "plaintext": plaintext,
+        "host": host,
+        "login_command": f"echo {plaintext} | docker login {host} --username {row.login_name} --password-stdin",
+        "back_url": back_url,
+    }
+    response = render(request, "accounts/token_created.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @never_cache
@@ -56,34 +68,39 @@ def token_list(request):
     form = AccessTokenForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        plaintext, key_id, secret_hash = tokens.new_access_token()
-        expires = data.get("expires_in_days")
-        row = AccessToken.objects.create(
-            user=request.user,
-            organisation=data.get("organisation"),
-            name=data["name"],
-            key_id=key_id,
-            secret_hash=secret_hash,
-            repositories=data["repositories"],
-            actions=",".join(a for a in ("pull", "push", "delete") if a in data["actions"]),
-            expires_at=timezone.now() + timedelta(days=expires) if expires else None,
-        )
-        response = render(
-            request, "accounts/token_created.html", {"token": row, "plaintext": plaintext, "host": request.get_host()}
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        values = {k: data[k] for k in ("name", "repositories", "actions", "expires_in_days")}
+        try:
+            if data.get("organisation") is not None:
+                row, plaintext = organisations.create_robot(request.user, data["organisation"], **values)
+            else:
+                row, plaintext = access_tokens.create(request.user, **values)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            return token_created(request, row, plaintext, reverse("account-tokens"))
     rows = manageable_tokens(request.user)
     return render(request, "accounts/tokens.html", {"form": form, "tokens": rows})
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request, pk):
+    """GET asks for confirmation; POST revokes."""
     row = manageable_tokens(request.user).filter(pk=pk).first()
     if row is None:
         raise Http404("No such token.")
-    if row.revoked_at is None:
-        AccessToken.objects.filter(pk=row.pk).update(revoked_at=timezone.now())
+    if request.method == "GET":
+        return render(
+            request,
+            "accounts/confirm.html",
+            {
+                "title": f"Revoke the token “{row}”?",
+                "text": f"Clients that log in as {row.login_name} with this token are refused from now on. "
+                "This cannot be undone; create a new token instead.",
+                "button": f"Revoke {row}",
+                "cancel_url": reverse("account-tokens"),
+            },
+        )
+    if access_tokens.revoke(AccessToken.objects.filter(pk=row.pk)):
         messages.success(request, f"Revoked “{row}”.")
     return redirect("account-tokens")

@@ -1,22 +1,29 @@
-"""Admin for operations: garbage collection runs (and starting one), webhooks and their delivery log.
+"""Admin for operations: garbage collection runs (and starting one), webhooks and their delivery log,
+background task runs (images/tasks.py).
 
 Pulled into the admin by the last line of images/admin.py. Runs and deliveries
 are records, read-only; webhooks are configuration, editable by superusers.
 """
 
-import threading
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from images import durations
+from images import durations, tasks
+from images.admin import InternalTable
 from images.conf import registry_setting
-from images.models import BlobDeletion, GarbageCollectionRun, Webhook, WebhookDelivery
+from images.models import (
+    BlobDeletion,
+    GarbageCollectionRun,
+    ScheduledRun,
+    TaskRun,
+    TaskWorker,
+    Webhook,
+    WebhookDelivery,
+)
 from images.services import gc, notifications
 
 
@@ -47,17 +54,17 @@ class CollectForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
 
-def _run_in_background(record, grace, dry_run, delete_untagged):
-    try:
-        gc.collect(grace, dry_run=dry_run, delete_untagged=delete_untagged, run=record)
-    except Exception:  # recorded on the run row by gc.collect
-        pass
-    finally:
-        connection.close()
-
-
-# Tests replace this with a synchronous call.
-start_thread = lambda target, args: threading.Thread(target=target, args=args, daemon=True).start()  # noqa: E731
+def collect_message(record):
+    """What the admin says after starting a run: its result when it is done already, else where it went."""
+    record.refresh_from_db()
+    if record.status == GarbageCollectionRun.STATUS_DONE:
+        return messages.SUCCESS, f"Garbage collection run {record.pk}: {record.summary.get('explanation', '')}"
+    if record.status == GarbageCollectionRun.STATUS_FAILED:
+        return messages.ERROR, f"Garbage collection run {record.pk} failed: {record.error}"
+    text = f"Garbage collection started (run {record.pk}) on a worker; its result shows here when it ends."
+    if not gc.workers_running():
+        return messages.WARNING, text + " No worker is running: start `python manage.py worker`."
+    return messages.SUCCESS, text
 
 
 @admin.register(GarbageCollectionRun)
@@ -74,6 +81,7 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
         "links_deleted",
         "uploads_deleted",
         "triggered_by",
+        "result",
     ]
     list_filter = ["status", "dry_run"]
     readonly_fields = [f.name for f in GarbageCollectionRun._meta.fields]
@@ -84,6 +92,10 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
         from datetime import timedelta
 
         return durations.format(timedelta(seconds=obj.grace_seconds))
+
+    @admin.display(description="result")
+    def result(self, obj):
+        return obj.error or (obj.summary or {}).get("explanation") or (obj.summary or {}).get("text", "")
 
     def get_urls(self):
         return [
@@ -100,17 +112,21 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
             record = gc.start_run(
                 data["grace"], data["dry_run"], data["delete_untagged"], triggered_by=f"admin: {request.user}"
             )
-            start_thread(_run_in_background, (record, data["grace"], data["dry_run"], data["delete_untagged"]))
-            self.message_user(
-                request, f"Garbage collection started (run {record.pk}); refresh to see the result.", messages.SUCCESS
+            tasks.collect_garbage.enqueue(  # the run row is committed (no transaction here): a worker may start
+                record.pk,
+                int(data["grace"].total_seconds()),
+                dry_run=data["dry_run"],
+                delete_untagged=data["delete_untagged"],
             )
+            level, text = collect_message(record)
+            self.message_user(request, text, level)
             return redirect("admin:images_garbagecollectionrun_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "title": "Run garbage collection"}
         return TemplateResponse(request, "admin/images/garbagecollectionrun/collect.html", context)
 
 
 @admin.register(BlobDeletion)
-class BlobDeletionAdmin(_ReadOnly, admin.ModelAdmin):
+class BlobDeletionAdmin(InternalTable, _ReadOnly, admin.ModelAdmin):
     """Byte deletions pending (a crash mid-sweep leaves some; the next run finishes them)."""
 
     list_display = ["digest", "size", "created_at"]
@@ -228,3 +244,38 @@ class WebhookDeliveryAdmin(_ReadOnly, admin.ModelAdmin):
             raise PermissionDenied
         count = notifications.retry_now(queryset)
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(_ReadOnly, admin.ModelAdmin):
+    """Every run of a background task, on any backend: status, duration, error, what happens after a failure."""
+
+    list_display = ["started_at", "task_name", "status", "duration", "short_error", "worker", "backend"]
+    list_filter = ["status", "task_name", "backend"]
+    search_fields = ["=task_id", "task_name", "worker"]
+    readonly_fields = [f.name for f in TaskRun._meta.fields]
+    fields = readonly_fields
+    show_full_result_count = False
+
+    @admin.display(description="duration", ordering="duration_seconds")
+    def duration(self, obj):
+        return "" if obj.duration_seconds is None else f"{obj.duration_seconds:.2f}s"
+
+    @admin.display(description="error")
+    def short_error(self, obj):
+        return obj.error[:120]
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(_ReadOnly, admin.ModelAdmin):
+    """The periodic jobs' slots (images/schedule.py): which worker enqueued each, and when."""
+
+    list_display = ["due_at", "job", "worker", "enqueued_at", "task_id"]
+    list_filter = ["job"]
+
+
+@admin.register(TaskWorker)
+class TaskWorkerAdmin(_ReadOnly, admin.ModelAdmin):
+    """Workers and their last heartbeat (a worker silent for 3 heartbeats has its running task run again)."""
+
+    list_display = ["worker_id", "hostname", "pid", "started_at", "seen_at"]

@@ -18,10 +18,14 @@ DEFAULTS = {
     "ISSUE": '"docker-registry server"',
     # Operations (images/services/gc.py, notifications.py, images/metrics.py).
     "GC_GRACE": "2h",  # default --grace of garbage_collect: nothing younger is collected
-    "WEBHOOK_SYNC": False,  # deliver in the request thread after commit (tests), not in the pool
-    "WEBHOOK_WORKERS": 4,  # delivery threads per process
+    "WEBHOOK_SYNC": False,  # pull bookkeeping in the request thread (tests), not in the pull pool
+    "WEBHOOK_WORKERS": 4,  # pull bookkeeping threads per process (deliveries are tasks: images/tasks.py)
     "WEBHOOK_BACKOFF_SECONDS": 1.0,  # first retry delay; doubles per attempt
     "WEBHOOK_BACKOFF_MAX_SECONDS": 3600.0,
+    # Background work (images/tasks.py, images/schedule.py, images/task_worker.py).
+    "SCHEDULE": {},  # job name -> interval overriding images/schedule.py's default, e.g. {"garbage_collect": "6h"}
+    "TASK_HEARTBEAT": "10s",  # workers beat this often; a RUNNING task of a worker silent 3 beats runs again
+    "EMBEDDED_WORKER": True,  # `manage.py runserver` runs a worker thread (database backend)
     "METRICS_TOKEN": "",  # when set, /metrics wants `Authorization: Bearer <token>`
     "ACCESS_LOG": False,  # one `berth.access` log record per request (on by default with JSON logs)
     # Accounts and access (accounts/, images/permissions.py).

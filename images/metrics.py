@@ -25,6 +25,8 @@ read from the database when /metrics is scraped.
   berth_gc_last_run_timestamp_seconds                      (database) end of the last finished run
   berth_gc_freed_bytes_total, berth_gc_deleted_blobs_total (database) over all non-dry runs
   berth_webhook_deliveries_pending                         (database) deliveries waiting or retrying
+  berth_task_runs_total{task,status}                       (database) background task runs (images/tasks.py)
+                                                           by outcome: running, successful, failed, lost
 """
 
 import functools
@@ -89,7 +91,7 @@ class DatabaseCollector:
     def collect(self):
         from django.db.models import Count, Max, Sum
 
-        from images.models import GarbageCollectionRun, Upload, WebhookDelivery
+        from images.models import GarbageCollectionRun, TaskRun, Upload, WebhookDelivery
 
         sessions = GaugeMetricFamily("berth_upload_sessions_open", "Blob upload sessions in progress")
         sessions.add_metric([], Upload.objects.count())
@@ -121,6 +123,14 @@ class DatabaseCollector:
             WebhookDelivery.objects.filter(status__in=[WebhookDelivery.PENDING, WebhookDelivery.DELIVERING]).count(),
         )
         yield pending
+
+        # Runs are recorded by whichever worker ran them (any machine, any backend): counted from the table.
+        task_runs = CounterMetricFamily(
+            "berth_task_runs", "Background task runs by task and outcome", labels=["task", "status"]
+        )
+        for task, status, n in TaskRun.objects.values_list("task_name", "status").annotate(n=Count("id")).order_by():
+            task_runs.add_metric([task, status], n)
+        yield task_runs
 
 
 def exposition():

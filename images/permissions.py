@@ -32,6 +32,8 @@ ALL_ACTIONS = frozenset({PULL, PUSH, DELETE})
 NOTHING = frozenset()
 ROLE_ACTIONS = {"read": frozenset({PULL}), "write": frozenset({PULL, PUSH}), "admin": ALL_ACTIONS}
 _MISSING = object()
+# Who may pull a private repository (besides staff), as the catalog and the admin say it.
+PRIVATE_WHO = "the namespace's owner, its organisation's members and users granted access"
 
 
 def _access_token_model():

@@ -1,23 +1,23 @@
 """Berth: a private Docker/OCI image registry.
 
-The version is written once, in pyproject.toml's [project] table: read from the installed
-distribution's metadata when Berth is installed as a package, else from pyproject.toml itself.
+The version is written once, in pyproject.toml's [project] table: read from it in a clone (never
+from a stale berth.egg-info), else from the installed distribution's metadata (`pip install`, the
+container). `berth --version`, GET / and /_ping all use `__version__`.
 """
 
 import tomllib
 from importlib import metadata
-from pathlib import Path
 
 NAME = "Berth"
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
 def _version():
-    try:
-        return metadata.version("berth")
-    except metadata.PackageNotFoundError:
-        with PYPROJECT.open("rb") as file:
-            return tomllib.load(file)["project"]["version"]
+    from registry_site import data_dir
+
+    if data_dir.is_clone():
+        with open(data_dir.SOURCE_ROOT / "pyproject.toml", "rb") as handle:
+            return tomllib.load(handle)["project"]["version"]
+    return metadata.version("berth")
 
 
 __version__ = _version()

@@ -1,10 +1,11 @@
-"""Berth settings: environment first, embedded defaults under ./var/.
+"""Berth settings: environment first, embedded defaults under BERTH_DATA_DIR (./var/ in a clone).
 
 Variables (all optional):
   DATABASE_URL       e.g. postgres://user:pass@127.0.0.1:5432/berth
                      (default: SQLite file var/berth.sqlite3)
   STORAGE_PATH       blob folder for the filesystem backend (default var/storage)
-  BERTH_DATA_DIR     where the defaults above live (default ./var)
+  BERTH_DATA_DIR     where the defaults above live (default ./var in a clone; installed:
+                     /var/lib/berth for root, else ~/.local/share/berth; registry_site/data_dir.py)
   SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), BERTH_LOG_LEVEL
   REGISTRY_AUTH      "token" (default: docker token auth, Basic for simple clients)
                      or "none" (an open registry: trusted networks only)
@@ -19,6 +20,10 @@ Variables (all optional):
                      the original docker-registry's config.yml and flavor
                      (registry_site/legacy_config.py); they set storage,
                      debug, log level, e-mail on errors, CORS and cache.
+  BERTH_TASKS_BACKEND  "database" (default: django-tasks-db, the tables of DATABASE_URL)
+                     or "rq" (RQ on Redis at BERTH_TASKS_REDIS_URL); background work below
+  BERTH_SCHEDULE_<JOB> interval of a periodic job, e.g. BERTH_SCHEDULE_GARBAGE_COLLECT=6h, 0 = off
+                     (images/schedule.py lists the jobs); BERTH_TASKS_HEARTBEAT, BERTH_EMBEDDED_WORKER
 """
 
 import os
@@ -27,10 +32,10 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from registry_site import legacy_config, secret_key
+from registry_site import data_dir, legacy_config, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("BERTH_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR = data_dir.resolve()
 
 
 def env_bool(name, default=False):
@@ -61,6 +66,8 @@ INSTALLED_APPS = [
     "storage_backends",
     "accounts",
     "csp",
+    "django_tasks",
+    "django_tasks_db",  # always installed: one schema whatever the backend
 ]
 
 MIDDLEWARE = [
@@ -121,7 +128,9 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The top-level templates/ folder, through the registry_site/templates link in a clone; the
+        # wheel ships it as registry_site/templates (pyproject.toml, package data).
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -288,3 +297,30 @@ if LOG_FORMAT == "json":
 REGISTRY.setdefault("ACCESS_LOG", env_bool("BERTH_APP_ACCESS_LOG", LOG_FORMAT == "json"))
 if os.environ.get("BERTH_GC_GRACE"):
     REGISTRY["GC_GRACE"] = os.environ["BERTH_GC_GRACE"]
+
+# --- Background work (README "Background work"; images/tasks.py, images/schedule.py) ---------
+# One backend, chosen here at start-up: the database (django-tasks-db; `manage.py worker`, or the
+# dev server's embedded worker) or RQ on Redis (django-tasks-rq; `manage.py worker` runs an RQ worker).
+TASKS_BACKEND = os.environ.get("BERTH_TASKS_BACKEND", "database").strip().lower()
+if TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    if not os.environ.get("BERTH_TASKS_REDIS_URL"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("BERTH_TASKS_BACKEND=rq needs BERTH_TASKS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": os.environ["BERTH_TASKS_REDIS_URL"], "DEFAULT_TIMEOUT": 3600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"BERTH_TASKS_BACKEND must be 'database' or 'rq', not {TASKS_BACKEND!r}")
+REGISTRY["SCHEDULE"] = {
+    _var[len("BERTH_SCHEDULE_") :].lower(): _value
+    for _var, _value in os.environ.items()
+    if _var.startswith("BERTH_SCHEDULE_") and _value.strip()
+}
+if os.environ.get("BERTH_TASKS_HEARTBEAT"):
+    REGISTRY["TASK_HEARTBEAT"] = os.environ["BERTH_TASKS_HEARTBEAT"]
+REGISTRY["EMBEDDED_WORKER"] = env_bool("BERTH_EMBEDDED_WORKER", True)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, idempotently and without questions:
-#   - Debian packages: docker.io podman skopeo postgresql umoci (apt-get update at most once)
+#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server (apt-get update at most once)
 #   - .venv with requirements-dev.txt
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -11,8 +11,9 @@ cd "$ROOT"
 log() { printf '[test-deps] %s\n' "$*" >&2; }
 
 # e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
-# debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on.
-APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap)
+# debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on, and
+# redis-server for the RQ tasks backend (tests/e2e/test_tasks_*.py start their own on a free port).
+APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -50,7 +51,7 @@ else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in docker dockerd podman skopeo umoci runuser; do
+for tool in docker dockerd podman skopeo umoci runuser redis-server; do
     command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
 done
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }

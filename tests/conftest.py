@@ -29,9 +29,16 @@ def registry_auth_mode(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def tasks_run_when_enqueued(settings):
+    """Tasks (images/tasks.py) run at once, in the enqueuing thread (django-tasks' immediate backend), so a
+    test sees their effect; the real backends run in real workers in tests/e2e/test_tasks_*.py."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def background_work_ends_with_its_test():
-    """Webhook and pull bookkeeping run in a thread pool (images/services/notifications.py): wait for
-    it, so a query of one test's background work never holds a table the next test writes (SQLite)."""
+    """Pull bookkeeping runs in a thread pool (images/services/notifications.py): wait for it, so a
+    query of one test's background work never holds a table the next test writes (SQLite)."""
     yield
     from images.services import notifications
 

@@ -58,8 +58,9 @@ transaction that locks, re-checks with fresh statements, then deletes:
 - Upload sessions that are committing (intent set) are only purged when stuck
   for STUCK_COMMIT; a commit whose session was purged fails and is retried.
 
-Schedule it with cron (`manage.py garbage_collect --grace 2h`) or run
-`manage.py garbage_collect --loop 1h`; the admin can start a run too.
+It runs on the schedule (images/schedule.py: hourly by default, BERTH_SCHEDULE_GARBAGE_COLLECT) in a
+worker; `manage.py garbage_collect` (from cron too) and the admin start runs as well. `space_returns_text`
+and `result_text` (the end of this file) tell users when deleted data's space comes back.
 """
 
 import logging
@@ -495,3 +496,103 @@ def run(grace, dry_run=False, delete_untagged=False, triggered_by="", progress=N
     """A recorded collection (a GarbageCollectionRun row): what the command and the admin call."""
     record = start_run(grace, dry_run, delete_untagged, triggered_by)
     return collect(grace, dry_run, delete_untagged, progress=progress, run=record), record
+
+
+# --- what a user is told (delete pages, the admin's run results) ---------------------------------
+
+
+def _at(when, now):
+    """ "14:05 UTC", with the date when it is not today."""
+    text = f"{when:%H:%M} UTC"
+    return text if when.date() == now.date() else f"{when:%Y-%m-%d} {text}"
+
+
+def workers_running(now=None):
+    """Whether a worker (or the dev server's embedded one) has beaten lately: someone runs the schedule."""
+    from images import task_worker
+    from images.models import TaskWorker
+
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=task_worker.heartbeat_interval() * task_worker.STALE_BEATS)
+    return TaskWorker.objects.filter(seen_at__gte=stale).exists()
+
+
+def first_scheduled_run_after(when):
+    """Start of the first scheduled garbage_collect slot at or after `when`; None when the job is off."""
+    from images import schedule
+
+    every = schedule.interval("garbage_collect")
+    if every is None:
+        return None
+    start = schedule.slot_start("garbage_collect", when)
+    return start if start >= when else start + every
+
+
+def _grace():
+    from images import durations
+    from images.conf import registry_setting
+
+    return durations.parse(registry_setting("GC_GRACE"))
+
+
+def _schedule_clause(free_after, now):
+    """How the space comes back once it may: the scheduled run that takes it, or what is missing."""
+    from images import durations, schedule
+
+    run_at = first_scheduled_run_after(free_after)
+    if run_at is None:
+        return "no collection is scheduled (BERTH_SCHEDULE_GARBAGE_COLLECT is 0): run `manage.py garbage_collect`"
+    every = durations.format(schedule.interval("garbage_collect"))
+    clause = f"the scheduled run around {_at(run_at, now)} (every {every})"
+    if not workers_running(now):
+        clause += ", once a worker runs (`python manage.py worker`; `make run` has one)"
+    return clause
+
+
+def space_returns_text(now=None):
+    """The delete pages' sentence: when the space of what was just deleted comes back."""
+    now = now or timezone.now()
+    grace = _grace()
+    from images import durations
+
+    return (
+        f"The space is freed by garbage collection once the deleted data is older than the "
+        f"{durations.format(grace)} grace period: by {_schedule_clause(now + grace, now)}, "
+        "unless another repository shares it."
+    )
+
+
+def held_back(grace, delete_untagged=False, now=None):
+    """What a collection right now would free but the grace window keeps: (blobs, bytes, free after)."""
+    now = now or timezone.now()
+    young = plan(now, delete_untagged, now=now).blobs
+    if not young:
+        return 0, 0, None
+    from django.db.models import Max
+
+    ids = [pk for pk, _, _ in young]
+    newest = max(
+        (Blob.objects.filter(pk__in=batch).aggregate(at=Max("created_at"))["at"] or now for batch in _batches(ids)),
+        default=now,
+    )
+    free_after = newest + grace
+    return len(young), sum(size for _, _, size in young), free_after
+
+
+def result_text(result, now=None):
+    """The admin's result of a run: what it freed, and when what it could not free yet will go."""
+    from images import durations
+
+    now = now or timezone.now()
+    verb = "would free" if result.dry_run else "freed"
+    text = f"{human(result.bytes_freed)} {verb} ({result.blobs} blob(s), {result.manifests} manifest(s))."
+    grace = timedelta(seconds=result.grace_seconds)
+    if result.dry_run or grace.total_seconds() <= 0:
+        return text
+    blobs, size, free_after = held_back(grace, result.delete_untagged, now)
+    if not blobs:
+        return text + " Nothing else is waiting for the grace period."
+    return (
+        f"{text} {blobs} blob(s) ({human(size)}) are inside the {durations.format(grace)} grace window and "
+        f"will be freed by the first run after {_at(free_after, now)}: {_schedule_clause(free_after, now)}."
+    )

@@ -14,15 +14,20 @@ GET, a delete a manifest or tag delete), not for every layer.
 Delivery (§7: side effects after commit):
 1. `emit` writes one WebhookDelivery row per matching endpoint in the
    transaction of the event itself: a rolled-back push notifies nobody.
-2. On commit the row ids go to a small thread pool in this process, which
-   claims a row (pending -> delivering, with a lease), POSTs it and records
-   the outcome: delivered, or pending again with exponential backoff
-   (WEBHOOK_BACKOFF_SECONDS doubling, capped), or failed after the endpoint's
-   max_attempts. Short retries are scheduled in-process.
-3. `manage.py deliver_notifications [--loop]` delivers whatever is due (after a
-   restart, or retries too far away for the process to wait): the claim is a
-   conditional UPDATE, so it never races the pool into a double delivery, and
-   an expired lease (a process died mid-attempt) makes a row due again.
+2. On commit each row becomes a `deliver_webhook` task (images/tasks.py) on the
+   configured backend (database or RQ), run by a worker. The task claims the row
+   (pending -> delivering, with a lease of twice the endpoint's timeout), POSTs it
+   and records the outcome: delivered, or pending again with exponential backoff
+   (WEBHOOK_BACKOFF_SECONDS doubling, capped), and the task is enqueued again for
+   that time; or failed after the endpoint's max_attempts. Every attempt is logged.
+3. The periodic `webhook_retries` job (images/schedule.py, every minute) and
+   `manage.py deliver_notifications` deliver whatever is due (work the queue
+   lost, a worker killed mid-attempt): the claim is a conditional UPDATE, so
+   they never race a task into a double delivery, and an expired lease makes a
+   row due again.
+Pulls have no transaction: their bookkeeping (last pull time, the rows of
+`pull` events) runs in a small thread pool of the serving process, off the
+request path (`drain` waits for it).
 With `secret` set, `X-Berth-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 """
 
@@ -175,9 +180,10 @@ def clear_cache():
 
 
 def emit_pull(repository, manifest, tag="", also=None):
-    """A pull (no transaction to join): count it now; `also(repository)` and the deliveries run in the
-    background pool (inline with WEBHOOK_SYNC), the event built from this request. With nothing to do
-    (no `also`, no webhook) a pull costs the count and nothing more."""
+    """A pull (no transaction to join): count it now; `also(repository)` and writing the delivery rows run in
+    the background pool (inline with WEBHOOK_SYNC), the event built from this request; the rows then go to
+    the task backend like any other. With nothing to do (no `also`, no webhook) a pull costs the count and
+    nothing more."""
     metrics.count_action("pull", repository)
     if also is None and _no_hooks_for_sure():
         return
@@ -251,18 +257,30 @@ def drain():
 
 
 def dispatch(ids):
-    """Deliver these rows now: inline with WEBHOOK_SYNC, else in the background pool."""
-    if registry_setting("WEBHOOK_SYNC"):
-        for delivery_id in ids:
-            attempt(delivery_id, schedule_retry=False)
-        return
-    pool = _executor()
+    """Hand these rows to the task backend (called after the commit that wrote them)."""
+    from images import tasks
+
     for delivery_id in ids:
-        pool.submit(_background_attempt, delivery_id)
+        try:
+            tasks.deliver_webhook.enqueue(delivery_id)
+        except Exception as exc:  # the backend is down: the webhook_retries job finds the row due
+            log.warning("webhook delivery %s not enqueued: %s: %s", delivery_id, exc.__class__.__name__, exc)
 
 
-def _background_attempt(delivery_id):
-    _in_background(lambda: attempt(delivery_id))
+def deliver(delivery_id):
+    """The deliver_webhook task: one attempt, then the next one enqueued for its time (or the lease's end,
+    when another worker holds it: e.g. one killed mid-attempt). Returns the row's status."""
+    from images import tasks
+
+    status = attempt(delivery_id)
+    row = WebhookDelivery.objects.filter(pk=delivery_id).values("status", "next_attempt_at", "lease_until").first()
+    if row is None:
+        return None
+    if status == WebhookDelivery.PENDING and row["next_attempt_at"]:
+        tasks.enqueue_later(tasks.deliver_webhook, row["next_attempt_at"], delivery_id)
+    elif status is None and row["status"] == WebhookDelivery.DELIVERING and row["lease_until"]:
+        tasks.enqueue_later(tasks.deliver_webhook, row["lease_until"] + timedelta(seconds=1), delivery_id)
+    return row["status"]
 
 
 def _in_background(work):
@@ -308,10 +326,14 @@ def post(webhook, body):
         return None, f"{exc.__class__.__name__}: {getattr(exc, 'reason', exc)}"
 
 
-def attempt(delivery_id, schedule_retry=True, now=None):
+def attempt(delivery_id, now=None):
     """Claim one due delivery and send it; returns its new status, or None when it wasn't due."""
     now = now or timezone.now()
-    lease = now + timedelta(minutes=5)
+    timeout = WebhookDelivery.objects.filter(pk=delivery_id).values_list("webhook__timeout_seconds", flat=True)
+    timeout = next(iter(timeout), None)
+    if timeout is None:
+        return None
+    lease = now + timedelta(seconds=2 * timeout + 1)  # one POST: connect and read, each within the timeout
     claimed = (
         WebhookDelivery.objects.filter(pk=delivery_id)
         .filter(_due(now))
@@ -334,10 +356,6 @@ def attempt(delivery_id, schedule_retry=True, now=None):
         delay = backoff(delivery.attempts)
         fields.update(status=WebhookDelivery.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay))
         outcome = "retry"
-        if schedule_retry and delay <= 300:
-            timer = threading.Timer(delay, lambda: dispatch([delivery_id]))
-            timer.daemon = True
-            timer.start()
     WebhookDelivery.objects.filter(pk=delivery_id).update(**fields)
     metrics.never_fails(lambda: metrics.WEBHOOKS.labels(outcome=outcome).inc())()
     if not ok:
@@ -358,7 +376,7 @@ def deliver_due(limit=1000, now=None):
     ids = list(WebhookDelivery.objects.filter(_due(now)).order_by("created_at").values_list("pk", flat=True)[:limit])
     counts = {"delivered": 0, "pending": 0, "failed": 0, "skipped": 0}
     for delivery_id in ids:
-        status = attempt(delivery_id, schedule_retry=False, now=now)
+        status = attempt(delivery_id, now=now)
         key = {
             WebhookDelivery.DELIVERED: "delivered",
             WebhookDelivery.PENDING: "pending",

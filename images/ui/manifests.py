@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from images import manifests as media
 from images import permissions
 from images.errors import RegistryError
-from images.services import catalog
+from images.services import catalog, gc
 from images.services import manifests as manifest_service
 from images.ui.common import check, public_host, repository_or_404
 
@@ -34,6 +34,9 @@ def manifest_context(request, repo, manifest):
             context["image"] = catalog.image_detail(repo, child, extra) if child else None
     else:
         context["image"] = catalog.image_detail(repo, manifest)
+    # An index may list no image, or only images this repository no longer holds: no `image` then.
+    shown = context["index"] or context["image"]
+    context["tags"] = shown.tags if shown else catalog.tag_names(repo, [manifest.pk]).get(manifest.pk, [])
     return context
 
 
@@ -69,7 +72,8 @@ def delete_image(request, name, digest):
                 request,
                 f"Deleted image {manifest.digest} from {repo.name}"
                 + (f" with its tags {', '.join(impact['tags'])}." if impact["tags"] else ".")
-                + " Storage is reclaimed by the next garbage collection.",
+                + " "
+                + gc.space_returns_text(),
             )
         return redirect("ui:repository", name=repo.name)
     context = {"repo": repo, "manifest": manifest, "impact": impact}

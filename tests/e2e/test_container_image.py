@@ -133,6 +133,9 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
         # The bytes and the database are on the volume, as `-v /opt/data/registry:/var/lib/registry` promises.
         assert list((volume / "storage" / "blobs" / "sha256").iterdir())
         assert (volume / "db" / "berth.sqlite3").exists()
+        # The background worker runs next to gunicorn (deploy/entrypoint.sh).
+        logs = docker("logs", container, check=False)
+        assert "(database backend) started" in logs.stdout + logs.stderr
     finally:
         docker("rm", "--force", container, check=False)
 
@@ -146,13 +149,12 @@ def test_the_original_registrys_tmp_registry_mount_keeps_the_data(docker, berth_
     first = run_container(docker, berth_image, port, "-v", f"{volume}:/tmp/registry")
     try:
         image_id, digest = push_local_image(docker, workdir, ref)
-        # manage.py through `docker exec` (as the first-run hint says) sees the same database
+        # `docker exec CONTAINER berth` (as the first-run hint says) sees the same database
         names = (
             docker(
                 "exec",
                 first,
-                "/venv/bin/python",
-                "manage.py",
+                "berth",
                 "shell",
                 "-c",
                 "from images.models import Repository; print(*Repository.objects.values_list('name', flat=True))",

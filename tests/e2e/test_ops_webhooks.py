@@ -1,5 +1,6 @@
-"""Webhooks received by a small HTTP server in the test (docker push, docker pull, delete), the delivery
-log, /metrics summed over gunicorn's workers, JSON logs, and a collection started on that server."""
+"""Webhooks received by a small HTTP server in the test (docker push, docker pull, delete; sent by a
+`manage.py worker`), the delivery log, /metrics summed over gunicorn's workers, JSON logs, and a
+collection started on that server."""
 
 import json
 import time
@@ -19,6 +20,7 @@ from tests.e2e.ops_helpers import (
     try_push_image,
 )
 from tests.e2e.servers import tail
+from tests.e2e.task_helpers import Worker
 
 pytestmark = pytest.mark.e2e
 EVENTS_TYPE = "application/vnd.docker.distribution.events.v1+json"
@@ -26,8 +28,11 @@ EVENTS_TYPE = "application/vnd.docker.distribution.events.v1+json"
 
 @pytest.fixture(scope="module")
 def server(e2e_tmp):
-    berth = start_open_server(e2e_tmp / "ops-hooks", BERTH_LOG_FORMAT="json")
+    """gunicorn and a `manage.py worker` (deliveries are tasks); no scheduled collection to skew the GC counts."""
+    berth = start_open_server(e2e_tmp / "ops-hooks", BERTH_LOG_FORMAT="json", BERTH_SCHEDULE_GARBAGE_COLLECT="0")
+    worker = Worker(berth, "ops-hooks").start()
     yield berth
+    worker.stop()
     berth.stop()
 
 

@@ -2,16 +2,9 @@
 
 import pytest
 
-from images import admin_ops
 from images.models import GarbageCollectionRun, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def synchronous_collector(monkeypatch):
-    monkeypatch.setattr(admin_ops, "start_thread", lambda target, args: target(*args))
-    monkeypatch.setattr(admin_ops.connection, "close", lambda: None)
 
 
 def test_admin_starts_a_collection_and_lists_it(admin_client, ops):

@@ -1,5 +1,6 @@
 """The empty catalog's first steps are commands that work as written (issue #24 item 3)."""
 
+import html
 import re
 
 import pytest
@@ -9,11 +10,10 @@ BROWSER = {"HTTP_ACCEPT": "text/html"}
 
 
 def commands(response):
+    """The text of the page's copy boxes (what the Copy buttons copy: the code's text, without <wbr>)."""
     assert response.status_code == 200
-    return [
-        re.sub(r"&amp;", "&", c)
-        for c in re.findall(r'<code id="[a-z-]+-example">([^<]*)</code>', response.content.decode())
-    ]
+    found = re.findall(r'<code id="[a-z-]+-example"[^>]*>(.*?)</code>', response.content.decode(), re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in found]
 
 
 @pytest.fixture

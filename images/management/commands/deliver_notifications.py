@@ -1,4 +1,5 @@
-"""Deliver webhook notifications that are due (after a restart, or retries the server won't wait for)."""
+"""Deliver webhook notifications that are due, now. Workers do this every minute (images/schedule.py's
+webhook_retries job) and send each delivery as a task; this is the manual way (or cron's)."""
 
 import time
 

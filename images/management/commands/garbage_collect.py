@@ -1,7 +1,7 @@
 """Online garbage collection (images/services/gc.py explains the protocol). Safe while people push.
 
-Schedule it with cron, e.g. `17 * * * * cd /app && python manage.py garbage_collect --grace 2h`,
-or keep one running: `python manage.py garbage_collect --loop 1h`.
+A worker (`manage.py worker`, or `make run`'s embedded one) runs it hourly already (images/schedule.py,
+BERTH_SCHEDULE_GARBAGE_COLLECT); this command is for a run now, or from cron where you prefer it.
 """
 
 import json

@@ -1,4 +1,11 @@
-"""runserver with chunked request bodies (see registry_site/devserver.py) and the first-run hint."""
+"""runserver with chunked request bodies (see registry_site/devserver.py), an embedded task worker and the
+first-run hint (accounts/first_run.py).
+
+The worker (images/task_worker.py: django-tasks-db's worker loop and the scheduler, in threads) starts in
+the process that serves, never in the autoreloader's parent: one worker per dev server. A reload ends
+that process and its worker with it; a task it was running goes back to the queue (task_worker.recover).
+BERTH_EMBEDDED_WORKER=false turns it off (then run `manage.py worker` yourself).
+"""
 
 import os
 
@@ -19,3 +26,17 @@ class Command(StaticRunserver):
             if text:
                 self.stdout.write(text)
         super().run(**options)
+
+    def inner_run(self, *args, **options):
+        from images import task_worker
+
+        try:
+            worker = task_worker.start_embedded()
+        except Exception as exc:  # e.g. migrations not applied yet: serving still works
+            worker = None
+            self.stderr.write(f"Background tasks: embedded worker not started ({exc.__class__.__name__}: {exc})")
+        if worker is not None:
+            self.stdout.write("Background tasks: embedded worker (database backend) runs tasks and the schedule.")
+        else:
+            self.stdout.write("Background tasks: no embedded worker here; run `python manage.py worker`.")
+        super().inner_run(*args, **options)
