@@ -6,6 +6,7 @@ import json
 import time
 import tracemalloc
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -122,6 +123,13 @@ def test_bearer_token_flow_against_a_second_berth(berth_upstream, counting_proxy
     registry.get_manifest(other, "1")
     assert proxy.requests("/v2/token") == 2
     assert proxy.requests(f"/v2/{other}/manifests/", method="GET") == 2
+
+    # Eight threads at once on a fresh client: one token fetch, which the others wait for.
+    fresh = RemoteRegistry(proxy.url, berth_upstream.username, berth_upstream.password)
+    with ThreadPoolExecutor(8) as pool:
+        digests = list(pool.map(lambda _: fresh.get_manifest(repo, "1").digest, range(8)))
+    assert digests == [seeded.digest] * 8
+    assert proxy.requests("/v2/token") == 3
 
     with pytest.raises(errors.RemoteUnauthorized) as refused:
         RemoteRegistry(proxy.url).get_manifest(repo, "1")  # private: an anonymous token does not pull it
