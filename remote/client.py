@@ -8,10 +8,9 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -86,7 +85,6 @@ class RemoteRegistry:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.auth = Authenticator(self.session, self.url, username, password, timeout)
-        self._lock = threading.Lock()
 
     def __repr__(self):
         return f"RemoteRegistry({self.url!r})"
@@ -449,7 +447,3 @@ def _reason(exc):
     if inner:
         text += f": {str(inner[0])[:200]}"
     return text
-
-
-def _host(url):
-    return urlsplit(url).netloc

@@ -189,6 +189,9 @@ def test_corrupt_blob_is_a_digest_mismatch(faulty):
     proxy.fault(f"/manifests/{seeded.digest}$", corrupt=True)
     with pytest.raises(errors.DigestMismatch):
         registry.get_manifest(seeded.repo, seeded.digest)
+    proxy.fault("/manifests/1$", corrupt=True)  # by tag: checked against Docker-Content-Digest
+    with pytest.raises(errors.DigestMismatch):
+        registry.get_manifest(seeded.repo, "1")
 
 
 def test_truncated_blob_is_unavailable_and_never_retried_mid_stream(faulty):
