@@ -119,9 +119,8 @@ def _alive(pid):
 
 def _lead(route, digest, row):
     reg = upstream.client(route.proxy)
-    opened = reg.open_blob(route.upstream_name, digest)
     try:
-        remote = opened.__enter__()
+        remote = reg.open_blob(route.upstream_name, digest)
     except remote_errors.RemoteError as exc:
         BlobFetch.objects.filter(pk=row.pk).delete()
         raise upstream.translate(exc, route, "blob", digest) from None
@@ -131,7 +130,7 @@ def _lead(route, digest, row):
     BlobFetch.objects.filter(pk=row.pk).update(size=remote.size, heartbeat_at=timezone.now())
     open(row.spool, "wb").close()  # followers wait for it: from now on, size is known
     worker = threading.Thread(
-        target=_download, args=(route, digest, row, opened, remote), name=f"proxy-fetch-{digest[:19]}", daemon=True
+        target=_download, args=(route, digest, row, remote), name=f"proxy-fetch-{digest[:19]}", daemon=True
     )
     worker.start()
     upstream.count("berth_proxy_blob_fetches", "Blobs fetched from upstream", route)
@@ -153,7 +152,7 @@ def _follow(row):
     return None
 
 
-def _download(route, digest, row, opened, remote):
+def _download(route, digest, row, remote):
     """The fetch thread: upstream -> spool (hashed), then commit if the digest and size match."""
     algorithm, _ = digests.parse(digest)
     hasher = digests.hasher(algorithm)
@@ -169,7 +168,7 @@ def _download(route, digest, row, opened, remote):
                         beat = time.monotonic()
                         BlobFetch.objects.filter(pk=row.pk).update(received=received, heartbeat_at=timezone.now())
         finally:
-            opened.__exit__(None, None, None)
+            remote.close()
         if remote.size is not None and received != remote.size:
             raise remote_errors.RemoteUnavailable(f"truncated: {received} of {remote.size} bytes", reg_url(route))
         if digests.of_hasher(hasher) != digest:

@@ -75,6 +75,9 @@ class CachedTag(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cached_repository", "name"], name="proxy_cachedtag_unique")]
 
+    def __str__(self):
+        return f"{self.name} -> {self.digest}"
+
 
 class BlobFetch(models.Model):
     """A blob being fetched from upstream right now: the single-flight claim, shared by all processes.
@@ -89,3 +92,6 @@ class BlobFetch(models.Model):
     size = models.BigIntegerField(null=True)
     received = models.BigIntegerField(default=0)
     heartbeat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.digest} ({self.owner})"

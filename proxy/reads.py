@@ -46,6 +46,8 @@ def _tagged(route, tag):
             upstream.count("berth_proxy_stale_served", "Cached tags served stale (upstream failed)", route)
             return _local(route, tag)
         raise upstream.translate(exc, route, "manifest", tag) from None
+    if head.digest is None:
+        return _fetch_manifest(route, tag, tag=tag)
     if state is not None and head.digest == state.digest:
         store.mark_validated(route, tag)
         return _local(route, tag)
@@ -100,9 +102,7 @@ def stat_blob(name, digest):
 
 
 def _referenced(route, digest):
-    return ManifestLayer.objects.filter(
-        digest=digest, manifest__repository_links__repository__name=route.name
-    ).exists()
+    return ManifestLayer.objects.filter(digest=digest, manifest__repository_links__repository__name=route.name).exists()
 
 
 def list_tags(name, n, last):

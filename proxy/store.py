@@ -71,6 +71,4 @@ def cached_tag(route, tag):
 
 
 def add_size(name, size):
-    CachedRepository.objects.filter(repository__name=name).update(
-        size=F("size") + size, last_fetched_at=timezone.now()
-    )
+    CachedRepository.objects.filter(repository__name=name).update(size=F("size") + size, last_fetched_at=timezone.now())

@@ -48,7 +48,6 @@ def translate(exc, route, kind, reference):
     return Unavailable(f"the upstream {upstream} is unavailable: {exc.__class__.__name__}", detail={kind: reference})
 
 
-
 @metrics.never_fails
 def count_error(route, exc):
     _counter("berth_proxy_upstream_errors", "Upstream failures of proxy caches", ["namespace", "kind"]).labels(

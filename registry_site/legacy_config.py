@@ -220,7 +220,8 @@ def mirror_settings(conf):
     try:
         ttl = int(mirror.get("tags_cache_ttl") or 172800)
     except (TypeError, ValueError):
-        raise ImproperlyConfigured(f"mirroring.tags_cache_ttl must be seconds, not {mirror['tags_cache_ttl']!r}") from None
+        ttl = mirror["tags_cache_ttl"]
+        raise ImproperlyConfigured(f"mirroring.tags_cache_ttl must be seconds, not {ttl!r}") from None
     return {
         "PROXY_MIRROR": {
             "SOURCE": str(mirror["source"]),
