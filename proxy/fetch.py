@@ -39,6 +39,9 @@ ROW_CHECK_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 60.0
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
+# Fetches this process runs: fetch id -> Condition notified on every chunk and at the end, so local
+# tailers wake at once (tailers in other processes poll the file and the row).
+_local = {}
 
 
 class FetchFailed(Exception):
@@ -129,6 +132,7 @@ def _lead(route, digest, row):
         raise
     BlobFetch.objects.filter(pk=row.pk).update(size=remote.size, heartbeat_at=timezone.now())
     open(row.spool, "wb").close()  # followers wait for it: from now on, size is known
+    _local[row.pk] = threading.Condition()
     worker = threading.Thread(
         target=_download, args=(route, digest, row, remote), name=f"proxy-fetch-{digest[:19]}", daemon=True
     )
@@ -164,6 +168,7 @@ def _download(route, digest, row, remote):
                     out.write(chunk)
                     hasher.update(chunk)
                     received += len(chunk)
+                    _wake(row.pk)
                     if time.monotonic() - beat > HEARTBEAT_SECONDS:
                         beat = time.monotonic()
                         BlobFetch.objects.filter(pk=row.pk).update(received=received, heartbeat_at=timezone.now())
@@ -181,7 +186,26 @@ def _download(route, digest, row, remote):
         _discard(row.spool)
     finally:
         BlobFetch.objects.filter(pk=row.pk).delete()
+        _wake(row.pk, last=True)
         connections.close_all()
+
+
+def _wake(fetch_id, last=False):
+    condition = _local.pop(fetch_id, None) if last else _local.get(fetch_id)
+    if condition is not None:
+        with condition:
+            condition.notify_all()
+
+
+def _wait(fetch_id):
+    """Until more bytes may be there: woken by the local fetch thread, else a short poll."""
+    condition = _local.get(fetch_id)
+    if condition is None:
+        time.sleep(POLL_SECONDS)
+        return False
+    with condition:
+        condition.wait(ROW_CHECK_SECONDS)
+    return fetch_id not in _local
 
 
 def reg_url(route):
@@ -240,8 +264,8 @@ def _tail(fetch_id, digest, size, spool):
                 continue
             now = time.monotonic()
             if now - checked < ROW_CHECK_SECONDS:
-                time.sleep(POLL_SECONDS)
-                continue
+                if not _wait(fetch_id):
+                    continue
             checked = now
             row = BlobFetch.objects.filter(pk=fetch_id).values_list("heartbeat_at", flat=True).first()
             if row is None:

@@ -78,4 +78,7 @@ def remove(namespace):
 
 
 def listing():
+    from proxy import config
+
+    config.sync_mirror_setting()
     return list(Proxy.objects.all())
