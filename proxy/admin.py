@@ -9,6 +9,7 @@ from proxy.models import CachedRepository, Proxy
 
 
 class ProxyForm(forms.ModelForm):
+    upstream_url = forms.URLField(max_length=500, assume_scheme="https", help_text="e.g. https://registry-1.docker.io")
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
