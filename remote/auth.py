@@ -61,6 +61,7 @@ class Authenticator:
         self.tokens = TokenCache()
         self._scheme = None  # the challenge that answered last: Basic, or Bearer (realm, service)
         self._lock = threading.Lock()
+        self._fetching = {}  # (realm, service, scopes) -> Lock
 
     def _basic(self):
         user, password = self.credentials
@@ -74,10 +75,7 @@ class Authenticator:
             return {}
         if known.scheme == "basic":
             return self._basic() if self.credentials else {}
-        token = self.tokens.get(self._key(known, scopes))
-        if token is None:
-            token = self._fetch_token(known, scopes)
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self._token(known, scopes)}"}
 
     def answer(self, response, scopes, sent):
         """Headers that answer the 401 `response` (its challenge), or RemoteUnauthorized."""
@@ -97,9 +95,20 @@ class Authenticator:
         if found.realm is None:
             raise RemoteUnauthorized("Bearer challenge without a realm", self.upstream, status=401)
         stale = sent.get("Authorization", "")
-        if stale.startswith("Bearer "):  # the token was refused: never use it again
-            self.tokens.drop(self._key(found, scopes), stale[len("Bearer ") :])
-        return {"Authorization": f"Bearer {self._fetch_token(found, scopes)}"}
+        refused = stale[len("Bearer ") :] if stale.startswith("Bearer ") else None  # never used again
+        return {"Authorization": f"Bearer {self._token(found, scopes, refused)}"}
+
+    def _token(self, found, scopes, refused=None):
+        """The cached token for these scopes, else one fetched; one fetch at a time per key (threads
+        asking at once wait for it instead of each fetching their own)."""
+        key = self._key(found, scopes)
+        with self._lock:
+            lock = self._fetching.setdefault(key, threading.Lock())
+        with lock:
+            if refused is not None:
+                self.tokens.drop(key, refused)
+            token = self.tokens.get(key)
+            return token if token is not None else self._fetch_token(found, scopes)
 
     def _refused(self, response, how):
         who = f"as {self.credentials[0]}" if self.credentials else "anonymously"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, idempotently and without questions:
-#   - Debian packages: docker.io podman skopeo postgresql umoci (apt-get update at most once)
+#   - Debian packages: docker.io podman skopeo postgresql umoci docker-registry apache2-utils (apt-get update at most once)
 #   - .venv with requirements-dev.txt
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -13,6 +13,9 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on.
 APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap)
+# Real upstream registries for the mirror/proxy/replication tests (tests/support/upstreams.py):
+# distribution 2.8.2, and htpasswd (bcrypt) for its Basic auth.
+APT_PACKAGES+=(docker-registry apache2-utils)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -50,7 +53,7 @@ else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in docker dockerd podman skopeo umoci runuser; do
+for tool in docker dockerd podman skopeo umoci runuser docker-registry htpasswd; do
     command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
 done
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }
