@@ -66,7 +66,7 @@ class ProxyAdmin(admin.ModelAdmin):
         elif form.cleaned_data.get("password"):
             obj.set_password(form.cleaned_data["password"])
         super().save_model(request, obj, form, change)
-        routing.invalidate()
+        routing.changed()
 
     def delete_model(self, request, obj):
         services.remove(obj.namespace)

@@ -1,16 +1,20 @@
 """Which names are served from an upstream: the namespace table, cached per process.
 
-The table (a few rows) is read once and re-read at most every RELOAD_SECONDS, or at once after a
-change made in this process (`invalidate`). With no proxy configured every check is one monotonic
-clock read and a comparison, so local repositories pay nothing measurable.
+The table (a few rows) is read once and re-read every RELOAD_SECONDS, at once after a change made
+in this process (`invalidate`), and within STAMP_SECONDS after a change made by another process on
+this machine (`changed` touches a stamp file in BERTH_DATA_DIR that `table` looks at). A check is a
+monotonic clock read and a comparison (a stat twice a second), so local repositories pay nothing
+measurable.
 """
 
+import os
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 RELOAD_SECONDS = 5.0
+STAMP_SECONDS = 0.5
 _DOCKER_HUB_HOSTS = {"registry-1.docker.io", "docker.io", "index.docker.io", "registry.hub.docker.com"}
 
 
@@ -30,12 +34,36 @@ class _Table:
         self.local = set()  # names known to be pushed (not caches), mirror mode only
 
 
-_state = {"table": _Table(), "loaded_at": None}
+_state = {"table": _Table(), "loaded_at": None, "stamp_at": 0.0, "stamp": None}
 _lock = threading.Lock()
 
 
 def invalidate():
     _state["loaded_at"] = None
+
+
+def _stamp_path():
+    from django.conf import settings
+
+    return settings.DATA_DIR / "proxy-table.stamp"
+
+
+def _stamp():
+    try:
+        return os.stat(_stamp_path()).st_mtime_ns
+    except OSError:
+        return None
+
+
+def changed():
+    """After a change of the proxies: this process reloads now, the others on the machine soon."""
+    invalidate()
+    path = _stamp_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(time.time_ns()))
+    except OSError:
+        pass  # the other processes reload within RELOAD_SECONDS anyway
 
 
 def _load():
@@ -54,6 +82,12 @@ def _load():
 def table():
     loaded = _state["loaded_at"]
     now = time.monotonic()
+    if loaded is not None and now - _state["stamp_at"] > STAMP_SECONDS:
+        _state["stamp_at"] = now
+        stamp = _stamp()
+        if stamp != _state["stamp"]:
+            _state["stamp"], loaded = stamp, None
+            invalidate()
     if loaded is None or now - loaded > RELOAD_SECONDS:
         with _lock:
             if _state["loaded_at"] is None or now - _state["loaded_at"] > RELOAD_SECONDS:

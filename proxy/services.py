@@ -55,8 +55,8 @@ def save(namespace, upstream_url, username=None, password=None, **options):
     if password is not None:
         proxy.set_password(password)
     proxy.save()
-    transaction.on_commit(routing.invalidate)
-    routing.invalidate()
+    transaction.on_commit(routing.changed)
+    routing.changed()
     return proxy
 
 
@@ -73,7 +73,7 @@ def remove(namespace):
         except NameUnknown:
             pass
     proxy.delete()
-    routing.invalidate()
+    routing.changed()
     return len(names)
 
 
