@@ -54,10 +54,11 @@ class Fetching:
     media_type = "application/octet-stream"
 
     def __init__(self, fetch_id, digest, size, spool):
-        self.fetch_id, self.digest, self.size, self.spool = fetch_id, digest, size, spool
+        self.fetch_id, self.digest, self.size = fetch_id, digest, size
+        self.file = open(spool, "rb")  # held from here on: the fetch may rename or unlink the path
 
     def response(self, headers):
-        response = StreamingHttpResponse(_tail(self.fetch_id, self.digest, self.size, self.spool))
+        response = StreamingHttpResponse(_tail(self.fetch_id, self.digest, self.size, self.file))
         for key, value in headers.items():
             response[key] = value
         if self.size is not None:
@@ -149,7 +150,10 @@ def _follow(row):
             current = BlobFetch.objects.filter(pk=row.pk).first()
             if current is None:
                 return None
-            return Fetching(row.pk, row.digest, current.size, row.spool)
+            try:
+                return Fetching(row.pk, row.digest, current.size, row.spool)
+            except FileNotFoundError:  # committed or failed just now
+                return None
         if not BlobFetch.objects.filter(pk=row.pk).exists():
             return None
         time.sleep(ROW_CHECK_SECONDS)
@@ -246,13 +250,8 @@ def _blocks(path):
             yield block
 
 
-def _tail(fetch_id, digest, size, spool):
+def _tail(fetch_id, digest, size, fh):
     """The spool's bytes as they arrive; the last byte only once the blob is committed."""
-    try:
-        fh = open(spool, "rb")
-    except FileNotFoundError:
-        yield from _after_the_fact(digest, size)
-        return
     with fh:
         sent, checked = 0, 0.0
         while True:
@@ -284,11 +283,3 @@ def _finish(fh, digest, size, sent):
         yield data
     if sent != committed:
         raise FetchFailed(f"the fetch of {digest} ended short ({sent} of {committed} bytes)")
-
-
-def _after_the_fact(digest, size):
-    """The spool is gone before we opened it: the blob is in the store (or the fetch failed)."""
-    committed = Blob.objects.filter(digest=digest).values_list("size", flat=True).first()
-    if committed is None:
-        raise FetchFailed(f"the fetch of {digest} failed")
-    yield from blobstore.read_blob(digest)

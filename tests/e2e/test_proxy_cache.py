@@ -81,6 +81,8 @@ def test_skopeo_pulls_through_a_namespace_of_an_htpasswd_upstream(cache_berth, d
     )
     pull(cache_berth, f"{ns}/team/app:1", tmp_path / "out")
     for digest, data in image.built.blobs.items():
+        if digest == image.digest:
+            continue  # the manifest: a manifest row, not a blob
         assert hashlib.sha256(stored_blob(cache_berth, digest).read_bytes()).hexdigest() == digest.split(":")[1]
         assert len(data) == stored_blob(cache_berth, digest).stat().st_size
     tags = get(cache_berth, f"/v2/{ns}/team/app/tags/list").json()
@@ -167,6 +169,7 @@ def test_upstream_cut_mid_blob_stores_nothing_and_the_next_pull_works(
     with pytest.raises(CommandFailed):
         pull(cache_berth, f"{ns}/cut/{ns}:1", tmp_path / "cut")
     assert not stored_blob(cache_berth, layer).exists()
+    counter.clear_faults()
     counter.fault(r"/blobs/" + layer, corrupt=True)
     response = requests.get(f"{cache_berth.url}/v2/{ns}/cut/{ns}/blobs/{layer}", timeout=TIMEOUT, stream=True)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
