@@ -17,7 +17,7 @@ counting proxy start first.
 
 import time
 
-from harness import clients, servers
+from harness import clients, memory, servers
 from tests.support.counting_proxy import CountingProxy
 
 MiB = 1 << 20
@@ -119,13 +119,18 @@ class MirrorRig:
             )
 
     def pull(self, label, name, scratch, parallel=1):
+        """(wall seconds, the cache's CPU seconds, requests the upstream got) of skopeo pulling `name`."""
         cache = self.caches[label]
+        requests_before = self.counter.requests()
+        cpu_before = memory.cpu_seconds(cache.pids(), cache.proc.pid)
         started = time.perf_counter()
         try:
             clients.skopeo_pull(cache.host, f"bench/{name}", scratch, parallel=parallel)
         except clients.ClientError as exc:
             raise clients.ClientError(f"{label} (the cache at {cache.url}, log {cache.log}) failed: {exc}") from None
-        return time.perf_counter() - started
+        secs = time.perf_counter() - started
+        cpu = memory.cpu_seconds(cache.pids(), cache.proc.pid) - cpu_before
+        return secs, cpu, self.counter.requests() - requests_before
 
     def upstream_blob_bytes(self, name):
         return self.counter.body_bytes(f"/v2/bench/{name}/blobs/", method="GET")
@@ -164,6 +169,14 @@ def define(results, layouts, concurrent):
         group="mirror (pull-through cache)",
         title=f"{concurrent} concurrent cold pulls of {CONCURRENT_IMAGE} (through the counting proxy)",
     )
+    cpu = {"unit": "s", "better": "lower", "group": "mirror: the cache's CPU per pull (Berth's without its PostgreSQL)"}
+    for name in IMAGES:
+        for temperature in ("cold", "warm"):
+            results.define(f"mirror.cpu.{temperature}.{name}", title=f"{temperature} pull {name}: CPU s", **cpu)
+    upstream = {"unit": "req", "better": "lower", "group": "mirror: requests the upstream got per pull"}
+    for name in IMAGES:
+        for temperature in ("cold", "warm"):
+            results.define(f"mirror.upstream.{temperature}.{name}", title=f"{temperature} pull {name}", **upstream)
 
 
 def run_rep(rig, results, rep, order, scratch, concurrent, log):
@@ -174,16 +187,21 @@ def run_rep(rig, results, rep, order, scratch, concurrent, log):
     for name, lay in rig.layouts.items():
         for temperature in ("cold", "warm"):
             for label in order:
-                secs = rig.pull(label, name, scratch)
+                secs, cpu, asked = rig.pull(label, name, scratch)
                 rate = lay.transfer_bytes / MiB / secs
                 results.add(f"mirror.{temperature}.{name}", label, rate, extra={"seconds": secs})
-                log(f"  rep {rep} {label:9s} mirror {temperature} pull {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s")
+                results.add(f"mirror.cpu.{temperature}.{name}", label, cpu)
+                results.add(f"mirror.upstream.{temperature}.{name}", label, asked)
+                log(
+                    f"  rep {rep} {label:9s} mirror {temperature} pull {name:13s} {secs:7.2f} s {rate:8.1f} MiB/s,"
+                    f" CPU {cpu:5.2f} s, {asked} upstream requests"
+                )
     rig.fresh_caches()
     lay = rig.layouts[CONCURRENT_IMAGE]
     one_copy = sum(layer["size"] for layer in lay.layers) + lay.config_size
     for label in order:
         before = rig.upstream_blob_bytes(CONCURRENT_IMAGE)
-        secs = rig.pull(label, CONCURRENT_IMAGE, scratch, parallel=concurrent)
+        secs, _, _ = rig.pull(label, CONCURRENT_IMAGE, scratch, parallel=concurrent)
         moved = rig.upstream_blob_bytes(CONCURRENT_IMAGE) - before
         results.add("mirror.concurrent_upstream", label, moved / one_copy, extra={"bytes": moved})
         results.add("mirror.concurrent", label, concurrent * lay.transfer_bytes / MiB / secs, extra={"seconds": secs})
