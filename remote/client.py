@@ -226,6 +226,16 @@ class RemoteRegistry:
             index["manifests"] = [m for m in index["manifests"] if m.get("artifactType") == artifact_type]
         return index
 
+    def has_referrers_api(self, repo, digest):
+        """True when the registry answers the referrers API (else clients keep the sha256-<hex> tag)."""
+        try:
+            pages = self._pages(f"/v2/{repo}/referrers/{digest}", _pull(repo), f"GET referrers {repo}@{digest}")
+            next(pages)
+            pages.close()
+        except errors.RemoteNotFound:
+            return False
+        return True
+
     def _referrers_tag(self, repo, digest):
         tag = digest.replace(":", "-", 1)
         try:
@@ -357,6 +367,15 @@ class RemoteRegistry:
             raise errors.DigestMismatch(f"{what}: the upstream stored {answered}, not {digest}", self.url)
         return digest
 
+    def delete_manifest(self, repo, digest):
+        """DELETE a manifest by digest (tags pointing at it go with it). False when it was not there."""
+        what = f"DELETE manifest {repo}@{digest}"
+        try:
+            self._request("DELETE", f"/v2/{repo}/manifests/{digest}", _delete(repo), what, ok=(202, 200, 204)).close()
+        except errors.RemoteNotFound:
+            return False
+        return True
+
     def _location(self, response, what):
         location = response.headers.get("Location")
         if not location:
@@ -396,6 +415,10 @@ def _pull(repo):
 
 def _push(repo):
     return (f"repository:{repo}:pull,push",)
+
+
+def _delete(repo):
+    return (f"repository:{repo}:delete",)
 
 
 def _accept(accept):
