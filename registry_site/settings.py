@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "search",
     "storage_backends",
     "accounts",
+    "proxy",  # mirror and pull-through cache (proxy/)
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend
@@ -249,6 +250,14 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# Transparent mirror (proxy/config.py), as the original registry's `mirroring` section: MIRROR_SOURCE is the
+# upstream (e.g. https://registry-1.docker.io), MIRROR_TAGS_CACHE_TTL how long a cached tag is trusted (s).
+PROXY_MIRROR = {
+    "SOURCE": os.environ.get("MIRROR_SOURCE", ""),
+    "SOURCE_INDEX": os.environ.get("MIRROR_SOURCE_INDEX", ""),
+    "TAGS_CACHE_TTL": int(os.environ.get("MIRROR_TAGS_CACHE_TTL") or 172800),
+}
 
 LOG_LEVEL = os.environ.get("BERTH_LOG_LEVEL", "INFO").upper()
 LEGACY_NOTES = []

@@ -20,6 +20,7 @@ from images.models import (
     Tag,
 )
 from images.services import notifications, prepared, repositories
+from proxy import access as proxy_access
 
 # A pull writes the repository's last_pull_at at most this often.
 PULL_TIME_RESOLUTION = timedelta(seconds=60)
@@ -32,6 +33,7 @@ def put(repository_name, reference, data, content_type):
             "manifest exceeds the size limit", detail={"limit": registry_setting("MAX_MANIFEST_BYTES")}
         )
     kind, value = references.split_reference(reference)
+    proxy_access.refuse_push(repository_name)
     parsed = manifests.parse(data, content_type)
     if kind == "digest":
         algorithm, _ = digests.parse(value)
