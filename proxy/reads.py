@@ -95,9 +95,12 @@ def stat_blob(name, digest):
     known = Blob.objects.filter(digest=digest).first()
     if known is not None and _referenced(route, digest):  # a digest is never fetched twice
         try:
-            return blobs.link(name, digest, known.size, verify_bytes=True)
+            linked = blobs.link(name, digest, known.size, verify_bytes=True)
         except BlobUnknown:
             pass
+        else:
+            store.add_size(name, known.size)
+            return linked
     return fetch.start(route, digest)
 
 
