@@ -24,7 +24,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from images import digests
-from images.errors import Unavailable
+from images.errors import BlobUnknown, Unavailable
 from images.models import Blob, Upload
 from images.services import blobs
 from proxy import store, upstream
@@ -78,6 +78,10 @@ def start(route, digest):
     for _ in range(3):
         row = _claim(digest)
         if row is not None:
+            landed = _landed_meanwhile(route, digest)
+            if landed is not None:  # a fetch finished between our look and our claim
+                BlobFetch.objects.filter(pk=row.pk).delete()
+                return landed
             return _lead(route, digest, row)
         current = BlobFetch.objects.filter(digest=digest).first()
         if current is None:
@@ -93,6 +97,22 @@ def start(route, digest):
 
             return reads.stat_blob(route.name, digest)
     raise Unavailable(f"fetching {digest} from the upstream {route.proxy.upstream_url} did not settle, retry")
+
+
+def _landed_meanwhile(route, digest):
+    from proxy import reads
+
+    try:
+        return blobs.stat(route.name, digest)
+    except BlobUnknown:
+        pass
+    known = Blob.objects.filter(digest=digest).first()
+    if known is None or not reads.referenced(route, digest):
+        return None
+    try:
+        return blobs.link(route.name, digest, known.size, verify_bytes=True)
+    except BlobUnknown:
+        return None
 
 
 def _claim(digest):

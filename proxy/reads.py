@@ -93,7 +93,7 @@ def stat_blob(name, digest):
     except BlobUnknown:
         pass
     known = Blob.objects.filter(digest=digest).first()
-    if known is not None and _referenced(route, digest):  # a digest is never fetched twice
+    if known is not None and referenced(route, digest):  # a digest is never fetched twice
         try:
             linked = blobs.link(name, digest, known.size, verify_bytes=True)
         except BlobUnknown:
@@ -104,7 +104,7 @@ def stat_blob(name, digest):
     return fetch.start(route, digest)
 
 
-def _referenced(route, digest):
+def referenced(route, digest):
     return ManifestLayer.objects.filter(digest=digest, manifest__repository_links__repository__name=route.name).exists()
 
 

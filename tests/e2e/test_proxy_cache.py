@@ -150,8 +150,8 @@ def test_concurrent_cold_pulls_cause_one_upstream_download(cache_berth, distribu
     image = seed_image(distribution, f"big/{ns}", "1", tmp_path, layer_size=8 << 20)
     counter = counting_proxy(distribution.url)
     add_proxy(cache_berth, ns, counter.url)
-    with concurrent.futures.ThreadPoolExecutor(6) as pool:
-        list(pool.map(lambda i: pull(cache_berth, f"{ns}/big/{ns}:1", tmp_path / f"out{i}"), range(6)))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: pull(cache_berth, f"{ns}/big/{ns}:1", tmp_path / f"out{i}"), range(8)))
     blob_bytes = counter.body_bytes(f"/v2/big/{ns}/blobs/", method="GET")
     total = sum(len(data) for data in image.built.blobs.values() if len(data) > 1000)
     assert total <= blob_bytes <= total * 1.1, (blob_bytes, total, counter.per_path())
@@ -203,7 +203,7 @@ def test_cached_tags_are_served_stale_when_the_upstream_is_down(cache_berth, tmp
     assert "serving" in cache_berth.log.read_text() and "stale" in cache_berth.log.read_text()
 
 
-def test_upstream_429_is_passed_on_with_retry_after(cache_berth, distribution, counting_proxy, tmp_path):
+def test_upstream_429_5xx_and_garbage_are_spec_errors(cache_berth, distribution, counting_proxy, tmp_path):
     ns = namespace()
     seed_image(distribution, f"busy/{ns}", "1", tmp_path)
     counter = counting_proxy(distribution.url)
@@ -212,6 +212,14 @@ def test_upstream_429_is_passed_on_with_retry_after(cache_berth, distribution, c
     answer = get(cache_berth, f"/v2/{ns}/busy/{ns}/manifests/1")
     assert answer.status_code == 429 and answer.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
     assert answer.headers["Retry-After"] == "7"
+    for fault in ({"status": 500}, {"garbage": True}):  # 5xx (after the client's retries) and not HTTP at all
+        counter.clear_faults()
+        counter.fault(r"/manifests/", **fault)
+        answer = get(cache_berth, f"/v2/{ns}/busy/{ns}/manifests/1")
+        error = answer.json()["errors"][0]
+        assert answer.status_code == 503 and error["code"] == "UNAVAILABLE" and counter.url in error["message"]
+    counter.clear_faults()
+    assert get(cache_berth, f"/v2/{ns}/busy/{ns}/manifests/1").status_code == 200
 
 
 def test_gc_evicts_the_least_recently_pulled_cache_above_the_size_cap(cache_berth, distribution, tmp_path):

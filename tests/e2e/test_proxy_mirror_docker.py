@@ -107,6 +107,8 @@ def test_docker_pulls_docker_hub_names_through_the_mirror(mirrored_docker, mirro
         assert f"{repo}@{seeded[expected].digest}" in mirrored_docker.repo_digests(ref)
     catalog = requests.get(f"{mirror.url}/v2/_catalog", timeout=30).json()["repositories"]
     assert {"library/alpine", "someorg/tool"} <= set(catalog)
+    found = requests.get(f"{mirror.url}/v1/search", params={"q": "alpine"}, timeout=30).json()["results"]
+    assert "library/alpine" in [r["name"] for r in found]  # what `docker search` asks
     metrics = requests.get(f"{mirror.url}/metrics", timeout=30).text
     assert 'berth_manifest_pulls_total{repository="library/alpine"}' in metrics  # pulls through the cache count
     mirrored_docker("rmi", "alpine", "library/alpine:3", "someorg/tool:1")
