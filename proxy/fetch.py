@@ -2,7 +2,8 @@
 
 The first request for a digest inserts a BlobFetch row (the claim; unique per digest, so exactly
 one process wins), opens the upstream blob (its errors are the client's errors, before any byte is
-sent) and hands the stream to a thread that appends it to a spool file while hashing it. Every
+sent) and hands the stream to a thread that appends it to a spool file (the remote client hashes it as
+it passes). Every
 client, the first one included, tails that spool file: it gets bytes as they arrive, memory stays
 at one block. When the download is complete and its digest and size match, the spool becomes an
 ordinary upload and is committed through the upload path (images/services/blobs.commit_upload);
@@ -11,6 +12,7 @@ tailer aborts its response (the last byte is held back until the commit, so a cl
 a complete body of bad bytes).
 """
 
+import itertools
 import logging
 import os
 import socket
@@ -53,12 +55,20 @@ class Fetching:
 
     media_type = "application/octet-stream"
 
-    def __init__(self, fetch_id, digest, size, spool):
-        self.fetch_id, self.digest, self.size = fetch_id, digest, size
+    def __init__(self, fetch_id, digest, size, spool, upstream):
+        self.fetch_id, self.digest, self.size, self.upstream = fetch_id, digest, size, upstream
         self.file = open(spool, "rb")  # held from here on: the fetch may rename or unlink the path
 
     def response(self, headers):
-        response = StreamingHttpResponse(_tail(self.fetch_id, self.digest, self.size, self.file))
+        """The streamed answer; a fetch that fails before its first byte is a 503, not a broken 200."""
+        stream = _tail(self.fetch_id, self.digest, self.size, self.file)
+        try:
+            first = next(stream, b"")
+        except FetchFailed as exc:
+            raise Unavailable(
+                f"fetching the blob from the upstream {self.upstream} failed: {exc}", detail={"digest": self.digest}
+            ) from None
+        response = StreamingHttpResponse(itertools.chain([first], stream))
         for key, value in headers.items():
             response[key] = value
         if self.size is not None:
@@ -89,7 +99,7 @@ def start(route, digest):
         if _stale(current):
             BlobFetch.objects.filter(pk=current.pk, heartbeat_at=current.heartbeat_at).delete()
             continue
-        following = _follow(current)
+        following = _follow(current, route.proxy.upstream_url)
         if following is not None:
             return following
         if Blob.objects.filter(digest=digest).exists():
@@ -159,10 +169,10 @@ def _lead(route, digest, row):
     )
     worker.start()
     upstream.count("berth_proxy_blob_fetches", "Blobs fetched from upstream", route)
-    return Fetching(row.pk, digest, remote.size, row.spool)
+    return Fetching(row.pk, digest, remote.size, row.spool, route.proxy.upstream_url)
 
 
-def _follow(row):
+def _follow(row, upstream):
     """Wait until the leader created the spool (size known); None when the fetch ended meanwhile."""
     deadline = time.monotonic() + STALE_SECONDS
     while time.monotonic() < deadline:
@@ -171,7 +181,7 @@ def _follow(row):
             if current is None:
                 return None
             try:
-                return Fetching(row.pk, row.digest, current.size, row.spool)
+                return Fetching(row.pk, row.digest, current.size, row.spool, upstream)
             except FileNotFoundError:  # committed or failed just now
                 return None
         if not BlobFetch.objects.filter(pk=row.pk).exists():
@@ -181,16 +191,18 @@ def _follow(row):
 
 
 def _download(route, digest, row, remote):
-    """The fetch thread: upstream -> spool (hashed), then commit if the digest and size match."""
-    algorithm, _ = digests.parse(digest)
-    hasher = digests.hasher(algorithm)
+    """The fetch thread: upstream -> spool, then commit if the digest and size match.
+
+    The remote blob hashes the bytes as they pass and raises DigestMismatch (or RemoteUnavailable
+    on a short body) before its iteration ends (remote/blobs.py): a loop that completes had the
+    right bytes, and only then is anything committed.
+    """
     received, beat = 0, time.monotonic()
     try:
         try:
             with open(row.spool, "ab", buffering=0) as out:
                 for chunk in remote:
                     out.write(chunk)
-                    hasher.update(chunk)
                     received += len(chunk)
                     _wake(row.pk)
                     if time.monotonic() - beat > HEARTBEAT_SECONDS:
@@ -200,8 +212,6 @@ def _download(route, digest, row, remote):
             remote.close()
         if remote.size is not None and received != remote.size:
             raise remote_errors.RemoteUnavailable(f"truncated: {received} of {remote.size} bytes", reg_url(route))
-        if digests.of_hasher(hasher) != digest:
-            raise remote_errors.DigestMismatch(f"content does not match {digest}", reg_url(route))
         _commit(route, digest, row.spool, received)
         upstream.count("berth_proxy_upstream_bytes", "Blob bytes downloaded from upstreams", route, received)
     except Exception as exc:
