@@ -163,7 +163,7 @@ def _lead(route, digest, row):
         raise
     BlobFetch.objects.filter(pk=row.pk).update(size=remote.size, heartbeat_at=timezone.now())
     open(row.spool, "wb").close()  # followers wait for it: from now on, size is known
-    _local[row.pk] = threading.Condition()
+    _local[row.pk] = _Progress()
     worker = threading.Thread(
         target=_download, args=(route, digest, row, remote), name=f"proxy-fetch-{digest[:19]}", daemon=True
     )
@@ -190,13 +190,32 @@ def _follow(row, upstream):
     return None
 
 
+class _Progress:
+    """A fetch this process runs, as its local tailers see it (others poll the file and the row)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.written = 0
+        self.verified = False  # every byte is in the spool and matched the digest
+        self.done = False
+
+    def update(self, written=None, verified=False, done=False):
+        with self.cond:
+            if written is not None:
+                self.written = written
+            self.verified = self.verified or verified
+            self.done = self.done or done
+            self.cond.notify_all()
+
+
 def _download(route, digest, row, remote):
     """The fetch thread: upstream -> spool, then commit if the digest and size match.
 
     The remote blob hashes the bytes as they pass and raises DigestMismatch (or RemoteUnavailable
     on a short body) before its iteration ends (remote/blobs.py): a loop that completes had the
-    right bytes, and only then is anything committed.
+    right bytes. Only then do tailers get the last byte, and the spool is committed.
     """
+    progress = _local[row.pk]
     received, beat = 0, time.monotonic()
     try:
         try:
@@ -204,7 +223,7 @@ def _download(route, digest, row, remote):
                 for chunk in remote:
                     out.write(chunk)
                     received += len(chunk)
-                    _wake(row.pk)
+                    progress.update(written=received)
                     if time.monotonic() - beat > HEARTBEAT_SECONDS:
                         beat = time.monotonic()
                         BlobFetch.objects.filter(pk=row.pk).update(received=received, heartbeat_at=timezone.now())
@@ -212,43 +231,32 @@ def _download(route, digest, row, remote):
             remote.close()
         if remote.size is not None and received != remote.size:
             raise remote_errors.RemoteUnavailable(f"truncated: {received} of {remote.size} bytes", reg_url(route))
+        progress.update(verified=True)
+        BlobFetch.objects.filter(pk=row.pk).update(received=received, verified=True, heartbeat_at=timezone.now())
         _commit(route, digest, row.spool, received)
         upstream.count("berth_proxy_upstream_bytes", "Blob bytes downloaded from upstreams", route, received)
     except Exception as exc:
         logger.warning("fetching %s for %s from %s failed: %s", digest, route.name, route.proxy.upstream_url, exc)
         upstream.count_error(route, exc)
-        _discard(row.spool)
+        if not progress.verified:
+            _discard(row.spool)  # tailers holding it open see a short file and abort
+        else:
+            _discard(row.spool, truncate=False)  # good bytes a tailer may still be reading
     finally:
         BlobFetch.objects.filter(pk=row.pk).delete()
-        _wake(row.pk, last=True)
+        progress.update(done=True)
+        _local.pop(row.pk, None)
         connections.close_all()
-
-
-def _wake(fetch_id, last=False):
-    condition = _local.pop(fetch_id, None) if last else _local.get(fetch_id)
-    if condition is not None:
-        with condition:
-            condition.notify_all()
-
-
-def _wait(fetch_id):
-    """Until more bytes may be there: woken by the local fetch thread, else a short poll."""
-    condition = _local.get(fetch_id)
-    if condition is None:
-        time.sleep(POLL_SECONDS)
-        return False
-    with condition:
-        condition.wait(ROW_CHECK_SECONDS)
-    return fetch_id not in _local
 
 
 def reg_url(route):
     return route.proxy.upstream_url
 
 
-def _discard(spool):
+def _discard(spool, truncate=True):
     try:
-        os.truncate(spool, 0)  # tailers holding it open see a short file and abort
+        if truncate:
+            os.truncate(spool, 0)
         os.unlink(spool)
     except FileNotFoundError:
         pass
@@ -281,35 +289,63 @@ def _blocks(path):
 
 
 def _tail(fetch_id, digest, size, fh):
-    """The spool's bytes as they arrive; the last byte only once the blob is committed."""
+    """The spool's bytes as they arrive; the last byte only once they all matched the digest."""
+    progress = _local.get(fetch_id)
+    watch = _LocalWatch(progress) if progress is not None else _RowWatch(fetch_id, digest)
     with fh:
-        sent, checked = 0, 0.0
+        sent = 0
         while True:
-            room = BLOCK if size is None else min(BLOCK, size - 1 - sent)
+            verified = watch.verified
+            room = BLOCK if size is None or verified else min(BLOCK, size - 1 - sent)
             data = fh.read(room) if room > 0 else b""
             if data:
                 sent += len(data)
                 yield data
                 continue
-            now = time.monotonic()
-            if now - checked < ROW_CHECK_SECONDS:
-                if not _wait(fetch_id):
-                    continue
-            checked = now
-            row = BlobFetch.objects.filter(pk=fetch_id).values_list("heartbeat_at", flat=True).first()
-            if row is None:
-                yield from _finish(fh, digest, size, sent)
+            if verified:
+                if size is not None and sent != size:
+                    raise FetchFailed(f"the fetch of {digest} ended short ({sent} of {size} bytes)")
                 return
-            if (timezone.now() - row).total_seconds() > STALE_SECONDS:
-                raise FetchFailed(f"the fetch of {digest} stalled")
+            watch.wait(sent, room)
 
 
-def _finish(fh, digest, size, sent):
-    committed = Blob.objects.filter(digest=digest).values_list("size", flat=True).first()
-    if committed is None or (size is not None and committed != size):
-        raise FetchFailed(f"the fetch of {digest} failed")
-    while data := fh.read(BLOCK):
-        sent += len(data)
-        yield data
-    if sent != committed:
-        raise FetchFailed(f"the fetch of {digest} ended short ({sent} of {committed} bytes)")
+class _LocalWatch:
+    def __init__(self, progress):
+        self.progress = progress
+
+    @property
+    def verified(self):
+        return self.progress.verified
+
+    def wait(self, sent, room):
+        progress = self.progress
+        with progress.cond:
+            while not (progress.verified or progress.done or (room > 0 and progress.written > sent)):
+                progress.cond.wait(HEARTBEAT_SECONDS)
+            if progress.done and not progress.verified:
+                raise FetchFailed("the fetch failed")
+
+
+class _RowWatch:
+    """A fetch run by another process: the file is polled, the row looked at a few times a second."""
+
+    def __init__(self, fetch_id, digest):
+        self.fetch_id, self.digest = fetch_id, digest
+        self.verified = False
+        self.checked = 0.0
+
+    def wait(self, sent, room):
+        now = time.monotonic()
+        if now - self.checked < ROW_CHECK_SECONDS:
+            time.sleep(POLL_SECONDS)
+            return
+        self.checked = now
+        row = BlobFetch.objects.filter(pk=self.fetch_id).values_list("verified", "heartbeat_at").first()
+        if row is None:  # finished: committed (all bytes were good), or failed
+            if not Blob.objects.filter(digest=self.digest).exists():
+                raise FetchFailed(f"the fetch of {self.digest} failed")
+            self.verified = True
+        elif row[0]:
+            self.verified = True
+        elif (timezone.now() - row[1]).total_seconds() > STALE_SECONDS:
+            raise FetchFailed(f"the fetch of {self.digest} stalled")

@@ -64,6 +64,15 @@ def stored_blob(server, digest):
     return server.storage / "blobs" / algorithm / hexpart[:2] / hexpart
 
 
+def committed(server, digest, timeout=10):
+    """The blob's stored file once the fetch committed it (just after the client got its last byte)."""
+    path = stored_blob(server, digest)
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path
+
+
 def get(server, path, **headers):
     return requests.get(f"{server.url}{path}", headers={"Accept": ACCEPT, **headers}, timeout=TIMEOUT)
 
@@ -83,7 +92,7 @@ def test_skopeo_pulls_through_a_namespace_of_an_htpasswd_upstream(cache_berth, d
     for digest, data in image.built.blobs.items():
         if digest == image.digest:
             continue  # the manifest: a manifest row, not a blob
-        assert hashlib.sha256(stored_blob(cache_berth, digest).read_bytes()).hexdigest() == digest.split(":")[1]
+        assert hashlib.sha256(committed(cache_berth, digest).read_bytes()).hexdigest() == digest.split(":")[1]
         assert len(data) == stored_blob(cache_berth, digest).stat().st_size
     tags = get(cache_berth, f"/v2/{ns}/team/app/tags/list").json()
     assert tags == {"name": f"{ns}/team/app", "tags": ["1"]}
@@ -171,7 +180,7 @@ def test_first_bytes_reach_the_client_before_the_fetch_is_complete(cache_berth, 
         for block in response.iter_content(1 << 20):
             hasher.update(block)
     assert "sha256:" + hasher.hexdigest() == layer
-    assert stored_blob(cache_berth, layer).exists()
+    assert committed(cache_berth, layer).exists()
 
 
 def test_upstream_cut_mid_blob_stores_nothing_and_the_next_pull_works(
@@ -198,7 +207,7 @@ def test_upstream_cut_mid_blob_stores_nothing_and_the_next_pull_works(
     assert not stored_blob(cache_berth, layer).exists()
     counter.clear_faults()
     pull(cache_berth, f"{ns}/cut/{ns}:1", tmp_path / "ok")
-    assert hashlib.sha256(stored_blob(cache_berth, layer).read_bytes()).hexdigest() == layer.split(":")[1]
+    assert hashlib.sha256(committed(cache_berth, layer).read_bytes()).hexdigest() == layer.split(":")[1]
 
 
 def test_cached_tags_are_served_stale_when_the_upstream_is_down(cache_berth, tmp_path):
@@ -259,4 +268,4 @@ def test_gc_evicts_the_least_recently_pulled_cache_above_the_size_cap(cache_bert
     for digest in old.built.blobs:
         if digest != old.digest:
             assert stored_blob(cache_berth, digest).exists()
-    assert all(stored_blob(cache_berth, d).exists() for d in new.built.blobs if d != new.digest)
+    assert all(committed(cache_berth, d).exists() for d in new.built.blobs if d != new.digest)
