@@ -8,10 +8,9 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -86,7 +85,6 @@ class RemoteRegistry:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.auth = Authenticator(self.session, self.url, username, password, timeout)
-        self._lock = threading.Lock()
 
     def __repr__(self):
         return f"RemoteRegistry({self.url!r})"
@@ -228,6 +226,16 @@ class RemoteRegistry:
             index["manifests"] = [m for m in index["manifests"] if m.get("artifactType") == artifact_type]
         return index
 
+    def has_referrers_api(self, repo, digest):
+        """True when the registry answers the referrers API (else clients keep the sha256-<hex> tag)."""
+        try:
+            pages = self._pages(f"/v2/{repo}/referrers/{digest}", _pull(repo), f"GET referrers {repo}@{digest}")
+            next(pages)
+            pages.close()
+        except errors.RemoteNotFound:
+            return False
+        return True
+
     def _referrers_tag(self, repo, digest):
         tag = digest.replace(":", "-", 1)
         try:
@@ -359,6 +367,15 @@ class RemoteRegistry:
             raise errors.DigestMismatch(f"{what}: the upstream stored {answered}, not {digest}", self.url)
         return digest
 
+    def delete_manifest(self, repo, digest):
+        """DELETE a manifest by digest (tags pointing at it go with it). False when it was not there."""
+        what = f"DELETE manifest {repo}@{digest}"
+        try:
+            self._request("DELETE", f"/v2/{repo}/manifests/{digest}", _delete(repo), what, ok=(202, 200, 204)).close()
+        except errors.RemoteNotFound:
+            return False
+        return True
+
     def _location(self, response, what):
         location = response.headers.get("Location")
         if not location:
@@ -398,6 +415,10 @@ def _pull(repo):
 
 def _push(repo):
     return (f"repository:{repo}:pull,push",)
+
+
+def _delete(repo):
+    return (f"repository:{repo}:delete",)
 
 
 def _accept(accept):
@@ -449,7 +470,3 @@ def _reason(exc):
     if inner:
         text += f": {str(inner[0])[:200]}"
     return text
-
-
-def _host(url):
-    return urlsplit(url).netloc

@@ -3,6 +3,7 @@
 front of them (tests/support/). Fixtures come from tests/support/upstreams.py."""
 
 import json
+import logging
 import time
 import tracemalloc
 import uuid
@@ -99,7 +100,8 @@ def make_private(server, repo):
     assert response.status_code == 200, response.text
 
 
-def test_bearer_token_flow_against_a_second_berth(berth_upstream, counting_proxy, upstream_workdir):
+def test_bearer_token_flow_against_a_second_berth(berth_upstream, counting_proxy, upstream_workdir, caplog):
+    caplog.set_level(logging.DEBUG, logger="berth.remote")
     repo = unique(f"{berth_upstream.username}/app")
     other = unique(f"{berth_upstream.username}/other")
     seeded = seed_image(berth_upstream, repo, "1", upstream_workdir)
@@ -137,6 +139,11 @@ def test_bearer_token_flow_against_a_second_berth(berth_upstream, counting_proxy
     with pytest.raises(errors.RemoteUnauthorized) as refused:
         RemoteRegistry(proxy.url, berth_upstream.username, "wrong-password").get_manifest(repo, "1")
     assert "wrong-password" not in str(refused.value)
+
+    tokens = [token for token, _ in registry.auth.tokens._tokens.values()]
+    assert tokens and caplog.records  # the client logged its token requests...
+    for secret in (berth_upstream.password, "wrong-password", *tokens):
+        assert secret not in caplog.text  # ...and never a password or a token
 
 
 def test_big_blob_streams_in_chunks_with_flat_memory(distribution, upstream_workdir):
@@ -189,6 +196,9 @@ def test_corrupt_blob_is_a_digest_mismatch(faulty):
     proxy.fault(f"/manifests/{seeded.digest}$", corrupt=True)
     with pytest.raises(errors.DigestMismatch):
         registry.get_manifest(seeded.repo, seeded.digest)
+    proxy.fault("/manifests/1$", corrupt=True)  # by tag: checked against Docker-Content-Digest
+    with pytest.raises(errors.DigestMismatch):
+        registry.get_manifest(seeded.repo, "1")
 
 
 def test_truncated_blob_is_unavailable_and_never_retried_mid_stream(faulty):

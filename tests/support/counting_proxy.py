@@ -17,6 +17,7 @@ token realms point back at the proxy and are counted too). Only 127.0.0.1.
 import http.client
 import re
 import select
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ class Fault:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        """A client that hangs up (an idle kept-alive connection, a pull cut short) is not an error."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class CountingProxy:
