@@ -32,7 +32,7 @@ from images.services import blobs
 from proxy import store, upstream
 from proxy.models import BlobFetch
 from remote import errors as remote_errors
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, scratch, writeback
 
 logger = logging.getLogger("berth.proxy")
 BLOCK = 1024 * 1024
@@ -219,7 +219,8 @@ def _download(route, digest, row, remote):
     received, beat = 0, time.monotonic()
     try:
         try:
-            with open(row.spool, "ab", buffering=0) as out:
+            with open(row.spool, "ab", buffering=0) as fh:
+                out = writeback.Writer(fh, 0)  # the commit's fsync then waits only for the tail
                 for chunk in remote:
                     out.write(chunk)
                     received += len(chunk)
