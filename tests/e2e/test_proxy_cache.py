@@ -121,6 +121,17 @@ def test_podman_pulls_from_a_token_auth_berth_upstream_and_pushes_into_the_cache
     assert get(cache_berth, "/v2/local/tool/manifests/1").status_code == 200
 
 
+def test_anonymous_token_auth_upstream_as_docker_hub_does_it(cache_berth, berth_upstream, tmp_path):
+    """No credentials: the upstream Berth answers 401 with a Bearer challenge; the cache fetches an
+    anonymous token from its realm for the public repository, as from Docker Hub."""
+    ns = namespace()
+    image = seed_image(berth_upstream, "dave/public", "1", tmp_path)
+    add_proxy(cache_berth, ns, berth_upstream.url)
+    pull(cache_berth, f"{ns}/dave/public:1", tmp_path / "anon")
+    answer = get(cache_berth, f"/v2/{ns}/dave/public/manifests/1")
+    assert answer.status_code == 200 and answer.headers["Docker-Content-Digest"] == image.digest
+
+
 def test_multi_arch_index_keeps_the_platforms_pulled_and_lists_upstream_referrers(
     cache_berth, berth_upstream, tmp_path
 ):
