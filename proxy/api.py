@@ -41,10 +41,10 @@ class ProxySerializer(serializers.ModelSerializer):
         read_only_fields = ["from_settings", "created_at", "updated_at"]
         extra_kwargs = {"namespace": {"validators": []}}
 
-    def get_cached_repositories(self, obj):
+    def get_cached_repositories(self, obj) -> int:
         return obj.repositories.count()
 
-    def get_cached_bytes(self, obj):
+    def get_cached_bytes(self, obj) -> int:
         return eviction.cached_bytes(obj)
 
     def save(self, **kwargs):

@@ -37,7 +37,29 @@ def evict(now, dry_run=False):
     evicted = []
     for proxy in Proxy.objects.exclude(max_size=None, max_age_days=None):
         evicted += _evict_proxy(proxy, now, dry_run)
+    if not dry_run:
+        sweep_spool(now)
     return evicted
+
+
+def repository_bytes(cached):
+    linked = RepositoryBlob.objects.filter(repository_id=cached.repository_id).values("blob_id")
+    return Blob.objects.filter(id__in=linked).aggregate(total=Sum("size"))["total"] or 0
+
+
+def sweep_spool(now, older_than=timedelta(days=1)):
+    """Spool files a crashed fetch left behind (no claim row names them)."""
+    from proxy.fetch import spool_dir
+    from proxy.models import BlobFetch
+
+    live = set(BlobFetch.objects.values_list("spool", flat=True))
+    cutoff = (now - older_than).timestamp()
+    for path in spool_dir().iterdir():
+        try:
+            if str(path) not in live and path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass
 
 
 def _evict_proxy(proxy, now, dry_run):
@@ -53,7 +75,7 @@ def _evict_proxy(proxy, now, dry_run):
                 break
             if cached not in out:
                 out.append(cached)
-            total -= cached.size
+            total -= repository_bytes(cached)
     names = [c.repository.name for c in out]
     for name in names:
         logger.info("%s cache %s (proxy %s)", "would evict" if dry_run else "evicting", name, proxy)

@@ -91,6 +91,7 @@ class BlobFetch(models.Model):
     owner = models.CharField(max_length=255)
     size = models.BigIntegerField(null=True)
     received = models.BigIntegerField(default=0)
+    verified = models.BooleanField(default=False, help_text="all bytes are in the spool and matched the digest")
     heartbeat_at = models.DateTimeField()
 
     def __str__(self):

@@ -33,22 +33,23 @@ def get_manifest(name, reference):
 
 def _tagged(route, tag):
     state = store.cached_tag(route, tag)
-    if state is not None:
-        age = (timezone.now() - state.validated_at).total_seconds()
-        if age <= route.proxy.tag_ttl:
-            return _local(route, tag)
+    if state is None:  # never fetched: one GET (no HEAD first)
+        return _fetch_manifest(route, tag, tag=tag)
+    age = (timezone.now() - state.validated_at).total_seconds()
+    if age <= route.proxy.tag_ttl:
+        return _local(route, tag)
     reg = upstream.client(route.proxy)
     try:
         head = reg.head_manifest(route.upstream_name, tag)
     except remote_errors.RemoteError as exc:
-        if state is not None and not isinstance(exc, remote_errors.RemoteNotFound):
+        if not isinstance(exc, remote_errors.RemoteNotFound):
             logger.warning("serving %s:%s stale: the upstream %s failed: %s", route.name, tag, reg.url, exc)
             upstream.count("berth_proxy_stale_served", "Cached tags served stale (upstream failed)", route)
             return _local(route, tag)
         raise upstream.translate(exc, route, "manifest", tag) from None
     if head.digest is None:
         return _fetch_manifest(route, tag, tag=tag)
-    if state is not None and head.digest == state.digest:
+    if head.digest == state.digest:
         store.mark_validated(route, tag)
         return _local(route, tag)
     try:
@@ -93,15 +94,18 @@ def stat_blob(name, digest):
     except BlobUnknown:
         pass
     known = Blob.objects.filter(digest=digest).first()
-    if known is not None and _referenced(route, digest):  # a digest is never fetched twice
+    if known is not None and referenced(route, digest):  # a digest is never fetched twice
         try:
-            return blobs.link(name, digest, known.size, verify_bytes=True)
+            linked = blobs.link(name, digest, known.size, verify_bytes=True)
         except BlobUnknown:
             pass
+        else:
+            store.add_size(name, known.size)
+            return linked
     return fetch.start(route, digest)
 
 
-def _referenced(route, digest):
+def referenced(route, digest):
     return ManifestLayer.objects.filter(digest=digest, manifest__repository_links__repository__name=route.name).exists()
 
 

@@ -34,7 +34,7 @@ class _Table:
         self.local = set()  # names known to be pushed (not caches), mirror mode only
 
 
-_state = {"table": _Table(), "loaded_at": None, "stamp_at": 0.0, "stamp": None}
+_state = {"table": _Table(), "loaded_at": None, "stamp_at": 0.0, "stamp": None, "pending": None}
 _lock = threading.Lock()
 
 
@@ -56,8 +56,19 @@ def _stamp():
 
 
 def changed():
-    """After a change of the proxies: this process reloads now, the others on the machine soon."""
+    """After a change of the proxies: this process reloads now, the others on the machine soon.
+
+    A change inside a transaction is seen by this process at once; if that transaction rolls back
+    (the admin's error page, a test) the table is read again once the transaction is gone.
+    """
+    from django.db import connection, transaction
+
     invalidate()
+    if connection.in_atomic_block:
+        _state["pending"] = connection.atomic_blocks[0]
+        transaction.on_commit(changed)
+        return
+    _state["pending"] = None
     path = _stamp_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +90,17 @@ def _load():
     return table
 
 
+def _rolled_back():
+    from django.db import connection
+
+    pending = _state["pending"]
+    return not connection.in_atomic_block or connection.atomic_blocks[0] is not pending
+
+
 def table():
+    if _state["pending"] is not None and _rolled_back():
+        _state["pending"] = None
+        invalidate()
     loaded = _state["loaded_at"]
     now = time.monotonic()
     if loaded is not None and now - _state["stamp_at"] > STAMP_SECONDS:

@@ -4,7 +4,6 @@ import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from images.errors import NameUnknown
 from images.models import Repository
@@ -55,7 +54,6 @@ def save(namespace, upstream_url, username=None, password=None, **options):
     if password is not None:
         proxy.set_password(password)
     proxy.save()
-    transaction.on_commit(routing.changed)
     routing.changed()
     return proxy
 

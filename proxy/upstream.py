@@ -26,6 +26,7 @@ def client(proxy):
                 verify_tls=proxy.verify_tls,
                 timeout=TIMEOUT,
                 retries=2,
+                max_retry_after=1,  # a longer Retry-After goes to the client at once (TOOMANYREQUESTS)
             )
             found = _clients[proxy.pk] = (key, reg)
     return found[1]
