@@ -11,9 +11,9 @@ limit anew).
 Password hashing is slow on purpose; clients that send Basic auth on every
 registry call would pay it per request, so a successful check is remembered
 for a minute under a key derived from the credentials and the stored password
-hash (a password change or a revoked token misses it). A directory (LDAP) user is checked against the
-directory the same way, through django.contrib.auth.authenticate: a user disabled there is refused at the
-latest a minute later.
+hash (a password change or a revoked token misses it). A directory (LDAP) user, who has no local
+password, is checked against the directory every time, through django.contrib.auth.authenticate (a
+bind costs less than the hashing the memory saves): a user disabled there is refused at once.
 """
 
 import base64
@@ -111,14 +111,15 @@ def _check_password(username, password):
         return None  # no account has a NUL in its name (and PostgreSQL can't even compare one)
     User = get_user_model()
     user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
-    key = _remember_key(username, password, user.password) if user is not None else None
-    if key is not None and cache.get(key) == user.pk:
+    local = user is not None and user.has_usable_password()  # directory users: asked every time (no hashing)
+    if local and cache.get(_remember_key(username, password, user.password)) == user.pk:
         return user if user.is_active else None
     # request=None: check_login counts the failures itself (accounts.backends counts only with a request).
     user = authenticate(None, username=username, password=password)
     if user is None or not user.is_active:
         return None
-    cache.set(_remember_key(username, password, user.password), user.pk, REMEMBER_SECONDS)
+    if user.has_usable_password():
+        cache.set(_remember_key(username, password, user.password), user.pk, REMEMBER_SECONDS)
     return user
 
 

@@ -48,6 +48,7 @@ def _follow_groups(sender, user=None, ldap_user=None, **kwargs):
         user.save()  # a new account: memberships need its row (django-auth-ldap saves it again after us)
     groups = ldap_user.group_dns if getattr(settings, "AUTH_LDAP_GROUP_SEARCH", None) else set()
     user._berth_directory_ok = directory.signed_in(user, SOURCE_LDAP, ldap_user.dn, groups)
+    logger.info("LDAP: %s found in the directory as %s (%d groups)", user.get_username(), ldap_user.dn, len(groups))
 
 
 @receiver(ldap_error, sender=DirectoryBackend)

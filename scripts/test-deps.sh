@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, idempotently and without questions:
-#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server (apt-get update at most once)
+#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server slapd ... (apt-get update at most once)
 #   - .venv with requirements-dev.txt
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -14,6 +14,9 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on, and
 # redis-server for the RQ tasks backend (tests/e2e/test_tasks_*.py start their own on a free port).
 APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
+# Single sign-on: OpenLDAP's slapd (the tests start their own, from a slapd.conf in a tmp dir; a system
+# slapd the package may start is left alone) and what python-ldap compiles against (no wheels on PyPI).
+APT_PACKAGES+=(slapd ldap-utils libldap2-dev libsasl2-dev gcc python3-dev)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose

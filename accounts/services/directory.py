@@ -138,3 +138,37 @@ def signed_in(user, source, subject, groups):
         return False
     sync_groups(user, source, groups)
     return True
+
+
+# --- group mappings (the admin, manage.py berth_sso) ----------------------------------------------
+
+
+def mappings():
+    return DirectoryGroupMapping.objects.select_related("organisation", "team")
+
+
+@transaction.atomic
+def add_mapping(actor, source, group, organisation, role, team=None):
+    """Staff map a directory group to a role in an organisation (and a team of it); applied at next sign-in."""
+    organisations.require_staff(actor, "map directory groups")
+    org = organisations.get(actor, organisation)
+    team_row = organisations.get_team(org, team) if team else None
+    row = DirectoryGroupMapping.objects.filter(source=source, group__iexact=group.strip(), organisation=org).first()
+    row = row or DirectoryGroupMapping(source=source, group=group.strip(), organisation=org)
+    row.role, row.team = role, team_row
+    row.full_clean(validate_unique=False)
+    row.save()
+    logger.info("group mapping by %s: %s", actor.get_username(), row)
+    return row
+
+
+@transaction.atomic
+def remove_mapping(actor, source, group, organisation):
+    organisations.require_staff(actor, "map directory groups")
+    org = organisations.get(actor, organisation)
+    deleted, _ = DirectoryGroupMapping.objects.filter(
+        source=source, group__iexact=group.strip(), organisation=org
+    ).delete()
+    if not deleted:
+        raise Http404(f"No mapping of {source} group “{group}” to {org.name}.")
+    logger.info("group mapping removed by %s: %s %s -> %s", actor.get_username(), source, group, org.name)
