@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
+from django.http import Http404
 from django.shortcuts import redirect
 from mozilla_django_oidc import auth as oidc_auth
 from mozilla_django_oidc import views as oidc_views
@@ -160,7 +161,14 @@ class OIDCBackend(oidc_auth.OIDCAuthenticationBackend):
         return user
 
 
-class AuthenticationRequestView(oidc_views.OIDCAuthenticationRequestView):
+class EnabledOnly:
+    def dispatch(self, request, *args, **kwargs):
+        if not enabled():
+            raise Http404("OpenID Connect sign-in is not configured.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AuthenticationRequestView(EnabledOnly, oidc_views.OIDCAuthenticationRequestView):
     """Sends the browser to the provider (with state, nonce and a PKCE challenge)."""
 
     get_settings = staticmethod(setting)
@@ -179,7 +187,7 @@ class AuthenticationRequestView(oidc_views.OIDCAuthenticationRequestView):
         return super().get(request)
 
 
-class AuthenticationCallbackView(oidc_views.OIDCAuthenticationCallbackView):
+class AuthenticationCallbackView(EnabledOnly, oidc_views.OIDCAuthenticationCallbackView):
     """The provider's redirect back: exchange the code, check the id token, sign the user in."""
 
     get_settings = staticmethod(setting)
