@@ -143,8 +143,13 @@ def signed_in(user, source, subject, groups):
 # --- group mappings (the admin, manage.py berth_sso) ----------------------------------------------
 
 
-def mappings():
-    return DirectoryGroupMapping.objects.select_related("organisation", "team")
+def mappings(actor=None, organisation=None):
+    """All mappings (the command line), or one organisation's, for staff."""
+    rows = DirectoryGroupMapping.objects.select_related("organisation", "team")
+    if organisation is None:
+        return rows
+    organisations.require_staff(actor, "see directory group mappings")
+    return rows.filter(organisation=organisations.get(actor, organisation))
 
 
 @transaction.atomic
@@ -163,12 +168,12 @@ def add_mapping(actor, source, group, organisation, role, team=None):
 
 
 @transaction.atomic
-def remove_mapping(actor, source, group, organisation):
+def remove_mapping(actor, source, group, organisation, pk=None):
     organisations.require_staff(actor, "map directory groups")
     org = organisations.get(actor, organisation)
-    deleted, _ = DirectoryGroupMapping.objects.filter(
-        source=source, group__iexact=group.strip(), organisation=org
-    ).delete()
+    rows = DirectoryGroupMapping.objects.filter(organisation=org)
+    rows = rows.filter(pk=pk) if pk is not None else rows.filter(source=source, group__iexact=group.strip())
+    deleted, _ = rows.delete()
     if not deleted:
         raise Http404(f"No mapping of {source} group “{group}” to {org.name}.")
     logger.info("group mapping removed by %s: %s %s -> %s", actor.get_username(), source, group, org.name)

@@ -172,3 +172,30 @@ class TestIdTokenChecks:
                 )
         finally:
             oidc._discovery.update(at=0.0, document=None)
+
+
+def test_group_mappings_in_the_api_and_the_command_are_for_staff(db, django_user_model, acme, capsys):
+    from rest_framework.test import APIClient
+
+    org, _ = acme
+    staff = django_user_model.objects.create_superuser("root", password="root-local-pass")
+    admin = django_user_model.objects.create_user("ada")
+    Membership.objects.create(organisation=org, user=admin, role="admin")
+    url = "/api/organisations/acme/group-mappings/"
+    client = APIClient()
+    client.force_authenticate(admin)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"source": "oidc", "group": "ops", "role": "read"}).status_code == 403
+    client.force_authenticate(staff)
+    created = client.post(url, {"source": "oidc", "group": "ops", "role": "admin", "team": "devs"}, format="json")
+    assert created.status_code == 201 and created.json()["team"] == "devs", created.content
+    bad = client.post(url, {"source": "oidc", "group": "ops", "role": "read", "team": "nope"}, format="json")
+    assert bad.status_code == 404
+    groups = sorted(row["group"] for row in client.get(url).json()["results"])
+    assert groups == [group_dn("developers"), "ops"]
+    assert client.delete(f"{url}{created.json()['id']}/").status_code == 204
+    call_command("berth_sso", "--source", "oidc", "--map", "ops", "--org", "acme", "--role", "read")
+    call_command("berth_sso")
+    assert "OpenID Connect ops → acme (read)" in capsys.readouterr().out
+    call_command("berth_sso", "--source", "oidc", "--unmap", "ops", "--org", "acme")
+    assert not DirectoryGroupMapping.objects.filter(group="ops").exists()
