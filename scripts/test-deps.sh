@@ -16,7 +16,7 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
 # Single sign-on: OpenLDAP's slapd (the tests start their own, from a slapd.conf in a tmp dir; a system
 # slapd the package may start is left alone) and what python-ldap compiles against (no wheels on PyPI).
-APT_PACKAGES+=(slapd ldap-utils libldap2-dev libsasl2-dev gcc python3-dev)
+APT_PACKAGES+=(slapd ldap-utils libldap-dev libsasl2-dev gcc python3-dev)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -54,7 +54,7 @@ else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in docker dockerd podman skopeo umoci runuser redis-server; do
+for tool in docker dockerd podman skopeo umoci runuser redis-server slapd slapadd; do
     command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
 done
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }
