@@ -16,6 +16,7 @@ from django_auth_ldap.config import GroupOfNamesType, LDAPSearch
 from accounts import checks, credentials, oidc, tokens
 from accounts.models import DirectoryGroupMapping, DirectoryManagedAccess, Membership, Organisation, Team
 from accounts.services import directory
+from tests.auth.conftest import basic
 from tests.e2e.ldap_server import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, USERS, LdapServer, group_dn
 from tests.e2e.servers import free_port
 
@@ -63,6 +64,18 @@ def test_directory_sign_in_creates_account_and_follows_groups(slapd, settings, a
     assert Membership.objects.get(organisation=org, user=user).role == "write"
     assert team.members.filter(pk=user.pk).exists()
     assert credentials.check_login(None, "dave", "wrong") is None
+
+
+def test_directory_password_on_the_sign_in_page_and_v1_users(slapd, settings, db, caplog):
+    use_ldap(settings, slapd.uri)
+    client = Client()
+    with caplog.at_level("INFO", logger="berth.auth"):
+        signed_in = client.post("/accounts/login/", {"username": "erin", "password": USERS["erin"]})
+    assert signed_in.status_code == 302 and client.get("/accounts/tokens/").status_code == 200
+    assert any("sign-in: erin (DirectoryBackend)" in record.getMessage() for record in caplog.records)
+    v1 = Client().get("/v1/users/", HTTP_AUTHORIZATION=basic("erin", USERS["erin"]))
+    assert v1.status_code == 200, v1.content
+    assert Client().get("/v1/users/", HTTP_AUTHORIZATION=basic("erin", "wrong")).status_code == 401
 
 
 def test_group_sync_leaves_manual_memberships_alone(db, django_user_model, acme):
