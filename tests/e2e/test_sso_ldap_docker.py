@@ -1,6 +1,6 @@
 """LDAP single sign-on end to end: a real slapd, a real gunicorn Berth with auth on, the real docker engine.
 
-A directory user logs docker in with their directory password and pushes to their namespace; a member
+A directory user logs docker (and podman) in with their directory password and pushes to their namespace; a member
 of a mapped group pushes to the organisation; after leaving the group they are refused at the next
 login; a user deleted from the directory can neither log in nor refresh docker's identity token.
 """
@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from tests.e2e.auth_server import AuthBerth
-from tests.e2e.clients import Docker
+from tests.e2e.builders import write_rootfs_tar
+from tests.e2e.clients import Docker, run
 from tests.e2e.ldap_server import GROUPS, USERS, LdapServer
 from tests.e2e.servers import StartError, tail
 from tests.e2e.test_auth_docker import local_image, login
@@ -96,3 +97,19 @@ def test_user_deleted_from_directory_cannot_refresh_or_login(sso_docker, sso_ber
     directory.delete_user("erin")
     assert refused(docker("push", ref, check=False, timeout=300))  # the refresh grant looks her up again
     assert login(docker, sso_berth, "erin", USERS["erin"], check=False).returncode != 0
+
+
+def test_podman_login_with_directory_password_pushes(podman, sso_berth, workdir):
+    authfile = workdir / "podman-auth.json"
+    authfile.write_text("{}")
+    suffix = uuid.uuid4().hex[:8]
+    local = f"localhost/e2e/sso-{suffix}:1"
+    podman("import", write_rootfs_tar(workdir / "rootfs.tar", f"sso-podman-{suffix}")["path"], local)
+    base = ["podman", *podman.global_args, "login", "--tls-verify=false", f"--authfile={authfile}", "-u", "dora"]
+    login_cmd = [*base, "--password-stdin", sso_berth.host]
+    assert run(login_cmd, env=podman.env, input="wrong-password", check=False).returncode != 0
+    run(login_cmd, env=podman.env, input=USERS["dora"])
+    ref = f"docker://{sso_berth.host}/dora/pod-{suffix}:1"
+    podman("push", "--tls-verify=false", f"--authfile={authfile}", local, ref, timeout=600)
+    tags = requests.get(f"{sso_berth.url}/v2/dora/pod-{suffix}/tags/list", auth=("dora", USERS["dora"]), timeout=30)
+    assert tags.status_code == 200 and tags.json()["tags"] == ["1"]
