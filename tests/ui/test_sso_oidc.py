@@ -39,18 +39,24 @@ def oidc_berth(tmp_path_factory):
     provider.stop()
 
 
-def test_sign_in_through_the_provider_lands_in_the_catalog(browser, oidc_berth):
-    berth, provider = oidc_berth
+def sign_in(browser, berth, provider):
+    """A fresh browser context signed in to Berth through the provider's page, and its page."""
     context = browser.new_context(base_url=berth.url)
     page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Sign in with Test IdP").click()
+    page.wait_for_url(f"{provider.url}/login/**")  # the provider's own sign-in page
+    page.get_by_label("IdP user name").fill("olga")
+    page.get_by_label("IdP password").fill(USERS["olga"]["password"])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(f"{berth.url}/")
+    return context, page
+
+
+def test_sign_in_through_the_provider_lands_in_the_catalog(browser, oidc_berth):
+    berth, provider = oidc_berth
+    context, page = sign_in(browser, berth, provider)
     try:
-        page.goto("/accounts/login/")
-        page.get_by_role("link", name="Sign in with Test IdP").click()
-        page.wait_for_url(f"{provider.url}/login/**")  # the provider's own sign-in page
-        page.get_by_label("IdP user name").fill("olga")
-        page.get_by_label("IdP password").fill(USERS["olga"]["password"])
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url(f"{berth.url}/")
         assert page.get_by_role("button", name="Sign out").get_attribute("title") == "Signed in as olga"
 
         page.goto("/accounts/tokens/")
@@ -78,3 +84,18 @@ def test_wrong_provider_password_stays_on_the_provider(browser, oidc_berth):
         assert page.url.startswith(f"{berth.url}/accounts/login/")  # not signed in to Berth
     finally:
         context.close()
+
+
+def test_leaving_the_group_at_the_provider_ends_the_membership_at_next_sign_in(browser, oidc_berth):
+    berth, provider = oidc_berth
+    context, page = sign_in(browser, berth, provider)
+    context.close()
+    assert "olga" in berth.manage("berth_org", "acme")
+    provider.configure(f"{berth.url}/oidc/callback/", {"olga": {**USERS["olga"], "groups": []}})
+    try:
+        context, page = sign_in(browser, berth, provider)
+        assert page.goto("/orgs/acme/").status == 404
+        assert "olga" not in berth.manage("berth_org", "acme")
+    finally:
+        context.close()
+        provider.configure(f"{berth.url}/oidc/callback/", USERS)
