@@ -70,7 +70,7 @@ def describe(exception):
 def still_in_directory(user):
     """Look the user up again (service account bind + search); False when gone, disabled or unreachable."""
     found = DirectoryBackend().populate_user(user.get_username())
-    return found is not None and found.pk == user.pk and found.is_active and found._berth_directory_ok
+    return found is not None and found.pk == user.pk and found.is_active and getattr(found, "_berth_directory_ok", True)
 
 
 def check_connection():
