@@ -125,3 +125,6 @@ class LoginFailureAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+from accounts import directory_admin  # noqa: E402, F401  (single sign-on models)

@@ -266,3 +266,6 @@ def register(router):
     router.register(rf"{ORG}/teams", TeamViewSet, basename="organisation-team")
     router.register(rf"{ORG}/grants", GrantViewSet, basename="organisation-grant")
     router.register(rf"{ORG}/robots", RobotViewSet, basename="organisation-robot")
+    from accounts.directory_api import GroupMappingViewSet  # single sign-on (it imports this module)
+
+    router.register(rf"{ORG}/group-mappings", GroupMappingViewSet, basename="organisation-group-mapping")

@@ -11,7 +11,9 @@ limit anew).
 Password hashing is slow on purpose; clients that send Basic auth on every
 registry call would pay it per request, so a successful check is remembered
 for a minute under a key derived from the credentials and the stored password
-hash (a password change or a revoked token misses it).
+hash (a password change or a revoked token misses it). A directory (LDAP) user, who has no local
+password, is checked against the directory every time, through django.contrib.auth.authenticate (a
+bind costs less than the hashing the memory saves): a user disabled there is refused at once.
 """
 
 import base64
@@ -21,7 +23,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -104,18 +106,20 @@ def _remember_key(username, password, stored):
 
 @sensitive_variables("password")
 def _check_password(username, password):
+    """Through django.contrib.auth.authenticate, so every configured backend (local, LDAP) applies."""
+    if "\x00" in username:
+        return None  # no account has a NUL in its name (and PostgreSQL can't even compare one)
     User = get_user_model()
-    known = "\x00" not in username  # no account has a NUL in its name (and PostgreSQL can't even compare one)
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first() if known else None
-    if user is None:
-        User().set_password(password)  # the same work as a real check: no timing hint that the name is unknown
-        return None
-    key = _remember_key(username, password, user.password)
-    if cache.get(key) == user.pk:
+    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    local = user is not None and user.has_usable_password()  # directory users: asked every time (no hashing)
+    if local and cache.get(_remember_key(username, password, user.password)) == user.pk:
         return user if user.is_active else None
-    if not user.check_password(password) or not user.is_active:
+    # request=None: check_login counts the failures itself (accounts.backends counts only with a request).
+    user = authenticate(None, username=username, password=password)
+    if user is None or not user.is_active:
         return None
-    cache.set(key, user.pk, REMEMBER_SECONDS)
+    if user.has_usable_password():
+        cache.set(_remember_key(username, password, user.password), user.pk, REMEMBER_SECONDS)
     return user
 
 

@@ -211,3 +211,81 @@ class LoginFailure(models.Model):
 
     def __str__(self):
         return f"{self.username} from {self.address}: {self.count}"
+
+
+# --- single sign-on (accounts/directory.py) ------------------------------------------------------
+
+SOURCE_LDAP, SOURCE_OIDC = "ldap", "oidc"
+SOURCES = [(SOURCE_LDAP, "LDAP"), (SOURCE_OIDC, "OpenID Connect")]
+
+
+class DirectoryIdentity(models.Model):
+    """The directory account behind a Berth user: an LDAP DN or an OIDC issuer's `sub`.
+
+    Created at the first directory sign-in. OIDC users are found by it (never by e-mail); a token
+    refresh of an LDAP user looks the user up in the directory again.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_identity")
+    source = models.CharField(max_length=10, choices=SOURCES)
+    subject = models.CharField(max_length=500, help_text="LDAP DN, or the OIDC issuer and `sub`.")
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "directory identities"
+        constraints = [models.UniqueConstraint(fields=["source", "subject"], name="uniq_directory_subject")]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_source_display()}: {self.subject})"
+
+
+class DirectoryGroupMapping(models.Model):
+    """A directory group (LDAP group DN or OIDC groups-claim value) → a role in an organisation, and a team.
+
+    Members of the group get the role (the highest when several mappings apply) and the team at each sign-in
+    or token refresh; they lose what a mapping gave them when they leave the group. Memberships made by hand
+    are never changed.
+    """
+
+    source = models.CharField(max_length=10, choices=SOURCES)
+    group = models.CharField(max_length=500, help_text="LDAP group DN or OIDC groups-claim value (case-insensitive).")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="group_mappings")
+    role = models.CharField(max_length=10, choices=ROLES, default=ROLE_READ)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="group_mappings", help_text="Optional."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation__name", "source", "group"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "group", "organisation"], name="uniq_group_mapping"),
+        ]
+
+    def __str__(self):
+        target = f"{self.organisation} ({self.role})" + (f", team {self.team.name}" if self.team_id else "")
+        return f"{self.get_source_display()} {self.group} → {target}"
+
+    def clean(self):
+        if self.team_id and self.organisation_id and self.team.organisation_id != self.organisation_id:
+            raise ValidationError({"team": "The team must belong to the organisation."})
+        self.group = (self.group or "").strip()
+
+
+class DirectoryManagedAccess(models.Model):
+    """A membership (team is null) or a team membership that a group mapping made, so sync may undo it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_access")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "team"], name="uniq_managed_team"),
+            models.UniqueConstraint(
+                fields=["user", "organisation"], condition=models.Q(team__isnull=True), name="uniq_managed_membership"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.team or self.organisation} (directory)"

@@ -8,7 +8,9 @@ POST /v2/token  grant_type=password (username, password) | refresh_token (refres
 The answer's JWT carries in `access` exactly the requested actions the caller
 may do (nothing is an error: the registry then refuses the call). Offline
 requests of authenticated callers also get a refresh token, which docker keeps as
-its "identity token" instead of the password.
+its "identity token" instead of the password. Refreshing as an LDAP user looks the user up in the
+directory again (one bind and search): a user removed or disabled there gets no new token, and their
+group mappings are followed.
 """
 
 import logging
@@ -19,8 +21,9 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from accounts import credentials, registry_auth, tokens
-from accounts.models import AccessToken
+from accounts import credentials, ldap_backend, registry_auth, tokens
+from accounts.models import SOURCE_LDAP, AccessToken
+from accounts.services import directory
 from images import permissions, references
 from images.api.errors import API_VERSION_HEADER, envelope
 from images.errors import NameInvalid, RegistryError, Unauthorized, Unsupported
@@ -114,6 +117,10 @@ def principal_from_refresh_token(refresh_token):
     user = registry_auth.principal_from_claims({"sub": claims["sub"]})
     if user is None or claims.get("pwh") != tokens.password_fingerprint(user):
         return None
+    from_ldap = directory.source_of(user) == SOURCE_LDAP
+    if from_ldap and not (ldap_backend.enabled() and ldap_backend.still_in_directory(user)):
+        logger.warning("refresh refused: %s is no longer found in the LDAP directory", user.get_username())
+        return None  # removed or disabled in the directory (or the directory is unreachable: fail closed)
     return user
 
 

@@ -37,6 +37,17 @@ class LoginView(auth_views.LoginView):
             return response
         return super().post(request, *args, **kwargs)  # failures are counted by accounts.backends
 
+    def get_context_data(self, **kwargs):
+        from django.conf import settings
+
+        from accounts import ldap_backend, oidc
+
+        context = super().get_context_data(**kwargs)
+        context["oidc_provider"] = oidc.provider_name() if oidc.enabled() else None
+        context["directory_error"] = getattr(self.request, ldap_backend.REQUEST_FLAG, None)
+        context["password_login"] = settings.BERTH_LOCAL_LOGIN or ldap_backend.enabled()
+        return context
+
 
 def manageable_tokens(user):
     """The user's personal tokens and the robot accounts of organisations they administer."""

@@ -1,8 +1,9 @@
-"""/healthz (the process answers) and /readyz (database and storage reachable)."""
+"""/healthz (the process answers) and /readyz (database, storage and the configured LDAP / OIDC reachable)."""
 
 from django.db import connection
 from django.http import JsonResponse
 
+from accounts.checks import statuses as directory_statuses
 from registry_site.redaction import redact
 from storage_backends import blobstore
 
@@ -25,4 +26,7 @@ def readyz(request):
     except Exception as exc:
         checks["storage"] = redact(f"error: {exc.__class__.__name__}: {exc}")
     ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
+    # LDAP / OIDC down: reported with the reason, but still ready (local accounts, tokens and pulls work).
+    sso = directory_statuses()
+    status = "ok" if ready and all(v == "ok" for v in sso.values()) else "degraded" if ready else "unavailable"
+    return JsonResponse({"status": status, **checks, **sso}, status=200 if ready else 503)

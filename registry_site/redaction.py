@@ -36,6 +36,8 @@ def _configured():
     yield settings.SECRET_KEY
     yield getattr(settings, "EMAIL_HOST_PASSWORD", "")
     yield (getattr(settings, "REGISTRY", {}) or {}).get("METRICS_TOKEN")
+    yield getattr(settings, "AUTH_LDAP_BIND_PASSWORD", "")  # single sign-on
+    yield getattr(settings, "OIDC_RP_CLIENT_SECRET", "")
     for database in settings.DATABASES.values():
         yield database.get("PASSWORD")
     for storage in settings.STORAGES.values():

@@ -16,6 +16,8 @@ Variables (all optional):
   BERTH_HTTPS, BERTH_BEHIND_PROXY, BERTH_SSL_REDIRECT, BERTH_HSTS_SECONDS,
   BERTH_HSTS_INCLUDE_SUBDOMAINS, BERTH_HSTS_PRELOAD
                      production over TLS (the "HTTP security" block below)
+  BERTH_LOCAL_LOGIN, AUTH_LDAP_*, BERTH_OIDC_*
+                     single sign-on (the "single sign-on" block below, README)
   DOCKER_REGISTRY_CONFIG, SETTINGS_FLAVOR
                      the original docker-registry's config.yml and flavor
                      (registry_site/legacy_config.py); they set storage,
@@ -213,6 +215,60 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# BERTH_LOCAL_LOGIN=false: local passwords work for superusers only (directory sign-in still does).
+BERTH_LOCAL_LOGIN = env_bool("BERTH_LOCAL_LOGIN", True)
+
+# --- single sign-on (README, Single sign-on) ---------------------------------------------------
+# LDAP (django-auth-ldap), on when AUTH_LDAP_SERVER_URI is set; its settings keep their names.
+AUTH_LDAP_SERVER_URI = os.environ.get("AUTH_LDAP_SERVER_URI", "").strip()
+if AUTH_LDAP_SERVER_URI:
+    import ldap
+    from django_auth_ldap.config import GroupOfNamesType, GroupOfUniqueNamesType, LDAPSearch, PosixGroupType
+
+    AUTH_LDAP_BIND_DN = os.environ.get("AUTH_LDAP_BIND_DN", "")
+    AUTH_LDAP_BIND_PASSWORD = os.environ.get("AUTH_LDAP_BIND_PASSWORD", "")
+    AUTH_LDAP_START_TLS = env_bool("AUTH_LDAP_START_TLS", False)
+    _ldap_timeout = int(os.environ.get("AUTH_LDAP_TIMEOUT", "5"))
+    AUTH_LDAP_CONNECTION_OPTIONS = {ldap.OPT_NETWORK_TIMEOUT: _ldap_timeout, ldap.OPT_TIMEOUT: _ldap_timeout}
+    if os.environ.get("AUTH_LDAP_USER_DN_TEMPLATE"):
+        AUTH_LDAP_USER_DN_TEMPLATE = os.environ["AUTH_LDAP_USER_DN_TEMPLATE"]
+    else:
+        AUTH_LDAP_USER_SEARCH = LDAPSearch(
+            os.environ.get("AUTH_LDAP_USER_SEARCH_BASE", ""),
+            ldap.SCOPE_SUBTREE,
+            os.environ.get("AUTH_LDAP_USER_SEARCH_FILTER", "(uid=%(user)s)"),
+        )
+    AUTH_LDAP_USER_ATTR_MAP = {"first_name": "givenName", "last_name": "sn", "email": "mail"}
+    if os.environ.get("AUTH_LDAP_GROUP_SEARCH_BASE"):
+        AUTH_LDAP_GROUP_SEARCH = LDAPSearch(
+            os.environ["AUTH_LDAP_GROUP_SEARCH_BASE"],
+            ldap.SCOPE_SUBTREE,
+            os.environ.get("AUTH_LDAP_GROUP_SEARCH_FILTER", "(objectClass=*)"),
+        )
+        _group_types = {
+            "groupOfNames": GroupOfNamesType,
+            "groupOfUniqueNames": GroupOfUniqueNamesType,
+            "posixGroup": PosixGroupType,
+        }
+        AUTH_LDAP_GROUP_TYPE = _group_types[os.environ.get("AUTH_LDAP_GROUP_TYPE", "groupOfNames")]()
+    AUTHENTICATION_BACKENDS.append("accounts.ldap_backend.DirectoryBackend")
+
+# OpenID Connect (mozilla-django-oidc), on when BERTH_OIDC_ISSUER is set; endpoints from its discovery.
+OIDC_ISSUER = os.environ.get("BERTH_OIDC_ISSUER", "").strip()
+if OIDC_ISSUER:
+    from urllib.parse import urlsplit
+
+    OIDC_RP_CLIENT_ID = os.environ.get("BERTH_OIDC_CLIENT_ID", "")
+    OIDC_RP_CLIENT_SECRET = os.environ.get("BERTH_OIDC_CLIENT_SECRET", "")
+    OIDC_RP_SIGN_ALGO = os.environ.get("BERTH_OIDC_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = os.environ.get("BERTH_OIDC_SCOPES", "openid email profile")
+    OIDC_GROUPS_CLAIM = os.environ.get("BERTH_OIDC_GROUPS_CLAIM", "groups")
+    OIDC_USERNAME_CLAIM = os.environ.get("BERTH_OIDC_USERNAME_CLAIM", "preferred_username")
+    OIDC_PROVIDER_NAME = os.environ.get("BERTH_OIDC_PROVIDER_NAME") or urlsplit(OIDC_ISSUER).hostname
+    OIDC_USE_PKCE = OIDC_USE_NONCE = True
+    OIDC_TIMEOUT = int(os.environ.get("BERTH_OIDC_TIMEOUT", "5"))
+    OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
 # Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretsFilter"
 

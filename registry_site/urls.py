@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("images.api.v1.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("oidc/", include("accounts.oidc_urls")),  # OpenID Connect sign-in (answers 404 when not configured)
     path("api/auth/", include("rest_framework.urls")),
     path("api/", include("images.api.manage.urls")),
     path("", include("images.ui.urls")),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, idempotently and without questions:
-#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server docker-registry apache2-utils (apt-get update at most once)
+#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server docker-registry apache2-utils slapd ... (apt-get update at most once)
 #   - .venv with requirements-dev.txt
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -17,6 +17,9 @@ APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
 # Real upstream registries for the mirror/proxy/replication tests (tests/support/upstreams.py):
 # distribution 2.8.2, and htpasswd (bcrypt) for its Basic auth.
 APT_PACKAGES+=(docker-registry apache2-utils)
+# Single sign-on: OpenLDAP's slapd (the tests start their own, from a slapd.conf in a tmp dir; a system
+# slapd the package may start is left alone) and what python-ldap compiles against (no wheels on PyPI).
+APT_PACKAGES+=(slapd ldap-utils libldap-dev libsasl2-dev gcc python3-dev)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -54,7 +57,7 @@ else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in docker dockerd podman skopeo umoci runuser redis-server docker-registry htpasswd; do
+for tool in docker dockerd podman skopeo umoci runuser redis-server docker-registry htpasswd slapd slapadd; do
     command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
 done
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }
