@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/auth/", include("rest_framework.urls")),
+    path("", include("activity.urls")),  # /api/activity/ (before /api/), Activity tabs, tag restore
     path("api/", include("images.api.manage.urls")),
     path("", include("images.ui.urls")),
     path("healthz", health.healthz),
