@@ -4,10 +4,9 @@ The request thread only adds to an in-process counter (a dict under a lock, no q
 written by the pull bookkeeping that already runs after the response in the notifications pool
 (images/services/notifications.emit_pull, with the last-pull-time write): a key seen for the first time
 is written with the next bookkeeping batch, later pulls of it at most every BERTH_ACTIVITY_PULL_FLUSH_SECONDS
-(and at process exit). A row's `at` is the day's first pull, `last_at` the latest, `count` how many.
+(and when a gunicorn worker stops: registry_site/gunicorn.conf.py's worker_exit). A row's `at` is the day's first pull, `last_at` the latest, `count` how many.
 """
 
-import atexit
 import logging
 import threading
 import time
@@ -102,11 +101,3 @@ def _write(key, count, first, last, address, agent, tag):
             row.save()
     except IntegrityError:  # another process wrote the day's row first
         match.update(count=F("count") + count, last_at=last)
-
-
-@atexit.register
-def _at_exit():
-    try:
-        flush()
-    except Exception:  # the interpreter is going away; the database may be too
-        pass
