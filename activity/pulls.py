@@ -4,7 +4,8 @@ The request thread only adds to an in-process counter (a dict under a lock, no q
 written by the pull bookkeeping that already runs after the response in the notifications pool
 (images/services/notifications.emit_pull, with the last-pull-time write): a key seen for the first time
 is written with the next bookkeeping batch, later pulls of it at most every BERTH_ACTIVITY_PULL_FLUSH_SECONDS
-(and when a gunicorn worker stops: registry_site/gunicorn.conf.py's worker_exit). A row's `at` is the day's first pull, `last_at` the latest, `count` how many.
+(and when a gunicorn worker stops: registry_site/gunicorn.conf.py's worker_exit). A row's `at` is the
+day's first pull, `last_at` the latest, `count` how many. Counts a process holds when it is killed are lost.
 """
 
 import logging
