@@ -24,12 +24,15 @@ _lock = threading.Lock()
 _pending = {}  # key -> [count, first at, last at, address, user agent, tag]
 _written_at = {}  # key -> monotonic time its counter was last scheduled for writing
 MAX_KEYS = 50_000
+_flush_seconds = [None]
 
 
 def note(repository, digest, tag, also=None):
     """Count a pull (request thread). Returns the bookkeeping callable for emit_pull: `also`, with the
     counters' write added when one is due (None when there is nothing to do)."""
     kind, name, token_id, address, agent = context.pull_key()
+    if _flush_seconds[0] is None:
+        _flush_seconds[0] = conf.pull_flush_seconds()  # read once per process: pulls are hot
     now = timezone.now()
     key = (repository, now.date(), kind, name, digest, token_id)
     tick = time.monotonic()
@@ -41,7 +44,7 @@ def note(repository, digest, tag, also=None):
             entry[0] += 1
             entry[2] = now
         last = _written_at.get(key)
-        due = last is None or tick - last >= conf.pull_flush_seconds()
+        due = last is None or tick - last >= _flush_seconds[0]
         if due:
             if len(_written_at) > MAX_KEYS:
                 _written_at.clear()
