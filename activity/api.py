@@ -9,7 +9,9 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.urls import path
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -33,6 +35,45 @@ class Cursor(CursorPagination):
         return ("at", "id") if request.query_params.get("order") == "asc" else ("-at", "-id")
 
 
+FILTERS = [
+    OpenApiParameter(name, OpenApiTypes.STR, description=text)
+    for name, text in (
+        ("repository", "full repository name"),
+        ("namespace", "first component of the repository name, or an organisation"),
+        ("actor", "user, robot (org+name) or token owner name"),
+        ("action", "comma-separated, e.g. push,untag,restore,pull,login"),
+        ("category", "content, settings, security or system"),
+        ("tag", "tag name"),
+        ("digest", "manifest digest"),
+        ("since", "ISO 8601 date or date and time (inclusive)"),
+        ("until", "ISO 8601 date or date and time (exclusive)"),
+        ("order", "asc for oldest first (default newest first)"),
+    )
+]
+HISTORY = inline_serializer(
+    "TagHistory",
+    {
+        "repository": serializers.CharField(),
+        "tag": serializers.CharField(),
+        "entries": inline_serializer(
+            "TagHistoryEntry",
+            {
+                **EventSerializer().get_fields(),
+                "restorable": serializers.BooleanField(),
+                "protected": serializers.BooleanField(),
+                "current": serializers.BooleanField(),
+                "why_not": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+RESTORED = inline_serializer(
+    "Restored",
+    {"repository": serializers.CharField(), "tag": serializers.CharField(), "digest": serializers.CharField()},
+)
+
+
 def _events(request):
     try:
         return queries.apply_filters(queries.visible_events(request.user), request.query_params)
@@ -47,6 +88,10 @@ class ActivityList(ManageAPIMixin, ListAPIView):
     serializer_class = EventSerializer
     pagination_class = Cursor
     permission_classes = [AllowAny]
+
+    @extend_schema(parameters=FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return _events(self.request)
@@ -76,6 +121,10 @@ class ActivityExport(ManageAPIMixin, APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        parameters=[*FILTERS, OpenApiParameter("as", OpenApiTypes.STR, enum=["csv", "json"])],
+        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.ANY},
+    )
     def get(self, request):
         kind = request.query_params.get("as", "csv")
         if kind not in ("csv", "json"):
@@ -93,6 +142,10 @@ class TagHistory(ManageAPIMixin, APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("repository", OpenApiTypes.STR), OpenApiParameter("tag", OpenApiTypes.STR)],
+        responses={200: HISTORY, 404: OpenApiResponse(description="no such repository visible to you")},
+    )
     def get(self, request):
         repo = _readable(request, request.query_params.get("repository", ""))
         tag = request.query_params.get("tag", "").replace("\x00", "")
@@ -116,6 +169,7 @@ class Restore(ManageAPIMixin, APIView):
     permission_classes = [AllowAny]
     serializer_class = RestoreSerializer
 
+    @extend_schema(request=RestoreSerializer, responses={200: RESTORED})
     def post(self, request):
         if not request.user or not request.user.is_authenticated:
             raise NotAuthenticated()

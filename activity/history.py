@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from activity import conf, recorder
 from activity.models import TAG_ACTIONS, Event
-from images import permissions
+from images import digests, permissions
 from images.errors import Denied, ManifestUnknown
 from images.models import Manifest, RepositoryManifest, Tag
 from images.services import manifests, repositories
@@ -57,6 +57,7 @@ def tag_history(repository, tag, limit=HISTORY_LIMIT):
 
 def restore(principal, repository, tag, digest):
     """Point `tag` at `digest` again, as a push by `principal` would (None: an operator, e.g. the command)."""
+    digests.parse(digest)  # DIGEST_INVALID for anything that can't be one
     repo = repositories.get(repository)
     if principal is not None and permissions.PUSH not in permissions.actions_for(principal, repo.name, repo):
         raise Denied("you may not push to this repository", detail={"repository": repo.name})
