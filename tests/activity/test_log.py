@@ -161,3 +161,17 @@ def test_logins_tokens_and_membership_changes_are_security_events(world, api, cl
     assert Event.objects.filter(action="token_revoked", detail__prefix=row.key_id).exists()
     member = Event.objects.get(action="member_added")
     assert (member.actor, member.namespace, member.detail["user"]) == ("olivia", "acme", "eve")
+
+
+def test_gc_runs_visibility_and_repository_deletes_are_recorded(world, api):
+    from images.services import repositories
+
+    first, second = _story(world, api)
+    gc.run(timedelta(hours=2), triggered_by="test")
+    run = Event.objects.get(action="garbage_collect")
+    assert (run.category, run.actor_kind, run.outcome, run.detail["triggered_by"]) == ("system", "system", "ok", "test")
+    repositories.set_visibility("acme/pub", False)
+    assert Event.objects.filter(action="visibility", repository="acme/pub").latest("id").detail == {"public": False}
+    repositories.delete_repository("acme/pub")
+    assert Event.objects.filter(action="delete_repository", repository="acme/pub").exists()
+    assert Event.objects.filter(action="untag", repository="acme/pub", tag="v1").exists()  # the tag's last move
