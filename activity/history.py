@@ -8,6 +8,7 @@ log records it as `restore`.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from activity import conf, recorder
@@ -29,29 +30,31 @@ class Entry:
     why_not: str = ""
 
 
-def tag_history(repository, tag, limit=HISTORY_LIMIT):
-    """Newest first: every push, untag and restore of the tag, with whether its manifest can be restored."""
+def tag_history(repository, tag, current=None, limit=HISTORY_LIMIT):
+    """Newest first: every push, untag and restore of the tag, with whether its manifest can be restored.
+
+    One query (two when `current`, the digest the tag names now, is not given)."""
+    stored = RepositoryManifest.objects.filter(
+        repository__name=OuterRef("repository"), manifest__digest=OuterRef("digest")
+    )
     events = list(
-        Event.objects.filter(repository=repository, tag=tag, action__in=TAG_ACTIONS).order_by("-at", "-id")[:limit]
+        Event.objects.filter(repository=repository, tag=tag, action__in=TAG_ACTIONS)
+        .annotate(stored=Exists(stored))
+        .order_by("-at", "-id")[:limit]
     )
-    digests = {e.digest for e in events if e.digest}
-    linked = set(
-        RepositoryManifest.objects.filter(repository__name=repository, manifest__digest__in=digests).values_list(
-            "manifest__digest", flat=True
-        )
-    )
-    current = Tag.objects.filter(repository__name=repository, name=tag).values_list("manifest__digest", flat=True)
-    current = current.first() or ""
+    if current is None:
+        current = Tag.objects.filter(repository__name=repository, name=tag).values_list("manifest__digest", flat=True)
+        current = current.first() or ""
     since = timezone.now() - timedelta(days=conf.tag_history_days())
     out = []
     for event in events:
         protected = event.at >= since
-        is_current = event.digest == current and event.action != "untag"
         why = ""
-        if event.digest not in linked:
+        if not event.stored:
             why = "The image was deleted" + ("" if protected else f" (older than {conf.tag_history_days()} days)")
             why += ": it can no longer be restored."
-        out.append(Entry(event, event.digest in linked and event.action != "untag", protected, is_current, why))
+        is_current = event.digest == current and event.action != "untag"
+        out.append(Entry(event, event.stored and event.action != "untag", protected, is_current, why))
     return out
 
 

@@ -12,10 +12,12 @@ register = template.Library()
 def tag_history(context, repo, tag):
     request = context.get("request")
     user = getattr(request, "user", None)
+    name = getattr(tag, "name", tag)
+    manifest = getattr(tag, "manifest", None)  # the tag page's row: no second look-up of what it names
     return {
         "repo": repo,
-        "tag_name": getattr(tag, "name", tag),
-        "entries": history.tag_history(repo.name, getattr(tag, "name", tag)),
+        "tag_name": name,
+        "entries": history.tag_history(repo.name, name, current=manifest.digest if manifest else None),
         "can_push": user is not None and permissions.can_push(user, repo),
         "days": conf.tag_history_days(),
     }
