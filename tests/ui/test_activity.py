@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from images.models import Tag
 from tests.ui.conftest import sign_in
+from tests.ui.test_csp import visit, watched  # noqa: F401, F811  (fixture)
 from tests.web import content
 
 
@@ -47,3 +48,17 @@ def test_visitors_get_no_restore_button(page, catalog):
     page.goto("/r/team/app/api/-/tags/1.0/")
     expect(page.locator("#tag-history tr[data-digest]")).to_have_count(2)
     expect(page.get_by_role("link", name="Restore…")).to_have_count(0)
+
+
+def test_activity_pages_keep_the_content_security_policy(watched, catalog, admin_user_ui):  # noqa: F811
+    content.push_image("team/app/api", "1.0", label="api-newer", layers=1)
+    sign_in(watched)
+    for path in (
+        "/r/team/app/api/-/activity/",
+        "/n/team/-/activity/",
+        "/r/team/app/api/-/tags/1.0/",
+        f"/r/team/app/api/-/tags/1.0/restore/?digest={catalog['api']}",
+        "/admin/activity/event/",
+        "/api/activity/",
+    ):
+        visit(watched, path)
