@@ -31,6 +31,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import tokens
 from accounts.models import AccessToken, LoginFailure
+from activity import recorder
 from images.conf import registry_setting
 from images.errors import TooManyRequests
 
@@ -161,6 +162,7 @@ def check_login(request, username, password):
         principal = _check_access_token(username, password)
         if principal is None and tokens.parse_access_token(password) is None and username:
             principal = _check_password(username, password)
+    recorder.login(request, username, principal)
     if principal is None:
         record_failure(address, username)
         return None

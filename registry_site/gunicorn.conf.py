@@ -141,6 +141,12 @@ def pre_fork(server, worker):
     gc.freeze()
 
 
+def worker_exit(server, worker):
+    from activity import pulls
+
+    pulls.flush()  # pull counters not written yet (activity/pulls.py)
+
+
 def child_exit(server, worker):
     """A worker is gone: prometheus_client drops its live-gauge files.
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "storage_backends",
     "accounts",
     "proxy",  # mirror and pull-through cache (proxy/)
+    "activity",
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend
@@ -82,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",  # by name: `check --deploy` looks for it
     "django.middleware.csrf.CsrfViewMiddleware",  # by name, as sessions
     "images.browser_middleware.AuthenticationMiddleware",
+    "activity.context.ActivityMiddleware",  # who acts, for the activity log (no query unless something is recorded)
     "images.browser_middleware.MessageMiddleware",
     "images.browser_middleware.AdminNulMiddleware",  # a NUL in an admin query is a 400, not a 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # by name, as sessions

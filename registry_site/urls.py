@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("oidc/", include("accounts.oidc_urls")),  # OpenID Connect sign-in (answers 404 when not configured)
     path("api/auth/", include("rest_framework.urls")),
+    path("", include("activity.urls")),  # /api/activity/ (before /api/), Activity tabs, tag restore
     path("api/", include("images.api.manage.urls")),
     path("", include("images.ui.urls")),
     path("healthz", health.healthz),

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts import tokens
 from accounts.models import ACTIONS, AccessToken, validate_namespace_name
+from activity import recorder
 
 PATTERN = re.compile(r"^[a-z0-9*][a-z0-9._/*-]*$")
 MAX_DAYS = 3650
@@ -71,9 +72,11 @@ def create(user, name, repositories="*", actions=("pull",), organisation=None, e
         actions=",".join(a for a in ACTIONS if a in actions),
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
+    recorder.token_created(row)
     return row, plaintext
 
 
 def revoke(queryset):
     """Revoke the tokens of `queryset` that are not revoked yet; how many were."""
+    recorder.tokens_revoking(queryset)
     return queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -25,6 +25,7 @@ from django.http import Http404
 
 from accounts.models import ROLE_ADMIN, ROLES, AccessToken, Membership, Organisation, RepositoryGrant, Team
 from accounts.services import access_tokens
+from activity import recorder
 from images import permissions
 from images.models import Repository
 
@@ -141,6 +142,7 @@ def create_organisation(actor, name, description="", admin=None):
     org.save()
     if first_admin is not None:
         Membership.objects.create(organisation=org, user=first_admin, role=ROLE_ADMIN)
+    recorder.organisation_changed(actor, org, "organisation_created", admin=admin or "")
     return org
 
 
@@ -155,6 +157,7 @@ def update_organisation(actor, org, description):
 def delete_organisation(actor, org):
     """Staff only. Its memberships, teams, team grants and robots go; repositories in its namespace stay."""
     require_staff(actor, "delete organisations")
+    recorder.organisation_changed(actor, org, "organisation_deleted")
     org.delete()
 
 
@@ -198,7 +201,9 @@ def add_member(actor, org, username, role):
         raise ValidationError({"username": f"{user.get_username()} is already a member of {org.name}."})
     try:
         with transaction.atomic():
-            return Membership.objects.create(organisation=org, user=user, role=role)
+            membership = Membership.objects.create(organisation=org, user=user, role=role)
+        recorder.organisation_changed(actor, org, "member_added", user=user.get_username(), role=role)
+        return membership
     except IntegrityError:
         raise ValidationError({"username": f"{user.get_username()} is already a member of {org.name}."}) from None
 
@@ -212,6 +217,7 @@ def change_role(actor, org, username, role):
         _keep_an_admin(org, membership.user)
     membership.role = role
     membership.save(update_fields=["role"])
+    recorder.organisation_changed(actor, org, "member_role_changed", user=membership.user.get_username(), role=role)
     return membership
 
 
@@ -224,6 +230,7 @@ def remove_member(actor, org, username):
         _keep_an_admin(org, membership.user)
     Team.members.through.objects.filter(team__organisation=org, user=membership.user).delete()
     membership.delete()
+    recorder.organisation_changed(actor, org, "member_removed", user=membership.user.get_username())
 
 
 # --- teams -------------------------------------------------------------------------------------
@@ -252,12 +259,14 @@ def create_team(actor, org, name):
             team.save()
     except IntegrityError:
         raise taken from None
+    recorder.organisation_changed(actor, org, "team_created", team=team.name)
     return team
 
 
 def delete_team(actor, team):
     """The team and its repository grants go; its members stay in the organisation."""
     require_manage(actor, team.organisation)
+    recorder.organisation_changed(actor, team.organisation, "team_deleted", team=team.name)
     team.delete()
 
 
@@ -270,6 +279,7 @@ def add_team_member(actor, team, username):
     if team.members.filter(pk=user.pk).exists():
         raise ValidationError({"username": f"{user.get_username()} is already in {team.name}."})
     team.members.add(user)
+    recorder.organisation_changed(actor, org, "team_member_added", team=team.name, user=user.get_username())
     return user
 
 
@@ -279,6 +289,7 @@ def remove_team_member(actor, team, username):
     if user is None:
         raise Http404(f"{username} is not in team {team.name}.")
     team.members.remove(user)
+    recorder.organisation_changed(actor, team.organisation, "team_member_removed", team=team.name, user=user)
 
 
 # --- repository grants ---------------------------------------------------------------------------
@@ -320,6 +331,7 @@ def grant(actor, org, repository, role, username=None, team=None):
             raise ValidationError({"team": f"{org.name} has no team named “{team}”."})
     else:
         who = {"user": _user(username)}
+    recorder.organisation_changed(actor, org, "grant", repository=repo.name, role=role, **who)
     return RepositoryGrant.objects.update_or_create(repository=repo, **who, defaults={"role": role})
 
 
@@ -329,12 +341,17 @@ def change_grant(actor, org, pk, role):
     row = get_grant(org, pk)
     row.role = role
     row.save(update_fields=["role"])
+    recorder.organisation_changed(
+        actor, org, "grant_changed", repository=row.repository.name, role=role, to=row.user or row.team
+    )
     return row
 
 
 def revoke_grant(actor, org, pk):
     require_manage(actor, org)
-    get_grant(org, pk).delete()
+    row = get_grant(org, pk)
+    recorder.organisation_changed(actor, org, "grant_revoked", repository=row.repository.name, to=row.user or row.team)
+    row.delete()
 
 
 # --- robot accounts --------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from activity import recorder
 from images.models import (
     Blob,
     BlobDeletion,
@@ -172,6 +173,7 @@ def _repository_state(repo_id):
     """Fresh rows of one repository: what live_in_repository needs, plus layer digests and blob links."""
     links = dict(RepositoryManifest.objects.filter(repository_id=repo_id).values_list("manifest_id", "created_at"))
     tagged = set(Tag.objects.filter(repository_id=repo_id).values_list("manifest_id", flat=True))
+    tagged |= recorder.protected_manifest_ids(repo_id, links)  # tag history: restorable within its window
     # Subqueries, not id lists: a repository may hold more manifests than SQLite takes parameters.
     linked_ids = RepositoryManifest.objects.filter(repository_id=repo_id).values("manifest_id")
     tagged_ids = Tag.objects.filter(repository_id=repo_id).values("manifest_id")
@@ -470,6 +472,7 @@ def _execute(the_plan, cutoff, delete_untagged, result, progress, now):
     purged = uploads_purge.purge(cutoff, progress=progress, now=now)
     result.uploads = purged.sessions + purged.stray
     result.upload_bytes = purged.bytes
+    recorder.prune(now)  # activity entries past BERTH_ACTIVITY_RETENTION_DAYS
 
 
 def _finish(run, result, error=""):
@@ -483,6 +486,7 @@ def _finish(run, result, error=""):
     run.uploads_deleted = result.uploads
     run.summary = {**result.as_dict(), "text": result.summary()}
     run.save()
+    recorder.gc_finished(run, result, error)
 
 
 def start_run(grace, dry_run=False, delete_untagged=False, triggered_by=""):

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from activity import pulls, recorder
 from images import digests, manifests, references
 from images.conf import registry_setting
 from images.errors import DigestInvalid, ManifestBlobUnknown, ManifestUnknown, PayloadTooLarge, TagInvalid
@@ -44,6 +45,7 @@ def put(repository_name, reference, data, content_type):
         _check_references(repo, parsed)
         manifest = _store(parsed, data)
         RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)
+        recorder.manifest_pushed(repo, manifest, value if kind == "tag" else "")
         if kind == "tag":
             # A tag pushed over v2 no longer names the v1 image it may have named before.
             Tag.objects.update_or_create(
@@ -196,6 +198,7 @@ def record_pull(repository_name, manifest, reference):
     kind, value = _lookup_reference(reference)
     _count_pull(repository_name, value if kind == "tag" else "", manifest.media_type not in manifests.INDEX_TYPES)
     also = _touch_pull if _pull_time_due(repository_name) else None
+    also = pulls.note(repository_name, manifest.digest, value if kind == "tag" else "", also)
     notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=also)
 
 
@@ -249,8 +252,10 @@ def delete(repository_name, reference):
             tag = Tag.objects.select_related("manifest").filter(repository=repo, name=value).first()
             deleted, _ = Tag.objects.filter(repository=repo, name=value).delete()
             if deleted and tag is not None:
+                recorder.tag_removed(repo.name, value, tag.manifest.digest)
                 notifications.emit("delete", repo.name, tag.manifest, tag=value)
         else:
+            recorder.manifest_deleting(repo, value)
             Tag.objects.filter(repository=repo, manifest__digest=value).delete()
             manifest = Manifest.objects.filter(digest=value).first()
             deleted, _ = RepositoryManifest.objects.filter(repository=repo, manifest__digest=value).delete()

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from activity import recorder
 from images import references
 from images.conf import registry_setting
 from images.errors import NameUnknown
@@ -53,6 +54,7 @@ def set_description(name, text):
 def set_visibility(name, is_public):
     repo = get(name)
     Repository.objects.filter(pk=repo.pk).update(is_public=bool(is_public))
+    recorder.visibility_changed(repo.name, is_public)
     repo.is_public = bool(is_public)
     return repo
 
@@ -74,6 +76,7 @@ def delete_repository(name):
             "tags": Tag.objects.filter(repository=repo).count(),
             "manifests": RepositoryManifest.objects.filter(repository=repo).count(),
         }
+        recorder.repository_deleting(repo.name)
         Tag.objects.filter(repository=repo).delete()
         RepositoryManifest.objects.filter(repository=repo).delete()
         RepositoryBlob.objects.filter(repository=repo).delete()

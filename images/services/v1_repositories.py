@@ -10,6 +10,7 @@ import json
 
 from django.db import transaction
 
+from activity import recorder
 from images import manifests as manifest_types
 from images import v1_format
 from images.errors import DataInvalid, ImageIncomplete, ImageUnknown, NameInvalid, NameUnknown, TagUnknown
@@ -159,6 +160,7 @@ def _chain(image):
 
 def delete_tag(path, tag):
     repo = find(path)
+    recorder.tag_deleting(repo, tag)
     deleted = Tag.objects.filter(repository=repo, name=tag).delete()[0] if repo else 0
     if not deleted:
         raise TagUnknown(f"Tag not found: {tag}")
@@ -168,6 +170,7 @@ def delete_repository(path):
     """All tags and the repository go (for both protocols); images and blobs stay for GC."""
     with transaction.atomic():
         repo = get(path)
+        recorder.repository_deleting(repo.name)
         Repository.objects.filter(pk=repo.pk).delete()
 
 
@@ -191,3 +194,4 @@ def set_properties(path, raw):
         raise DataInvalid("Invalid data")
     repo = get(path)
     Repository.objects.filter(pk=repo.pk).update(is_public=data["access"] == "public")
+    recorder.visibility_changed(repo.name, data["access"] == "public")

@@ -33,7 +33,7 @@ DURATION = float(os.environ.get("BERTH_GC_STRESS_SECONDS", "25"))
 
 @pytest.fixture(scope="module")
 def gc_server(e2e_tmp):
-    server = start_open_server(e2e_tmp / "ops-gc")
+    server = start_open_server(e2e_tmp / "ops-gc", BERTH_TAG_HISTORY_DAYS="0")  # moved tags' images are garbage
     yield server
     server.stop()
 

@@ -29,7 +29,12 @@ EVENTS_TYPE = "application/vnd.docker.distribution.events.v1+json"
 @pytest.fixture(scope="module")
 def server(e2e_tmp):
     """gunicorn and a `manage.py worker` (deliveries are tasks); no scheduled collection to skew the GC counts."""
-    berth = start_open_server(e2e_tmp / "ops-hooks", BERTH_LOG_FORMAT="json", BERTH_SCHEDULE_GARBAGE_COLLECT="0")
+    berth = start_open_server(
+        e2e_tmp / "ops-hooks",
+        BERTH_LOG_FORMAT="json",
+        BERTH_SCHEDULE_GARBAGE_COLLECT="0",
+        BERTH_TAG_HISTORY_DAYS="0",  # the deleted tag's image is garbage at once (no tag history window)
+    )
     worker = Worker(berth, "ops-hooks").start()
     yield berth
     worker.stop()

@@ -47,7 +47,8 @@ def test_grace_window_keeps_young_content(ops):
     assert not ops.has_row(stray)
 
 
-def test_untagged_manifests_stay_unless_asked(ops):
+def test_untagged_manifests_stay_unless_asked(ops, settings):
+    settings.BERTH_TAG_HISTORY_DAYS = 0  # no tag history window (tests/activity covers it)
     first, first_blobs = ops.push_image("team/app", "v", layers=[b"first layer"])
     second, _ = ops.push_image("team/app", "v", layers=[b"second layer"])  # moves the tag
     ops.collect()
@@ -59,7 +60,8 @@ def test_untagged_manifests_stay_unless_asked(ops):
     assert ops.pull("team/app", "v")
 
 
-def test_index_children_and_referrers_are_reached_from_the_tag(ops):
+def test_index_children_and_referrers_are_reached_from_the_tag(ops, settings):
+    settings.BERTH_TAG_HISTORY_DAYS = 0  # no tag history window (tests/activity covers it)
     index, children, used = ops.push_index("team/multi", "1")
     _, image_blobs = ops.push_image("team/multi", "img")
     subject = Manifest.objects.get(digest=manifests.get("team/multi", "img").digest)

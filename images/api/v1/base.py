@@ -9,6 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from accounts import registry_auth
+from activity import context as activity_context
 from images import v1_format
 from images.api import streams
 from images.api.errors import to_registry_error
@@ -113,6 +114,7 @@ class V1View(APIView):
         super().initial(request, *args, **kwargs)
         self.caller = registry_auth.authenticate_v1(request)
         notifications.note_actor(self.caller.name)
+        activity_context.note_caller(self.caller)
 
     def unreadable_images(self, image_ids):
         """Of these v1 image ids, the stored ones this caller may not read (a push may not use them)."""

@@ -6,6 +6,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from accounts import registry_auth
+from activity import context as activity_context
 from images import permissions, references
 from images.api.errors import API_VERSION_HEADER
 from images.services import notifications
@@ -34,6 +35,7 @@ class RegistryView(APIView):
         # Who is calling (accounts/registry_auth.py), then may they: GET/HEAD pull, DELETE delete, others push.
         self.caller = registry_auth.authenticate(request)
         notifications.note_actor(self.caller.name)
+        activity_context.note_caller(self.caller)
         self.authorize(request)
 
     def required_action(self, request):
