@@ -239,8 +239,8 @@ def _write_pull_counts(repository_name):
     images = counts.pop("", 0)
     if images:
         Repository.objects.filter(name=repository_name).update(pull_count=F("pull_count") + images)
-    for tag, pulls in counts.items():
-        Tag.objects.filter(repository__name=repository_name, name=tag).update(pull_count=F("pull_count") + pulls)
+    for tag, tag_pulls in counts.items():
+        Tag.objects.filter(repository__name=repository_name, name=tag).update(pull_count=F("pull_count") + tag_pulls)
 
 
 def delete(repository_name, reference):
