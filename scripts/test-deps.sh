@@ -2,6 +2,7 @@
 # Install what the test suite needs, idempotently and without questions:
 #   - Debian packages: docker.io podman skopeo postgresql umoci redis-server docker-registry apache2-utils slapd ... (apt-get update at most once)
 #   - .venv with requirements-dev.txt
+#   - axe-core (npm, pinned) for the accessibility tests, unpacked under var/test-tools/
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -74,4 +75,19 @@ log "pip install -r requirements-dev.txt"
 # --no-install-recommends by the script, which runs apt-get update itself) and Azurite (npm).
 bash scripts/swift.sh install
 bash scripts/azurite.sh install
+# axe-core for tests/ui/test_a11y*.py: the registry's tarball (npm checks its integrity), checked again
+# against the pinned sha1 (npm's published dist.shasum) before unpacking. Not committed: var/ is ignored.
+AXE_VERSION=4.11.4
+AXE_SHA1=5b535e381ff1e61ffdd615e5483d16186d3b46a5
+AXE_DIR=var/test-tools/axe-core-$AXE_VERSION
+if [ ! -f "$AXE_DIR/axe.min.js" ]; then
+    command -v npm >/dev/null || { log "npm not found (apt-get install npm)"; exit 1; }
+    log "npm pack axe-core@$AXE_VERSION"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+    echo "$AXE_SHA1  $tmp/axe-core-$AXE_VERSION.tgz" | sha1sum -c --quiet -
+    mkdir -p "$AXE_DIR"
+    tar -xzf "$tmp/axe-core-$AXE_VERSION.tgz" -C "$AXE_DIR" --strip-components=1 package/axe.min.js package/LICENSE
+    rm -rf "$tmp"
+fi
 log "ready"

@@ -55,12 +55,24 @@ class ManageAPIMixin:
         return obj.repository
 
 
+# DRF's page template has no block around <html> and an icon-only format button: the two attributes an
+# accessible page needs there are added to the rendered page (tests/ui/test_a11y.py checks them).
+ACCESSIBLE = (
+    ("<html>", '<html lang="en">'),
+    ('data-toggle="dropdown" title=', 'data-toggle="dropdown" aria-label="Choose a format" title='),
+)
+
+
 class BrowsableAPI(BrowsableAPIRenderer):
     """DRF's browsable API pages carry inline styles (syntax highlighting, two style attributes):
-    on them alone the Content-Security-Policy also allows inline styles. Scripts stay 'self' only."""
+    on them alone the Content-Security-Policy also allows inline styles. Scripts stay 'self' only.
+    The page also gets a language and a name for its format button (ACCESSIBLE)."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
         if response is not None:
             response._csp_update = {"style-src": [UNSAFE_INLINE]}
-        return super().render(data, accepted_media_type, renderer_context)
+        page = super().render(data, accepted_media_type, renderer_context)
+        for old, new in ACCESSIBLE:
+            page = page.replace(old, new, 1)
+        return page
