@@ -17,6 +17,8 @@ def _logged_in(sender, request=None, user=None, **kwargs):
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials=None, request=None, **kwargs):
+    if request is None:
+        return  # a registry login (accounts.credentials.check_login, which records its own outcome)
     username = str((credentials or {}).get("username", "")).replace("\x00", "")[:150]
     recorder.record(
         "login", outcome=FAILED, category=SECURITY, namespace="", detail={"username": username, "via": "web"}
