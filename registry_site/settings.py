@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "search",
     "storage_backends",
     "accounts",
+    "policies",
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend

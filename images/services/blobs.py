@@ -19,6 +19,7 @@ from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
 from images.services import upload_statements as statements
+from policies import hooks as policy_hooks
 from storage_backends import blobstore, paths, scratch
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
@@ -155,6 +156,7 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
     `then(blob)` runs inside that transaction (v1 attaches the layer to its image).
     `announced`: the caller recorded the intent already (statements.claim).
     """
+    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
     if not announced:
         announce(upload, digest)
     try:

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from images import digests, manifests, references
 from images.conf import registry_setting
-from images.errors import DigestInvalid, ManifestBlobUnknown, ManifestUnknown, PayloadTooLarge, TagInvalid
+from images.errors import (
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestUnknown,
+    NameUnknown,
+    PayloadTooLarge,
+    TagInvalid,
+)
 from images.models import (
     Manifest,
     ManifestChild,
@@ -19,6 +26,7 @@ from images.models import (
     Tag,
 )
 from images.services import notifications, prepared, repositories
+from policies import hooks as policy_hooks
 
 # A pull writes the repository's last_pull_at at most this often.
 PULL_TIME_RESOLUTION = timedelta(seconds=60)
@@ -41,6 +49,7 @@ def put(repository_name, reference, data, content_type):
         _check_references(repo, parsed)
         manifest = _store(parsed, data)
         RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)
+        policy_hooks.check_tag_push(repo, value if kind == "tag" else "", manifest)  # immutable tags (policies/)
         if kind == "tag":
             # A tag pushed over v2 no longer names the v1 image it may have named before.
             Tag.objects.update_or_create(
@@ -215,6 +224,7 @@ def delete(repository_name, reference):
     kind, value = _lookup_reference(reference)
     repo = repositories.get(repository_name)
     with transaction.atomic():
+        policy_hooks.check_delete(repo, **({"tags": [value]} if kind == "tag" else {"digests": [value]}))
         if kind == "tag":
             tag = Tag.objects.select_related("manifest").filter(repository=repo, name=value).first()
             deleted, _ = Tag.objects.filter(repository=repo, name=value).delete()
@@ -247,3 +257,32 @@ def referrers(repository_name, digest, artifact_type=None):
             entry["annotations"] = m.annotations
         out.append(entry)
     return out
+
+
+def delete_many(repository_name, tags=(), digests=()):
+    """`delete` for many references of one repository at once (retention, policies/): the same rules and
+    events (a `delete` per tag and per manifest), set-based queries, one transaction. Returns the counts."""
+    tags, digests = sorted(set(tags)), sorted(set(digests))
+    with transaction.atomic():
+        repo = Repository.objects.select_for_update().filter(name=repository_name).first()
+        if repo is None:
+            raise NameUnknown(detail={"name": repository_name})
+        policy_hooks.check_delete(repo, tags=tags, digests=digests)
+        gone_tags = list(
+            Tag.objects.filter(repository=repo, name__in=tags)
+            .select_related("manifest")
+            .only("name", "manifest__digest", "manifest__media_type", "manifest__size")
+        )
+        Tag.objects.filter(pk__in=[t.pk for t in gone_tags]).delete()
+        Tag.objects.filter(repository=repo, manifest__digest__in=digests).delete()
+        gone = list(
+            Manifest.objects.filter(digest__in=digests, repository_links__repository=repo).only(
+                "digest", "media_type", "size"
+            )
+        )
+        RepositoryManifest.objects.filter(repository=repo, manifest__in=gone).delete()
+        for tag in gone_tags:
+            notifications.emit("delete", repo.name, tag.manifest, tag=tag.name)
+        for manifest in gone:
+            notifications.emit("delete", repo.name, manifest)
+    return {"tags": len(gone_tags), "manifests": len(gone)}

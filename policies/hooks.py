@@ -1,0 +1,29 @@
+"""The calls images/services make into policies, at their commit points (DESIGN.md §11). One each."""
+
+
+def admit_blob(upload, digest, size):
+    """images/services/blobs.commit_upload, before the bytes move: quota (DENIED and staged bytes freed)."""
+    from policies.services import quotas
+
+    quotas.admit_blob(upload, digest, size)
+
+
+def check_tag_push(repo, tag, manifest):
+    """images/services/manifests.put, in its transaction: an immutable tag does not move."""
+    from policies.services import immutability
+
+    immutability.check_push(repo, tag, manifest)
+
+
+def check_delete(repo, tags=(), digests=()):
+    """images/services/manifests.delete / delete_many, in their transaction: immutable tags stay."""
+    from policies.services import immutability
+
+    immutability.check_delete(repo, tags=tags, digests=digests)
+
+
+def after_garbage_collection():
+    """images/services/gc.collect, after a real run: usage figures become exact."""
+    from policies.services import quotas
+
+    quotas.recount()

@@ -1,0 +1,126 @@
+"""Storage quotas: the running usage figure of each namespace and the refusal of a blob that would go over.
+
+Usage counts each blob once per namespace (the distinct blobs linked into its repositories). It is
+charged when an upload commits a blob the namespace does not hold yet (`admit_blob`, called by
+images/services/blobs.py before the bytes move to their content address) and recounted exactly by
+`recount()` at the end of every garbage collection (deleted content gives its space back then).
+Between two collections the figure can be higher than the truth (a blob charged whose push then
+failed, one deleted and not collected yet), never lower than what the namespace holds.
+"""
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from images.errors import Denied
+from images.models import Repository, RepositoryBlob, Upload
+from policies import sizes
+from policies.models import NamespaceUsage
+from policies.services import rules
+from storage_backends import scratch
+
+WARNING_ACTION = "quota"
+
+
+def usage(namespace):
+    return NamespaceUsage.objects.filter(namespace=namespace).values_list("bytes", flat=True).first() or 0
+
+
+def status(namespace):
+    """What the pages, the API and show_policy say about a namespace's storage."""
+    quota, warn_percent = rules.quota_of(namespace)
+    row = NamespaceUsage.objects.filter(namespace=namespace).first()
+    used = row.bytes if row else 0
+    percent = round(100 * used / quota, 1) if quota else None
+    return {
+        "namespace": namespace,
+        "used_bytes": used,
+        "used": sizes.human(used),
+        "quota_bytes": quota,
+        "quota": sizes.human(quota) if quota is not None else None,
+        "percent": percent,
+        "warn_percent": warn_percent,
+        "warning": bool(quota is not None and percent >= warn_percent),
+        "over_quota": bool(quota is not None and used >= quota),
+        "counted_at": row.counted_at.isoformat() if row and row.counted_at else None,
+        "note": "Deleted content is given back in this figure once garbage collection has run.",
+    }
+
+
+def _namespace_of(repository_name):
+    return repository_name.split("/", 1)[0] if "/" in repository_name else ""
+
+
+def admit_blob(upload, digest, size):
+    """An upload is about to commit `digest`: charge the namespace, or refuse (DENIED) and free the staged bytes.
+
+    Decided in one transaction holding the namespace's usage row: concurrent pushes into a namespace
+    are admitted one after the other, so together they can't pass the quota."""
+    namespace = _namespace_of(upload.repository_name)
+    if upload.repository_name.startswith("_internal/"):
+        return
+    with transaction.atomic():
+        NamespaceUsage.objects.get_or_create(namespace=namespace)
+        row = NamespaceUsage.objects.select_for_update().get(namespace=namespace)
+        if RepositoryBlob.objects.filter(repository__namespace=namespace, blob__digest=digest).exists():
+            return
+        quota, warn_percent = rules.quota_of(namespace)
+        if quota is not None and row.bytes + size > quota:
+            refused = Denied(
+                f"quota exceeded: {sizes.human(row.bytes)} of {sizes.human(quota)} used",
+                detail={"namespace": namespace, "used": row.bytes, "quota": quota, "blob_size": size},
+            )
+        else:
+            refused = None
+            NamespaceUsage.objects.filter(pk=row.pk).update(bytes=F("bytes") + size)
+            row.bytes += size
+            _maybe_warn(row, quota, warn_percent)
+    if refused is not None:
+        Upload.objects.filter(pk=upload.pk).delete()
+        scratch.discard(upload.uuid)
+        raise refused
+
+
+def _maybe_warn(row, quota, warn_percent):
+    """Once per crossing: a `quota` webhook event (and the pages' warning) when usage reaches the threshold."""
+    if quota is None or row.warned or row.bytes * 100 < quota * warn_percent:
+        return
+    NamespaceUsage.objects.filter(pk=row.pk).update(warned=True)
+    row.warned = True
+    from policies.services import events
+
+    events.quota_warning(row.namespace, row.bytes, quota, warn_percent)
+
+
+_RECOUNT_SQL = """
+SELECT r.namespace, SUM(b.size) FROM (
+    SELECT DISTINCT r.namespace AS namespace, rb.blob_id AS blob_id
+    FROM {links} rb JOIN {repos} r ON r.id = rb.repository_id
+) r JOIN {blobs} b ON b.id = r.blob_id GROUP BY r.namespace
+"""
+
+
+def recount():
+    """Exact usage of every namespace (one query); called after garbage collection. Returns {namespace: bytes}."""
+    from images.models import Blob
+
+    q = connection.ops.quote_name
+    sql = _RECOUNT_SQL.format(
+        links=q(RepositoryBlob._meta.db_table), repos=q(Repository._meta.db_table), blobs=q(Blob._meta.db_table)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        totals = {ns: int(total or 0) for ns, total in cursor.fetchall()}
+    now, left = timezone.now(), dict(totals)
+    with transaction.atomic():
+        for row in NamespaceUsage.objects.select_for_update():
+            _store(row, left.pop(row.namespace, 0), now)
+        for namespace, total in left.items():
+            NamespaceUsage.objects.create(namespace=namespace, bytes=total, counted_at=now)
+    return totals
+
+
+def _store(row, total, now):
+    quota, warn_percent = rules.quota_of(row.namespace)
+    warned = row.warned and quota is not None and total * 100 >= quota * warn_percent
+    NamespaceUsage.objects.filter(pk=row.pk).update(bytes=total, counted_at=now, warned=warned)
