@@ -40,6 +40,10 @@ class NamespaceUsage(models.Model):
 
     namespace = models.CharField(max_length=255, unique=True)
     bytes = models.BigIntegerField(default=0)
+    # The namespace policy's quota and warning threshold, copied here by policies.services.rules so the
+    # commit-time check is one statement on this row.
+    quota_bytes = models.BigIntegerField(null=True, blank=True)
+    warn_percent = models.PositiveSmallIntegerField(default=80)
     warned = models.BooleanField(default=False)
     counted_at = models.DateTimeField(null=True, blank=True, help_text="Last exact recount (garbage collection)")
     updated_at = models.DateTimeField(auto_now=True)

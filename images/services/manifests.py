@@ -281,8 +281,6 @@ def delete_many(repository_name, tags=(), digests=()):
             )
         )
         RepositoryManifest.objects.filter(repository=repo, manifest__in=gone).delete()
-        for tag in gone_tags:
-            notifications.emit("delete", repo.name, tag.manifest, tag=tag.name)
-        for manifest in gone:
-            notifications.emit("delete", repo.name, manifest)
+        targets = [(tag.manifest, tag.name) for tag in gone_tags] + [(manifest, "") for manifest in gone]
+        notifications.emit_many("delete", repo.name, targets)
     return {"tags": len(gone_tags), "manifests": len(gone)}

@@ -9,7 +9,6 @@ failed, one deleted and not collected yet), never lower than what the namespace 
 """
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from images.errors import Denied
@@ -54,42 +53,67 @@ def _namespace_of(repository_name):
 def admit_blob(upload, digest, size):
     """An upload is about to commit `digest`: charge the namespace, or refuse (DENIED) and free the staged bytes.
 
-    Decided in one transaction holding the namespace's usage row: concurrent pushes into a namespace
-    are admitted one after the other, so together they can't pass the quota."""
-    namespace = _namespace_of(upload.repository_name)
+    One statement when the push is admitted (the hot path): an upsert of the namespace's usage row that adds
+    the size only when no repository of the namespace links the blob yet and the quota (copied on the row)
+    allows it. The row lock it takes admits concurrent pushes into a namespace one after the other."""
     if upload.repository_name.startswith("_internal/"):
         return
-    with transaction.atomic():
-        NamespaceUsage.objects.get_or_create(namespace=namespace)
-        row = NamespaceUsage.objects.select_for_update().get(namespace=namespace)
-        if RepositoryBlob.objects.filter(repository__namespace=namespace, blob__digest=digest).exists():
-            return
-        quota, warn_percent = rules.quota_of(namespace)
-        if quota is not None and row.bytes + size > quota:
-            refused = Denied(
-                f"quota exceeded: {sizes.human(row.bytes)} of {sizes.human(quota)} used",
-                detail={"namespace": namespace, "used": row.bytes, "quota": quota, "blob_size": size},
-            )
-        else:
-            refused = None
-            NamespaceUsage.objects.filter(pk=row.pk).update(bytes=F("bytes") + size)
-            row.bytes += size
-            _maybe_warn(row, quota, warn_percent)
-    if refused is not None:
-        Upload.objects.filter(pk=upload.pk).delete()
-        scratch.discard(upload.uuid)
-        raise refused
-
-
-def _maybe_warn(row, quota, warn_percent):
-    """Once per crossing: a `quota` webhook event (and the pages' warning) when usage reaches the threshold."""
-    if quota is None or row.warned or row.bytes * 100 < quota * warn_percent:
+    namespace = _namespace_of(upload.repository_name)
+    with connection.cursor() as cursor:
+        cursor.execute(_admit_sql(), [namespace, size, timezone.now(), namespace, digest])
+        row = cursor.fetchone()
+    if row is not None:
+        _maybe_warn(namespace, *row)
         return
-    NamespaceUsage.objects.filter(pk=row.pk).update(warned=True)
-    row.warned = True
-    from policies.services import events
+    if RepositoryBlob.objects.filter(repository__namespace=namespace, blob__digest=digest).exists():
+        return  # counted already
+    used, quota = NamespaceUsage.objects.filter(namespace=namespace).values_list("bytes", "quota_bytes").get()
+    Upload.objects.filter(pk=upload.pk).delete()
+    scratch.discard(upload.uuid)
+    raise Denied(
+        f"quota exceeded: {sizes.human(used)} of {sizes.human(quota)} used",
+        detail={"namespace": namespace, "used": used, "quota": quota, "blob_size": size},
+    )
 
-    events.quota_warning(row.namespace, row.bytes, quota, warn_percent)
+
+_ADMIT_SQL = """
+INSERT INTO {usage} (namespace, bytes, quota_bytes, warn_percent, warned, updated_at)
+SELECT %s, %s, NULL, 80, FALSE, %s WHERE NOT EXISTS (
+    SELECT 1 FROM {links} rb JOIN {repos} r ON r.id = rb.repository_id JOIN {blobs} b ON b.id = rb.blob_id
+    WHERE r.namespace = %s AND b.digest = %s)
+ON CONFLICT (namespace) DO UPDATE SET bytes = {usage}.bytes + EXCLUDED.bytes, updated_at = EXCLUDED.updated_at
+WHERE {usage}.quota_bytes IS NULL OR {usage}.bytes + EXCLUDED.bytes <= {usage}.quota_bytes
+RETURNING bytes, quota_bytes, warn_percent, warned
+"""
+
+
+def _admit_sql():
+    from images.models import Blob
+
+    q = connection.ops.quote_name
+    return _ADMIT_SQL.format(
+        usage=q(NamespaceUsage._meta.db_table),
+        links=q(RepositoryBlob._meta.db_table),
+        repos=q(Repository._meta.db_table),
+        blobs=q(Blob._meta.db_table),
+    )
+
+
+def _maybe_warn(namespace, used, quota, warn_percent, warned):
+    """Once per crossing: a `quota` webhook event (and the pages' warning) when usage reaches the threshold."""
+    if quota is None or warned or used * 100 < quota * warn_percent:
+        return
+    if NamespaceUsage.objects.filter(namespace=namespace, warned=False).update(warned=True):
+        from policies.services import events
+
+        events.quota_warning(namespace, used, quota, warn_percent)
+
+
+def set_limit(namespace, quota, warn_percent):
+    """Copy the namespace policy's quota onto its usage row (rules.set_policy / clear_policy)."""
+    row, _ = NamespaceUsage.objects.get_or_create(namespace=namespace)
+    warned = row.warned and quota is not None and row.bytes * 100 >= quota * warn_percent
+    NamespaceUsage.objects.filter(pk=row.pk).update(quota_bytes=quota, warn_percent=warn_percent, warned=warned)
 
 
 _RECOUNT_SQL = """
@@ -121,6 +145,6 @@ def recount():
 
 
 def _store(row, total, now):
-    quota, warn_percent = rules.quota_of(row.namespace)
+    quota, warn_percent = row.quota_bytes, row.warn_percent
     warned = row.warned and quota is not None and total * 100 >= quota * warn_percent
     NamespaceUsage.objects.filter(pk=row.pk).update(bytes=total, counted_at=now, warned=warned)

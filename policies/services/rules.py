@@ -213,6 +213,7 @@ def set_policy(actor, scope, values, replace=False):
     policy.save()
     after = as_dict(policy)
     PolicyChange.objects.create(actor=policy.updated_by, scope=policy.scope, action="set", before=before, after=after)
+    _sync_limit(policy.namespace)
     return policy, _notes(policy)
 
 
@@ -226,7 +227,15 @@ def clear_policy(actor, scope):
         return False
     PolicyChange.objects.create(actor=_actor_name(actor), scope=policy.scope, action="clear", before=as_dict(policy))
     policy.delete()
+    _sync_limit(namespace)
     return True
+
+
+def _sync_limit(namespace):
+    from policies.services import quotas
+
+    quota, warn_percent = quota_of(namespace)
+    quotas.set_limit(namespace, quota, warn_percent)
 
 
 def _notes(policy):
