@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as organisations_api
 from images.api.manage import views
+from policies import api as policies_api
 
 
 class Router(DefaultRouter):
@@ -21,6 +22,7 @@ router.register("manifests", views.ManifestViewSet, basename="manifest")
 router.register("search", views.SearchViewSet, basename="search")
 router.register("storage", views.StorageViewSet, basename="storage")
 organisations_api.register(router)
+policies_api.register(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
