@@ -8,6 +8,13 @@ def admit_blob(upload, digest, size):
     quotas.admit_blob(upload, digest, size)
 
 
+def admit_mount(repository_name, digest, size):
+    """images/services/blobs.mount, before linking: False when the namespace's quota refuses the blob."""
+    from policies.services import quotas
+
+    return quotas.admit_mount(repository_name, digest, size)
+
+
 def check_tag_push(repo, tag, manifest):
     """images/services/manifests.put, in its transaction: an immutable tag does not move."""
     from policies.services import immutability
@@ -15,11 +22,12 @@ def check_tag_push(repo, tag, manifest):
     immutability.check_push(repo, tag, manifest)
 
 
-def check_delete(repo, tags=(), digests=()):
-    """images/services/manifests.delete / delete_many, in their transaction: immutable tags stay."""
+def check_delete(repo, tags=(), digests=(), all_tags=False):
+    """images/services/manifests.delete / delete_many, repositories.delete_repository, the v1 tag and repository
+    deletes, in their transaction: immutable tags stay."""
     from policies.services import immutability
 
-    immutability.check_delete(repo, tags=tags, digests=digests)
+    immutability.check_delete(repo, tags=tags, digests=digests, all_tags=all_tags)
 
 
 def after_garbage_collection():

@@ -206,6 +206,8 @@ def mount(repository_name, digest, from_repository):
         return None
     if not blobstore.exists(digest):  # the common case, answered without a transaction to abort
         return None
+    if not policy_hooks.admit_mount(repository_name, digest, source.size):  # over quota: the upload says so
+        return None
     try:
         return link(repository_name, digest, source.size, verify_bytes=True)
     except BlobUnknown:  # collected between the two steps: the client uploads instead

@@ -18,12 +18,15 @@ def check_push(repo, tag, manifest):
         raise Denied(f"tag {tag} is immutable", detail={"repository": repo.name, "tag": tag})
 
 
-def check_delete(repo, tags=(), digests=()):
-    """Inside a delete's transaction: refuse when a tag to go (named, or naming a digest to go) is immutable."""
+def check_delete(repo, tags=(), digests=(), all_tags=False):
+    """Inside a delete's transaction: refuse when a tag to go (named, naming a digest to go, or any with
+    all_tags: the repository itself goes) is immutable."""
     patterns = rules.immutable_patterns(repo.name)
     if not patterns:
         return
     names = set(tags)
+    if all_tags:
+        names |= set(Tag.objects.filter(repository=repo).values_list("name", flat=True))
     if digests:
         names |= set(
             Tag.objects.filter(repository=repo, manifest__digest__in=list(digests)).values_list("name", flat=True)

@@ -59,14 +59,8 @@ def admit_blob(upload, digest, size):
     if upload.repository_name.startswith("_internal/"):
         return
     namespace = _namespace_of(upload.repository_name)
-    with connection.cursor() as cursor:
-        cursor.execute(_admit_sql(), [namespace, size, timezone.now(), namespace, digest])
-        row = cursor.fetchone()
-    if row is not None:
-        _maybe_warn(namespace, *row)
+    if _charge(namespace, digest, size):
         return
-    if RepositoryBlob.objects.filter(repository__namespace=namespace, blob__digest=digest).exists():
-        return  # counted already
     used, quota = NamespaceUsage.objects.filter(namespace=namespace).values_list("bytes", "quota_bytes").get()
     Upload.objects.filter(pk=upload.pk).delete()
     scratch.discard(upload.uuid)
@@ -74,6 +68,23 @@ def admit_blob(upload, digest, size):
         f"quota exceeded: {sizes.human(used)} of {sizes.human(quota)} used",
         detail={"namespace": namespace, "used": used, "quota": quota, "blob_size": size},
     )
+
+
+def admit_mount(repository_name, digest, size):
+    """A cross-repository mount would link `digest` into the namespace: charge it, or False (the client then
+    uploads the blob, and that upload is refused with the quota message)."""
+    return _charge(_namespace_of(repository_name), digest, size)
+
+
+def _charge(namespace, digest, size):
+    """True when the namespace holds the blob already or was charged for it; False when over its quota."""
+    with connection.cursor() as cursor:
+        cursor.execute(_admit_sql(), [namespace, size, timezone.now(), namespace, digest])
+        row = cursor.fetchone()
+    if row is not None:
+        _maybe_warn(namespace, *row)
+        return True
+    return RepositoryBlob.objects.filter(repository__namespace=namespace, blob__digest=digest).exists()
 
 
 _ADMIT_SQL = """

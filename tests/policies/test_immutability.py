@@ -58,3 +58,21 @@ def test_staff_lift_the_rule_and_it_is_recorded(registry, v12, operator):
     registry.push_image("team/app", "v1.2", config=b'{"n":2}')
     change = PolicyChange.objects.filter(action="clear").get()
     assert change.before["immutable"] == ["v*"] and change.actor == "manage.py"
+
+
+def test_deleting_the_repository_is_denied_while_it_holds_an_immutable_tag(v12):
+    from images.services import repositories
+
+    with pytest.raises(Denied, match="tag v1.2 is immutable"):
+        repositories.delete_repository("team/app")
+    assert Tag.objects.filter(name="v1.2").exists()
+
+
+def test_v1_tag_and_repository_deletes_are_denied_too(v12):
+    from images.services import v1_repositories
+
+    with pytest.raises(Denied, match="tag v1.2 is immutable"):
+        v1_repositories.delete_tag("team/app", "v1.2")
+    with pytest.raises(Denied, match="tag v1.2 is immutable"):
+        v1_repositories.delete_repository("team/app")
+    assert Tag.objects.filter(name="v1.2").exists()

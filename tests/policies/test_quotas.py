@@ -75,3 +75,14 @@ def test_warning_sent_once_as_a_webhook_event(registry, operator):
     assert sent.count() == 1
     assert sent.get().payload["events"][0]["quota"]["used_bytes"] == 600
     assert quotas.status("team")["warning"] is True
+
+
+def test_a_mount_into_another_namespace_is_charged_and_refused_over_quota(registry, operator):
+    from images.services import blobs
+
+    digest = registry.push_blob("other/app", b"m" * 500)
+    assert blobs.mount("team/app", digest, "other/app") is not None
+    assert quotas.usage("team") == 500
+    rules.set_policy(operator, "solo", {"quota_bytes": "100"})
+    assert blobs.mount("solo/app", digest, "other/app") is None  # the client uploads, and is told why
+    assert quotas.usage("solo") == 0
