@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from images import permissions
+from images.errors import RegistryError
 from images.services import catalog, gc, repositories
 from images.ui.common import check, page_prefix, paginate, public_host, repository_or_404
 
@@ -68,7 +69,11 @@ def delete(request, name):
         if request.POST.get("confirm_name", "").strip() != repo.name:
             messages.error(request, "Type the repository name exactly to confirm.")
         else:
-            counts = repositories.delete_repository(repo.name)
+            try:
+                counts = repositories.delete_repository(repo.name)
+            except RegistryError as exc:  # e.g. an immutable tag (policies/)
+                messages.error(request, exc.message)
+                return redirect("ui:repository", repo.name)
             messages.success(
                 request,
                 f"Deleted repository {repo.name} with {counts['tags']} tag(s) and {counts['manifests']} "

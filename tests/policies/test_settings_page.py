@@ -92,3 +92,15 @@ def test_preview_lists_what_run_removes(client, people, registry):
     assert "tag t0" in page and "tag t1" in page and "tag t2" not in page
     client.post("/policies/acme/run/")
     assert list(Tag.objects.values_list("name", flat=True)) == ["t2"]
+
+
+def test_catalog_repository_delete_says_why_an_immutable_tag_stays(admin_client, registry):
+    from accounts.services.organisations import OPERATOR
+    from images.models import Repository
+    from policies.services import rules
+
+    registry.push_image("acme/app", "v1")
+    rules.set_policy(OPERATOR, "acme", {"immutable": ["v*"]})
+    response = admin_client.post("/r/acme/app/-/delete/", {"confirm_name": "acme/app"}, follow=True)
+    assert response.status_code == 200 and "tag v1 is immutable" in response.content.decode()
+    assert Repository.objects.filter(name="acme/app").exists()
