@@ -30,6 +30,14 @@ def check_delete(repo, tags=(), digests=(), all_tags=False):
     immutability.check_delete(repo, tags=tags, digests=digests, all_tags=all_tags)
 
 
+def with_tag_pull(also, repository_name, tag):
+    """images/services/manifests.record_pull: the pull bookkeeping `also`, plus (at most hourly per tag and
+    process) the tag's pull time that retention's keep-days reads. Runs off the request path with `also`."""
+    from policies.services import pulls
+
+    return pulls.with_tag_pull(also, repository_name, tag)
+
+
 def after_garbage_collection():
     """images/services/gc.collect, after a real run: usage figures become exact."""
     from policies.services import quotas

@@ -56,6 +56,20 @@ class NamespaceUsage(models.Model):
         return f"{self.namespace}: {self.bytes}"
 
 
+class TagPull(models.Model):
+    """When a tag was last pulled (hourly resolution), for retention's "pushed or pulled within D days"."""
+
+    repository = models.CharField(max_length=255)
+    tag = models.CharField(max_length=128)
+    pulled_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "tag"], name="uniq_tag_pull")]
+
+    def __str__(self):
+        return f"{self.repository}:{self.tag} {self.pulled_at:%Y-%m-%d %H:%M}"
+
+
 class PolicyChange(models.Model):
     """Who changed or lifted which rule, and what it was before."""
 

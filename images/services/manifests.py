@@ -198,6 +198,7 @@ def record_pull(repository_name, manifest, reference):
     """
     kind, value = _lookup_reference(reference)
     also = _touch_pull if _pull_time_due(repository_name) else None
+    also = policy_hooks.with_tag_pull(also, repository_name, value if kind == "tag" else "")  # retention's pull time
     notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=also)
 
 

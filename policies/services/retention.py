@@ -3,7 +3,8 @@
 Per repository, with the most specific matching policy that has a retention rule (rules.retention_policy):
 
 - A tag is kept when it is immutable, matches keep_tags, is among the keep_last most recently pushed tags,
-  or was pushed within keep_days (any rule that keeps it keeps it). Without keep_last and keep_days, tags
+  or was pushed or pulled (policies/services/pulls.py) within keep_days (any rule that keeps it keeps it).
+  Without keep_last and keep_days, tags
   are not touched. Tags named like cosign's `sha256-<hex>.sig|.att|.sbom` are not ranked: they follow
   the image they belong to.
 - Protected: the manifests of kept tags and, recursively, their index children and referrers (manifests
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from images.models import Manifest, ManifestChild, ManifestLayer, Repository, RepositoryManifest, Tag
 from policies import sizes
-from policies.models import Policy, RetentionRun
+from policies.models import Policy, RetentionRun, TagPull
 from policies.services import rules
 
 REFERRER_TAG = re.compile(r"^(sha256)-([0-9a-f]{64})(\.[A-Za-z0-9_.-]+)?$")
@@ -129,12 +130,12 @@ def _keeps(policy, immutable, now):
     ranked = policy.keep_last is not None or policy.keep_days is not None
     since = now - timedelta(days=policy.keep_days) if policy.keep_days is not None else None
 
-    def keep(name, rank, pushed_at):
+    def keep(name, rank, pushed_at, pulled_at=None):
         if not ranked or rules.matches(name, immutable) or rules.matches(name, policy.keep_tags):
             return True
         if policy.keep_last is not None and rank < policy.keep_last:
             return True
-        return since is not None and pushed_at >= since
+        return since is not None and (pushed_at >= since or (pulled_at is not None and pulled_at >= since))
 
     return keep
 
@@ -153,9 +154,10 @@ def _plan_repository(repo, policy, immutable, now, result):
     tags = list(Tag.objects.filter(repository=repo).values_list("name", "manifest_id", "updated_at"))
     plain = sorted((t for t in tags if not REFERRER_TAG.match(t[0])), key=lambda t: (t[2], t[0]), reverse=True)
     keep = _keeps(policy, immutable, now)
+    pulled = dict(TagPull.objects.filter(repository=repo.name).values_list("tag", "pulled_at"))
     kept_ids, gone_tags = set(), []
     for rank, (name, manifest_id, pushed_at) in enumerate(plain):
-        if keep(name, rank, pushed_at):
+        if keep(name, rank, pushed_at, pulled.get(name)):
             kept_ids.add(manifest_id)
         else:
             gone_tags.append((name, manifest_id))

@@ -121,3 +121,19 @@ def _desc(digest):
 
     m = Manifest.objects.get(digest=digest)
     return {"mediaType": m.media_type, "digest": m.digest, "size": m.size}
+
+
+def test_keep_days_also_keeps_tags_pulled_recently(registry, operator, settings):
+    from images.services import notifications
+    from policies.services import pulls
+
+    settings.REGISTRY = {**settings.REGISTRY, "WEBHOOK_SYNC": True}  # pull bookkeeping inline
+    pulls.forget()
+    push(registry, "team/app", "old-but-pulled", 1, days_ago=40)
+    push(registry, "team/app", "old", 2, days_ago=40)
+    manifest = manifests.get("team/app", "old-but-pulled")
+    manifests.record_pull("team/app", manifest, "old-but-pulled")
+    notifications.drain()
+    rules.set_policy(operator, "team", {"keep_days": 30})
+    retention.run("team")
+    assert tags() == ["old-but-pulled"]
