@@ -4,9 +4,8 @@ Per repository, with the most specific matching policy that has a retention rule
 
 - A tag is kept when it is immutable, matches keep_tags, is among the keep_last most recently pushed tags,
   or was pushed or pulled (policies/services/pulls.py) within keep_days (any rule that keeps it keeps it).
-  Without keep_last and keep_days, tags
-  are not touched. Tags named like cosign's `sha256-<hex>.sig|.att|.sbom` are not ranked: they follow
-  the image they belong to.
+  Without keep_last and keep_days, tags are not touched. Tags named like cosign's
+  `sha256-<hex>.sig|.att|.sbom` are not ranked: they follow the image they belong to.
 - Protected: the manifests of kept tags and, recursively, their index children and referrers (manifests
   whose subject they are, and cosign tags naming them); with an untagged rule, also untagged manifests
   younger than untagged_days (all untagged ones without that rule), with what they reference.
@@ -231,6 +230,7 @@ def run(namespace=None, dry_run=False, triggered_by="", now=None):
                     tags=the_plan.tags.get(repository, ()),
                     digests=the_plan.manifests.get(repository, {}).values(),
                 )
+                TagPull.objects.filter(repository=repository, tag__in=the_plan.tags.get(repository, ())).delete()
     except Exception as exc:
         RetentionRun.objects.filter(pk=record.pk).update(
             status="failed", error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
