@@ -34,6 +34,7 @@ def test_admin_sets_a_policy_and_sees_usage_warning(client, people, registry):
     registry.push_blob("acme/app", b"x" * 600)
     page = client.get("/policies/acme/").content.decode()
     assert "600 B" in page and "1000 B" in page and "data-warning" in page
+    assert "Storage: 600 B of 1000 B used (60.0%)" in client.get("/orgs/acme/").content.decode()
     assert "once garbage collection has run" in page
 
 
