@@ -39,6 +39,7 @@ def status(namespace):
         "quota": sizes.human(quota) if quota is not None else None,
         "percent": percent,
         "warn_percent": warn_percent,
+        "warn_at_bytes": quota * warn_percent // 100 if quota is not None else None,
         "warning": bool(quota is not None and percent >= warn_percent),
         "over_quota": bool(quota is not None and used >= quota),
         "counted_at": row.counted_at.isoformat() if row and row.counted_at else None,
