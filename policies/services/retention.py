@@ -95,7 +95,7 @@ class _Graph:
             if subject in self.id_of:
                 self.referrers[self.id_of[subject]].add(pk)
         self.children = defaultdict(set)
-        for parent, digest in ManifestChild.objects.filter(parent_id__in=Subquery_ids(repo)).values_list(
+        for parent, digest in ManifestChild.objects.filter(parent_id__in=_linked_ids(repo)).values_list(
             "parent_id", "digest"
         ):
             if digest in self.id_of:
@@ -104,7 +104,7 @@ class _Graph:
             r for rs in self.referrers.values() for r in rs
         }
 
-    def closure(self, start, stop=frozenset(), reasons=None, reason_of=None):
+    def closure(self, start, stop=frozenset(), reasons=None):
         """`start` and everything it references (children, referrers), not entering `stop`."""
         seen, todo = set(start) - stop, list(set(start) - stop)
         while todo:
@@ -120,7 +120,7 @@ class _Graph:
         return seen
 
 
-def Subquery_ids(repo):  # noqa: N802 - reads as the subquery it is
+def _linked_ids(repo):
     return RepositoryManifest.objects.filter(repository=repo).values("manifest_id")
 
 
@@ -161,12 +161,11 @@ def _plan_repository(repo, policy, immutable, now, result):
         else:
             gone_tags.append((name, manifest_id))
     # cosign-style tags reference their image by name: treat them as referrers of it
-    tag_referrers = defaultdict(set)
     for name, manifest_id, _ in tags:
         m = REFERRER_TAG.match(name)
-        if m and f"{m.group(1)}:{m.group(2)}" in graph.id_of:
-            tag_referrers[graph.id_of[f"{m.group(1)}:{m.group(2)}"]].add(manifest_id)
-            graph.referrers[graph.id_of[f"{m.group(1)}:{m.group(2)}"]].add(manifest_id)
+        subject = f"{m.group(1)}:{m.group(2)}" if m else ""
+        if subject in graph.id_of:
+            graph.referrers[graph.id_of[subject]].add(manifest_id)
         elif m:
             kept_ids.add(manifest_id)  # a signature of something not here: not ours to judge
     tagged = {manifest_id for _, manifest_id, _ in tags}
