@@ -30,7 +30,10 @@ def status(namespace):
     quota, warn_percent = rules.quota_of(namespace)
     row = NamespaceUsage.objects.filter(namespace=namespace).first()
     used = row.bytes if row else 0
-    percent = round(100 * used / quota, 1) if quota else None
+    if quota is None:
+        percent = None
+    else:
+        percent = round(100 * used / quota, 1) if quota else (100.0 if used else 0.0)
     return {
         "namespace": namespace,
         "used_bytes": used,

@@ -86,3 +86,13 @@ def test_a_mount_into_another_namespace_is_charged_and_refused_over_quota(regist
     rules.set_policy(operator, "solo", {"quota_bytes": "100"})
     assert blobs.mount("solo/app", digest, "other/app") is None  # the client uploads, and is told why
     assert quotas.usage("solo") == 0
+
+
+def test_a_zero_quota_refuses_every_new_blob_and_reads_as_full(registry, operator):
+    rules.set_policy(operator, "team", {"quota_bytes": "0"})
+    assert quotas.status("team")["percent"] == 0.0
+    with pytest.raises(Denied, match="quota exceeded: 0 B of 0 B used"):
+        registry.push_blob("team/app", b"x")
+    registry.push_blob("other/app", b"y")
+    rules.set_policy(operator, "other", {"quota_bytes": "0"})
+    assert quotas.status("other")["over_quota"] is True and quotas.status("other")["percent"] == 100.0
