@@ -40,6 +40,13 @@ class PolicySerializer(serializers.Serializer):
     untagged_days = serializers.IntegerField(required=False, allow_null=True)
 
 
+def _body(request):
+    """The request's fields as a dict; anything but an object (a JSON list, a number) is a 400."""
+    if not hasattr(request.data, "items"):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return {k: v for k, v in request.data.items()}
+
+
 def may_read(user, namespace):
     from accounts.models import Membership
 
@@ -85,7 +92,7 @@ class PolicyViewSet(ManageAPIMixin, viewsets.GenericViewSet):
     @extend_schema(request=PolicySerializer)
     def update(self, request, namespace=None):
         namespace = self.namespace()
-        data = dict(request.data.items()) if hasattr(request.data, "items") else {}
+        data = _body(request)
         repository = data.pop("repository", "") or ""
         if "quota" in data:
             data["quota_bytes"] = data.pop("quota")
@@ -107,7 +114,7 @@ class PolicyViewSet(ManageAPIMixin, viewsets.GenericViewSet):
         if request.method == "GET":
             return Response(retention.plan(namespace).as_dict())
         rules.require_manage(request.user, namespace)
-        dry_run = str(request.data.get("dry_run", "true")).lower() not in ("false", "0", "no")
+        dry_run = str(_body(request).get("dry_run", "true")).lower() not in ("false", "0", "no")
         record = retention.run(namespace, dry_run=dry_run, triggered_by=request.user.get_username())
         return Response(retention.run_as_dict(record), status=201)
 

@@ -121,3 +121,10 @@ def test_dry_run_preview_and_runs(client, users, registry):
     assert run["items"] == preview["items"] and run["bytes_freed"] == preview["bytes_freed"]
     assert c.get("/api/policies/acme/runs/").json()["results"][0]["id"] == run["id"]
     assert list(Tag.objects.values_list("name", flat=True)) == ["t2"]
+
+
+def test_a_body_that_is_not_an_object_is_a_400(client, users):
+    c = as_user(client, users["admin"])
+    for url, method in (("/api/policies/acme/", c.put), ("/api/policies/acme/retention/", c.post)):
+        response = method(url, "[null, null]", content_type="application/json")
+        assert response.status_code == 400 and "JSON object" in str(response.json()["detail"])
