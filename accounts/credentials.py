@@ -176,11 +176,6 @@ def parse_basic(header):
     return username, password
 
 
-def principal_user(principal):
-    """The Django user behind a principal (a robot account's creator for robots)."""
-    return principal.user if isinstance(principal, AccessToken) else principal
-
-
 def principal_name(principal):
     """The `sub` of tokens issued to this principal."""
     if principal is None:

@@ -80,8 +80,7 @@ def token_answer(principal, scopes, offline, oauth=False):
     if oauth:
         body["scope"] = " ".join(scopes)
     if offline and principal is not None:
-        row = principal if isinstance(principal, AccessToken) else None
-        body["refresh_token"] = tokens.issue_refresh_token(credentials.principal_user(principal), row)
+        body["refresh_token"] = tokens.issue_refresh_token(principal)
     response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"

@@ -132,21 +132,29 @@ def verify_access_token(token):
     return claims
 
 
-def issue_refresh_token(user, token_row=None):
+def issue_refresh_token(principal):
+    """A refresh token for a user (bound to the password) or an AccessToken (bound to the row).
+
+    The subject is the principal's login name (`acme+ci` for a robot), the name the token
+    endpoint checks when it resolves the refresh token again.
+    """
+    from accounts.models import AccessToken
+
     now = int(time.time())
+    is_token = isinstance(principal, AccessToken)
     claims = {
         "iss": issuer(),
-        "sub": user.get_username(),
+        "sub": principal.login_name if is_token else principal.get_username(),
         "aud": service(),
         "typ": "refresh",
         "iat": now,
         "exp": now + int(registry_setting("REFRESH_TOKEN_TTL")),
         "jti": uuid.uuid4().hex,
     }
-    if token_row is not None:
-        claims["tid"] = token_row.pk
+    if is_token:
+        claims["tid"] = principal.pk
     else:
-        claims["pwh"] = password_fingerprint(user)
+        claims["pwh"] = password_fingerprint(principal)
     return _encode(claims)
 
 

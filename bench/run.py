@@ -29,7 +29,7 @@ import requests
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from harness import clients, layouts, memory, postgres, profile, report, scale, servers  # noqa: E402
+from harness import clients, layouts, memory, mirror, postgres, profile, report, scale, servers  # noqa: E402
 
 MiB = 1 << 20
 OUT = BENCH / "out"
@@ -64,7 +64,7 @@ PROFILES = {
         "scale_requests": 40,
     },
 }
-PHASES = ("push", "docker", "wrk", "scale")
+PHASES = ("push", "docker", "wrk", "mirror", "scale")
 WARM_LIMIT = 2 * 1024 * MiB  # ready_memory(): the most a phase gets ready
 
 
@@ -171,6 +171,9 @@ class Bench:
         self.docker_refs = set()
         self.profiles = {}
         self.scale_targets = {}
+        self.mirror = None  # harness.mirror.MirrorRig of the "mirror" phase
+        self.berth_root = None
+        self.database_url = None
         self.alone = {}  # image name, or "concurrent" -> the client-alone MiB/s of each repetition
 
     # ------------------------------------------------------------------ helpers
@@ -279,6 +282,8 @@ class Bench:
             r.define(f"mem.peak.{category}", title=f"peak during {category}", **mem)
         r.define("mem.idle_end", title="idle, at the end", target=("<=", 250), **mem)
         r.define("mem.idle_end_with_db", title="idle at the end + Berth's PostgreSQL backends", **mem)
+        if "mirror" in self.phases:
+            mirror.define(r, self.layouts, self.cfg["concurrent_pulls"])
         if "scale" in self.phases:
             lat = {"unit": "ms", "better": "lower", "group": f"scale: {self.cfg['scale_repos']:,} repositories"}
             for key, title, target in (
@@ -389,6 +394,7 @@ class Bench:
             self.database = postgres.DurablePostgres()
             database_url = self.database.start().url
             log(f"  PostgreSQL: a durable cluster of this run's own ({database_url})")
+        self.berth_root, self.database_url = root, database_url
         # Registered before starting, so an interrupted start is still cleaned up.
         self.servers["berth"] = servers.Berth(self.run_dir / "berth", database_url, root=root)
         self.servers["berth"].start()
@@ -775,6 +781,10 @@ class Bench:
             self.push_fixture()
             log("idle memory after warm-up")
             self.idle_memory("mem.idle_start")
+            if "mirror" in self.phases:
+                log("mirror: upstream docker-registry with the typical images, behind a counting proxy")
+                self.mirror = mirror.MirrorRig(self.run_dir, self.database_url, self.berth_root, self.layouts, log)
+                self.mirror.start()
             for rep in range(self.cfg["reps"]):
                 log(f"repetition {rep + 1}/{self.cfg['reps']} (order: {' '.join(self.order(rep))})")
                 for label in self.order(rep):
@@ -787,6 +797,10 @@ class Bench:
                     self.docker_phase(rep)
                 if "wrk" in self.phases:
                     self.wrk_phase(rep)
+                if "mirror" in self.phases:
+                    mirror.run_rep(
+                        self.mirror, self.results, rep, self.order(rep), self.scratch, self.cfg["concurrent_pulls"], log
+                    )
             self.title_client_alone()
             if self.args.profile:
                 log("profiling Berth (py-spy; not part of the numbers)")
@@ -812,6 +826,9 @@ class Bench:
                 self.docker.remove(*self.docker_refs)
             except Exception as exc:
                 log(f"warning: docker rmi: {exc}")
+        if self.mirror:
+            log("stopping the mirror rig")
+            self.mirror.stop()
         for label, srv in self.servers.items():
             log(f"stopping {label}")
             srv.stop()
@@ -824,7 +841,7 @@ class Bench:
         """Both storages (the reference's holds N x 4 small files after the scale run): rm -rf is quickest."""
         if self.args.keep:
             return
-        paths = [self.run_dir / label / "storage" for label in LABELS] + [self.scratch]
+        paths = [self.run_dir / label / "storage" for label in LABELS] + [self.scratch, self.run_dir / "mirror"]
         subprocess.run(["rm", "-rf", "--one-file-system", *map(str, paths)], check=False)
 
 

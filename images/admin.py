@@ -33,6 +33,7 @@ from images.models import (
 )
 from images.services import manifests as manifest_service
 from images.services import repositories, uploads
+from images.ui.common import plural
 
 admin.site.site_header = "Berth administration"
 admin.site.site_title = "Berth admin"
@@ -73,6 +74,14 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class InternalTable:
+    """Bookkeeping rows an operator never edits (links, references, tombstones): out of the admin's index,
+    still reachable by URL and from the pages that link to them (inlines, "used by" links)."""
+
+    def get_model_perms(self, request):
+        return {"add": False, "change": False, "delete": False, "view": False}
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -129,7 +138,7 @@ def _may_delete(modeladmin, request, repos):
 
 class TagInline(ReadOnlyInline):
     model = Tag
-    fields = ["name", "manifest_digest", "updated_at"]
+    fields = ["name", "manifest_digest", "updated_at", "pull_count"]
     readonly_fields = fields
     ordering = ["name"]
 
@@ -146,8 +155,17 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_display = ["name", "namespace", "is_public", "last_push_at", "created_at", "catalog_link"]
     list_filter = ["is_public", ("last_push_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description"]
-    fields = ["name", "namespace", "description", "is_public", "created_at", "last_push_at", "last_pull_at"]
-    readonly_fields = ["name", "namespace", "created_at", "last_push_at", "last_pull_at"]
+    fields = [
+        "name",
+        "namespace",
+        "description",
+        "is_public",
+        "created_at",
+        "last_push_at",
+        "last_pull_at",
+        "pull_count",
+    ]
+    readonly_fields = ["name", "namespace", "created_at", "last_push_at", "last_pull_at", "pull_count"]
     inlines = [TagInline]
     actions = ["delete_repositories", "make_public", "make_private"]
     show_full_result_count = False
@@ -175,7 +193,9 @@ class RepositoryAdmin(admin.ModelAdmin):
         if not _may_delete(self, request, queryset):
             return None
         rows = list(queryset)
-        items = [f"{r.name} — {r.tags.count()} tag(s), {r.manifest_links.count()} image(s)" for r in rows]
+        items = [
+            f"{r.name} — {plural(r.tags.count(), 'tag')}, {plural(r.manifest_links.count(), 'image')}" for r in rows
+        ]
         return confirm_action(
             self,
             request,
@@ -209,10 +229,10 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "repository", "name", "manifest_digest", "v1_image", "updated_at"]
+    list_display = ["__str__", "repository", "name", "manifest_digest", "v1_image", "updated_at", "pull_count"]
     list_select_related = ["repository", "manifest", "v1_image"]
     search_fields = ["name", "repository__name", "manifest__digest"]
-    readonly_fields = ["repository", "name", "manifest", "v1_image", "v1_metadata", "updated_at"]
+    readonly_fields = ["repository", "name", "manifest", "v1_image", "v1_metadata", "updated_at", "pull_count"]
     fields = readonly_fields
     actions = ["untag"]
     ordering = ["-updated_at"]
@@ -293,7 +313,7 @@ class ManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ManifestLayer)
-class ManifestLayerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ManifestLayerAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
     """Which manifests use a blob: search by the layer's digest."""
 
     list_display = ["digest", "manifest", "position", "media_type", "size"]
@@ -308,7 +328,7 @@ class ManifestLayerAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ManifestChild)
-class ManifestChildAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ManifestChildAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["digest", "parent", "position", "platform", "size"]
     list_select_related = ["parent"]
     search_fields = ["=digest", "=parent__digest"]
@@ -374,13 +394,23 @@ class RepositoryManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class BlobAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["digest", "size", "media_type", "created_at"]
     search_fields = ["=digest"]
-    readonly_fields = ["digest", "size", "media_type", "created_at"]
+    readonly_fields = ["digest", "size", "media_type", "created_at", "used_by"]
     fields = readonly_fields
     ordering = ["-id"]
 
+    @admin.display(description="used by")
+    def used_by(self, obj):
+        return format_html(
+            '<a href="{}?q={}">manifests</a> · <a href="{}?q={}">repositories</a>',
+            reverse("admin:images_manifestlayer_changelist"),
+            obj.digest,
+            reverse("admin:images_repositoryblob_changelist"),
+            obj.digest,
+        )
+
 
 @admin.register(RepositoryBlob)
-class RepositoryBlobAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RepositoryBlobAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["repository", "blob_digest", "blob_size", "created_at"]
     list_select_related = ["repository", "blob"]
     search_fields = ["repository__name", "=blob__digest"]
@@ -452,7 +482,7 @@ class V1ImageAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(V1RepositoryImage)
-class V1RepositoryImageAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class V1RepositoryImageAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["repository", "image_id", "checksum", "created_at"]
     list_select_related = ["repository"]
     search_fields = ["repository__name", "=image_id"]

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from images import durations, tasks
+from images.admin import InternalTable
 from images.conf import registry_setting
 from images.models import (
     BlobDeletion,
@@ -125,7 +126,7 @@ class GarbageCollectionRunAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(BlobDeletion)
-class BlobDeletionAdmin(_ReadOnly, admin.ModelAdmin):
+class BlobDeletionAdmin(InternalTable, _ReadOnly, admin.ModelAdmin):
     """Byte deletions pending (a crash mid-sweep leaves some; the next run finishes them)."""
 
     list_display = ["digest", "size", "created_at"]

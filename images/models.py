@@ -13,6 +13,8 @@ class Repository(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_push_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_pull_at = models.DateTimeField(null=True, blank=True)
+    # Image manifests fetched with GET (images/services/manifests.py, record_pull).
+    pull_count = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["name"]
@@ -42,6 +44,7 @@ class RepositoryBlob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "blob link"
         constraints = [models.UniqueConstraint(fields=["repository", "blob"], name="uniq_repository_blob")]
 
     def __str__(self):
@@ -95,6 +98,8 @@ class ManifestChild(models.Model):
 
     class Meta:
         ordering = ["position"]
+        verbose_name = "manifest child"
+        verbose_name_plural = "manifest children"
         constraints = [models.UniqueConstraint(fields=["parent", "position"], name="uniq_manifest_child")]
 
     def __str__(self):
@@ -107,6 +112,8 @@ class RepositoryManifest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "image in a repository"
+        verbose_name_plural = "images in repositories"
         constraints = [models.UniqueConstraint(fields=["repository", "manifest"], name="uniq_repository_manifest")]
 
     def __str__(self):
@@ -151,6 +158,8 @@ class V1RepositoryImage(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "v1 repository index entry"
+        verbose_name_plural = "v1 repository index entries"
         constraints = [models.UniqueConstraint(fields=["repository", "image_id"], name="uniq_repository_v1_image")]
 
     def __str__(self):
@@ -166,6 +175,8 @@ class Tag(models.Model):
     v1_image = models.ForeignKey(V1Image, null=True, blank=True, on_delete=models.PROTECT, related_name="tags")
     v1_metadata = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # GETs of the manifest by this tag name (images/services/manifests.py, record_pull).
+    pull_count = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["name"]
@@ -209,6 +220,10 @@ class BlobDeletion(models.Model):
     digest = models.CharField(max_length=200, unique=True)
     size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "blob deletion (tombstone)"
+        verbose_name_plural = "blob deletions (tombstones)"
 
     def __str__(self):
         return self.digest

@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from images.conf import registry_setting
 from images.models import Repository
+from proxy import access as proxy_access
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
 ALL_ACTIONS = frozenset({PULL, PUSH, DELETE})
@@ -113,8 +114,10 @@ def actions_for(principal, repository_name, repository=_MISSING):
         repository = None if "\x00" in repository_name else Repository.objects.filter(name=repository_name).first()
     user, token = split_principal(principal)
     if token is not None:
-        return _token_actions(token, repository_name, repository)
-    return _user_actions(user, repository_name, repository)
+        actions = _token_actions(token, repository_name, repository)
+    else:
+        actions = _user_actions(user, repository_name, repository)
+    return proxy_access.widen(principal, repository_name, actions, exists=repository is not None)
 
 
 def can_read(user, repo):

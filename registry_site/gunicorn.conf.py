@@ -6,7 +6,7 @@
   streamed (gunicorn de-chunks them).
 - `timeout` is the worker heartbeat, not a request limit, so long transfers
   are fine; max_requests with jitter recycles workers gently.
-- Before the workers start, `manage.py check` verifies the settings and that
+- Before the workers start, `berth check` (`manage.py check`) verifies the settings and that
   the storage is reachable: a wrong bucket or key fails here, not on the
   first push.
 """
@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 
 def _flag(name, default):
@@ -67,11 +66,32 @@ def on_starting(server):
     """Refuse to start with a broken configuration or an unreachable storage."""
     if os.environ.get("BERTH_SKIP_STARTUP_CHECK"):
         return
-    manage = Path(__file__).resolve().parent.parent / "manage.py"
-    result = subprocess.run([sys.executable, str(manage), "check"], capture_output=True, text=True)
+    # `berth check` in a fresh interpreter (registry_site/cli.py; a clone and an installed Berth alike).
+    result = subprocess.run([sys.executable, "-m", "registry_site.cli", "check"], capture_output=True, text=True)
     if result.returncode != 0:
         server.log.error("start-up check failed:\n%s%s", result.stdout, result.stderr)
         raise SystemExit(3)
+
+
+def when_ready(server):
+    """Once, in the master, listening: with no account yet, print how to create the first one.
+
+    With preload_app Django is loaded here already (one query); otherwise a short-lived
+    `berth first_run_hint` says it (before the workers start), so the master loads no Django.
+    """
+    address = server.cfg.bind[0] if server.cfg.bind else bind
+    if server.cfg.preload_app:
+        from accounts.first_run import hint
+
+        text = hint(address)
+        if text:
+            sys.stderr.write(text)
+        return
+    command = [sys.executable, "-m", "registry_site.cli", "first_run_hint", address]
+    try:
+        subprocess.run(command, stdin=subprocess.DEVNULL, timeout=60)
+    except (OSError, subprocess.SubprocessError) as error:
+        server.log.warning("first-run check skipped: %s", error)
 
 
 def _larger_socket_reads():

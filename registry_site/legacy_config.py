@@ -212,6 +212,25 @@ def cache_settings(conf):
     return {"CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}}
 
 
+def mirror_settings(conf):
+    """The `mirroring` section (source, source_index, tags_cache_ttl) -> PROXY_MIRROR (proxy/config.py)."""
+    mirror = conf.get("mirroring") or {}
+    if not mirror.get("source"):
+        return {}
+    try:
+        ttl = int(mirror.get("tags_cache_ttl") or 172800)
+    except (TypeError, ValueError):
+        ttl = mirror["tags_cache_ttl"]
+        raise ImproperlyConfigured(f"mirroring.tags_cache_ttl must be seconds, not {ttl!r}") from None
+    return {
+        "PROXY_MIRROR": {
+            "SOURCE": str(mirror["source"]),
+            "SOURCE_INDEX": str(mirror.get("source_index") or ""),
+            "TAGS_CACHE_TTL": ttl,
+        }
+    }
+
+
 def django_settings(conf):
     """Map a resolved flavor onto Django/Berth settings (a dict of setting name -> value)."""
     storage, path = storage_settings(conf)
@@ -234,6 +253,6 @@ def django_settings(conf):
             "search_backend / sqlalchemy_index_database are accepted and ignored: "
             "search is always on and lives in the main database (DATABASE_URL)"
         )
-    for extra in (email_settings(conf), cors_settings(conf), cache_settings(conf)):
+    for extra in (email_settings(conf), cors_settings(conf), cache_settings(conf), mirror_settings(conf)):
         out.update(extra)
     return out

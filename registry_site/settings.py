@@ -1,10 +1,11 @@
-"""Berth settings: environment first, embedded defaults under ./var/.
+"""Berth settings: environment first, embedded defaults under BERTH_DATA_DIR (./var/ in a clone).
 
 Variables (all optional):
   DATABASE_URL       e.g. postgres://user:pass@127.0.0.1:5432/berth
                      (default: SQLite file var/berth.sqlite3)
   STORAGE_PATH       blob folder for the filesystem backend (default var/storage)
-  BERTH_DATA_DIR     where the defaults above live (default ./var)
+  BERTH_DATA_DIR     where the defaults above live (default ./var in a clone; installed:
+                     /var/lib/berth for root, else ~/.local/share/berth; registry_site/data_dir.py)
   SECRET_KEY, DEBUG, ALLOWED_HOSTS (comma separated), BERTH_LOG_LEVEL
   REGISTRY_AUTH      "token" (default: docker token auth, Basic for simple clients)
                      or "none" (an open registry: trusted networks only)
@@ -31,10 +32,10 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from registry_site import legacy_config, secret_key
+from registry_site import data_dir, legacy_config, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("BERTH_DATA_DIR", BASE_DIR / "var")).resolve()
+DATA_DIR = data_dir.resolve()
 
 
 def env_bool(name, default=False):
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "storage_backends",
     "accounts",
     "policies",
+    "proxy",  # mirror and pull-through cache (proxy/)
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend
@@ -128,7 +130,9 @@ APPEND_SLASH = False
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The top-level templates/ folder, through the registry_site/templates link in a clone; the
+        # wheel ships it as registry_site/templates (pyproject.toml, package data).
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -203,6 +207,13 @@ for _key, _var in (
     if os.environ.get(_var):
         REGISTRY[_key] = int(os.environ[_var])
 AUTHENTICATION_BACKENDS = ["accounts.backends.RateLimitedModelBackend"]
+# Every password set through berth_user or the admin's forms is checked by Django's validators.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 # Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretsFilter"
 
@@ -240,6 +251,14 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# Transparent mirror (proxy/config.py), as the original registry's `mirroring` section: MIRROR_SOURCE is the
+# upstream (e.g. https://registry-1.docker.io), MIRROR_TAGS_CACHE_TTL how long a cached tag is trusted (s).
+PROXY_MIRROR = {
+    "SOURCE": os.environ.get("MIRROR_SOURCE", ""),
+    "SOURCE_INDEX": os.environ.get("MIRROR_SOURCE_INDEX", ""),
+    "TAGS_CACHE_TTL": int(os.environ.get("MIRROR_TAGS_CACHE_TTL") or 172800),
+}
 
 LOG_LEVEL = os.environ.get("BERTH_LOG_LEVEL", "INFO").upper()
 LEGACY_NOTES = []

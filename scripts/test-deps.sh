@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, idempotently and without questions:
-#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server (apt-get update at most once)
+#   - Debian packages: docker.io podman skopeo postgresql umoci redis-server docker-registry apache2-utils (apt-get update at most once)
 #   - .venv with requirements-dev.txt
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
@@ -14,6 +14,9 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on, and
 # redis-server for the RQ tasks backend (tests/e2e/test_tasks_*.py start their own on a free port).
 APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
+# Real upstream registries for the mirror/proxy/replication tests (tests/support/upstreams.py):
+# distribution 2.8.2, and htpasswd (bcrypt) for its Basic auth.
+APT_PACKAGES+=(docker-registry apache2-utils)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
@@ -51,7 +54,7 @@ else
     log "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in docker dockerd podman skopeo umoci runuser redis-server; do
+for tool in docker dockerd podman skopeo umoci runuser redis-server docker-registry htpasswd; do
     command -v "$tool" >/dev/null || { log "$tool not found after install"; exit 1; }
 done
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { log "PostgreSQL server binaries not found"; exit 1; }

@@ -2,6 +2,9 @@
 
 import pytest
 
+# Real upstream registries (distribution 2.8.2, a second Berth, a counting proxy) for any test that asks.
+pytest_plugins = ["tests.support.upstreams"]
+
 
 @pytest.fixture(autouse=True)
 def registry_storage(settings, tmp_path):

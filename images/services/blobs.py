@@ -20,6 +20,7 @@ from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
 from images.services import upload_statements as statements
 from policies import hooks as policy_hooks
+from proxy import access as proxy_access
 from storage_backends import blobstore, paths, scratch
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
@@ -200,6 +201,7 @@ def store_bytes(data, staging_name="_internal/store"):
 
 def mount(repository_name, digest, from_repository):
     """Link a blob from another repository; None when it can't be mounted."""
+    proxy_access.refuse_push(repository_name)
     try:
         source = stat(references.validate_name(from_repository), digest)
     except (BlobUnknown, NameInvalid):

@@ -7,10 +7,11 @@ blob store (capped) and cached by digest: content-addressed, so never stale.
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from images import manifests as media
@@ -41,7 +42,8 @@ REPOSITORY_SORTS = {
     "size": ("-total_size", "name"),
     "tags": ("-tag_count", "name"),
 }
-TAG_SORTS = {"pushed": ("-updated_at", "name"), "name": ("name",)}
+TAG_SORTS = ("pushed", "name")
+DESCRIPTION_LABEL = "org.opencontainers.image.description"
 
 
 # --- repositories ---------------------------------------------------------------------------
@@ -95,15 +97,85 @@ def image_size_expression(manifest_ref):
 
 
 REFERRER_TAG_REGEX = r"^sha(256|512)-[0-9a-f]{32,128}\.(sig|att|sbom)$"
+_DIGITS = re.compile(r"(\d+)")
 
 
-def tags(repo, sort="pushed", referrer_tags=False):
-    """Tags with image_size; cosign-style signature/attestation tags only when `referrer_tags`."""
-    qs = Tag.objects.filter(repository=repo).select_related("manifest").defer("manifest__payload")
+def natural_key(name):
+    """Sort key that reads numbers as numbers: build-9 before build-60, v1.10 after v1.9."""
+    parts = _DIGITS.split(name.lower())
+    return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
+
+
+def push_ordered(rows, name=1, pushed_at=2):
+    """Rows newest first by push time; tags pushed at the same instant in natural order (two stable sorts)."""
+    rows.sort(key=lambda row: natural_key(row[name]))
+    rows.sort(key=lambda row: row[pushed_at], reverse=True)
+    return rows
+
+
+class OrderedRows(Sequence):
+    """Rows in an order computed in Python from their keys, fetched a page at a time (Paginator slices)."""
+
+    def __init__(self, ids, fetch):
+        self.ids, self.fetch = ids, fetch
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self.fetch([self.ids[index]]).get()
+        ids = self.ids[index]
+        rows = {row.pk: row for row in self.fetch(ids)}
+        return [rows[pk] for pk in ids if pk in rows]
+
+
+def _listed_tags(repo, referrer_tags=False, query=""):
+    qs = Tag.objects.filter(repository=repo)
     if not referrer_tags:
         qs = qs.exclude(name__regex=REFERRER_TAG_REGEX)
-    qs = qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
-    return qs.order_by(*TAG_SORTS.get(sort, TAG_SORTS["pushed"]))
+    query = query.replace("\x00", "")  # no name holds NUL, and PostgreSQL refuses to compare one
+    return qs.filter(name__icontains=query) if query else qs
+
+
+def tags(repo, sort="pushed", referrer_tags=False, query=""):
+    """Tags with image_size, in `sort` order ("pushed": newest first, "name": natural order), whose name
+    contains `query`; cosign-style signature/attestation tags only when `referrer_tags`. The order is
+    computed from (id, name, push time) of the matching tags; rows are read a page at a time."""
+    keys = list(_listed_tags(repo, referrer_tags, query).values_list("pk", "name", "updated_at"))
+    if sort == "name":
+        keys.sort(key=lambda row: natural_key(row[1]))
+    else:
+        push_ordered(keys)
+
+    def fetch(ids):
+        qs = Tag.objects.filter(pk__in=ids).select_related("manifest").defer("manifest__payload")
+        return qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
+
+    return OrderedRows([row[0] for row in keys], fetch)
+
+
+MAX_SELECTED_TAGS = 1000
+
+
+def named_tags(repo, names):
+    """The repository's tags among `names` (at most MAX_SELECTED_TAGS), with their manifests, natural order."""
+    names = [n.replace("\x00", "") for n in names[:MAX_SELECTED_TAGS]]
+    rows = Tag.objects.filter(repository=repo, name__in=names).select_related("manifest").defer("manifest__payload")
+    return sorted(rows, key=lambda t: natural_key(t.name))
+
+
+def newest_tag(repo):
+    """The tag a visitor most likely wants: the first in the "newest" order (None when there are none)."""
+    rows = list(_listed_tags(repo).order_by("-updated_at").values_list("name", "updated_at")[:100])
+    return push_ordered(rows, name=0, pushed_at=1)[0][0] if rows else None
+
+
+def pull_tag(repo):
+    """`latest` when the repository has it, else its newest tag (None when it has no tag)."""
+    if Tag.objects.filter(repository=repo, name="latest").exists():
+        return "latest"
+    return newest_tag(repo)
 
 
 @dataclass
@@ -212,6 +284,35 @@ def image_config(digest):
             summary = {"error": "the config is not valid JSON"}
     cache.set(key, summary, CONFIG_CACHE_SECONDS)
     return summary
+
+
+def image_description(repo):
+    """The newest image's `org.opencontainers.image.description`: its config label, else the manifest's
+    annotation (for an index: its linux/amd64 or first platform image's, else the index's own); "" if none.
+    Two queries whatever the kind of image; configs come from the config cache."""
+    name = newest_tag(repo)
+    if name is None:
+        return ""
+    tagged = Q(tags__repository=repo, tags__name=name)
+    children = ManifestChild.objects.filter(parent__tags__repository=repo, parent__tags__name=name).values("digest")
+    rows = list(
+        Manifest.objects.filter(tagged | Q(digest__in=children), repository_links__repository=repo)
+        .annotate(is_tagged=Exists(Tag.objects.filter(repository=repo, name=name, manifest=OuterRef("pk"))))
+        .defer("payload")
+        .distinct()
+    )
+    configs = configs_for(rows)
+    summary = {m.pk: configs.get(m.config_digest) or {} for m in rows}
+    platforms = sorted(
+        (m for m in rows if not m.is_tagged and summary[m.pk].get("platform")),
+        key=lambda m: (summary[m.pk]["platform"] != "linux/amd64", summary[m.pk]["platform"], m.digest),
+    )
+    for candidate in platforms[:1] + [m for m in rows if m.is_tagged]:
+        annotations = candidate.annotations if isinstance(candidate.annotations, dict) else {}
+        text = (summary[candidate.pk].get("labels") or {}).get(DESCRIPTION_LABEL) or annotations.get(DESCRIPTION_LABEL)
+        if text:
+            return str(text)
+    return ""
 
 
 def _as_list(value):

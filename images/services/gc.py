@@ -90,6 +90,7 @@ from images.models import (
 from images.progress import NullProgress
 from images.services import uploads_purge
 from policies import hooks as policy_hooks
+from proxy import eviction as proxy_eviction
 from storage_backends import blobstore
 
 BATCH = 500
@@ -373,6 +374,7 @@ def collect(grace=timedelta(hours=2), dry_run=False, delete_untagged=False, prog
     cutoff = now - grace
     result = Result(dry_run=dry_run, delete_untagged=delete_untagged, grace_seconds=grace.total_seconds())
     try:
+        proxy_eviction.evict(now, dry_run=dry_run)  # caches over their size cap / age limit (proxy/eviction.py)
         the_plan = plan(cutoff, delete_untagged, progress, now)
         if dry_run:
             _report_plan(the_plan, result)

@@ -1,9 +1,10 @@
 """Manifests: push (validated against what the repository holds), fetch, delete."""
 
+import threading
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from images import digests, manifests, references
@@ -27,6 +28,7 @@ from images.models import (
 )
 from images.services import notifications, prepared, repositories
 from policies import hooks as policy_hooks
+from proxy import access as proxy_access
 
 # A pull writes the repository's last_pull_at at most this often.
 PULL_TIME_RESOLUTION = timedelta(seconds=60)
@@ -39,6 +41,7 @@ def put(repository_name, reference, data, content_type):
             "manifest exceeds the size limit", detail={"limit": registry_setting("MAX_MANIFEST_BYTES")}
         )
     kind, value = references.split_reference(reference)
+    proxy_access.refuse_push(repository_name)
     parsed = manifests.parse(data, content_type)
     if kind == "digest":
         algorithm, _ = digests.parse(value)
@@ -191,18 +194,34 @@ def platform_child(repository_name, index, wanted=("linux", "amd64")):
 
 
 def record_pull(repository_name, manifest, reference):
-    """A client fetched the manifest: metrics now; last pull time and `pull` notifications off the request path.
+    """A client fetched the manifest: metrics now; last pull time, pull counts and `pull` notifications off
+    the request path.
 
-    A GET stays one query: the bookkeeping runs in the notifications pool
-    (inline with WEBHOOK_SYNC), writing last_pull_at at most once a minute.
+    A GET stays one query: the counts add up in this process and are written, with last_pull_at, by the
+    bookkeeping that runs in the notifications pool (inline with WEBHOOK_SYNC) at most once a minute per
+    repository. A tag counts each GET by its name; the repository counts image manifests fetched (an index
+    is not an image: `docker pull` of a multi-platform tag counts once, for the platform's image).
     """
     kind, value = _lookup_reference(reference)
+    _count_pull(repository_name, value if kind == "tag" else "", manifest.media_type not in manifests.INDEX_TYPES)
     also = _touch_pull if _pull_time_due(repository_name) else None
     also = policy_hooks.with_tag_pull(also, repository_name, value if kind == "tag" else "")  # retention's pull time
     notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=also)
 
 
 _last_pull_written = {}
+# {repository name: {"": image pulls, tag name: pulls by that tag}} not yet written.
+_pending_pulls = {}
+_pending_lock = threading.Lock()
+
+
+def _count_pull(repository_name, tag, is_image):
+    with _pending_lock:
+        counts = _pending_pulls.setdefault(repository_name, {})
+        if is_image:
+            counts[""] = counts.get("", 0) + 1
+        if tag:
+            counts[tag] = counts.get(tag, 0) + 1
 
 
 def _pull_time_due(repository_name):
@@ -218,6 +237,17 @@ def _touch_pull(repository_name):
     Repository.objects.filter(name=repository_name).filter(
         Q(last_pull_at__isnull=True) | Q(last_pull_at__lt=now - PULL_TIME_RESOLUTION)
     ).update(last_pull_at=now)
+    _write_pull_counts(repository_name)
+
+
+def _write_pull_counts(repository_name):
+    with _pending_lock:
+        counts = _pending_pulls.pop(repository_name, {})
+    images = counts.pop("", 0)
+    if images:
+        Repository.objects.filter(name=repository_name).update(pull_count=F("pull_count") + images)
+    for tag, pulls in counts.items():
+        Tag.objects.filter(repository__name=repository_name, name=tag).update(pull_count=F("pull_count") + pulls)
 
 
 def delete(repository_name, reference):

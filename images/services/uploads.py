@@ -9,10 +9,12 @@ from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeIn
 from images.models import Upload
 from images.services import blobs
 from images.services import upload_statements as statements
+from proxy import access as proxy_access
 from storage_backends import scratch
 
 
 def start(repository_name):
+    proxy_access.refuse_push(repository_name)
     upload = Upload.objects.create(repository_name=repository_name)
     scratch.create(upload.uuid)
     metrics.count_upload("started")
@@ -46,6 +48,7 @@ def complete_staged(repository_name, upload_id, digest):
     upload = statements.claim(repository_name, upload_id, digest)
     if upload is None:
         return None
+    proxy_access.refuse_push(repository_name)
     blob = blobs.commit_upload(upload, digest, upload.offset, announced=True)
     metrics.count_upload("completed")
     return blob
@@ -78,6 +81,7 @@ def append(upload, blocks, start=None):
 def complete(upload, digest, blocks=None, expected_size=None):
     """Append the final body, verify the digest and commit the blob."""
     algorithm, _ = digests.parse(digest)
+    proxy_access.refuse_push(upload.repository_name)
     if blocks is not None:
         append(upload, blocks)
     if expected_size is not None and expected_size != upload.offset:

@@ -1,8 +1,20 @@
-"""Template filters for the catalog: sizes, digests, percentages."""
+"""Template filters for the catalog: sizes, digests, percentages, times, counts, commands, Markdown."""
+
+import re
+from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince, timeuntil
+
+from images.ui import markdown as description_markdown
 
 register = template.Library()
+JUST_NOW = timedelta(minutes=1)
+LONG_HEX = re.compile(r"[0-9a-f]{16}(?=[0-9a-f]{8})")
 
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -56,3 +68,77 @@ def media_kind(media_type):
     if media_type.endswith(".tar") or "tar" in media_type.rsplit(".", 1)[-1]:
         return "tar"
     return media_type
+
+
+def _as_datetime(value):
+    if isinstance(value, str):
+        try:
+            value = parse_datetime(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+@register.filter
+def when(value):
+    """<time> with the exact UTC time as its title: "just now", "3 minutes ago", "2 years ago"; "—" if none."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return value or "—"
+    age = timezone.now() - moment
+    if abs(age) < JUST_NOW:
+        text = "just now"
+    elif age < timedelta(0):
+        text = f"in {timeuntil(moment, depth=1)}"
+    else:
+        text = f"{timesince(moment, depth=1)} ago"
+    exact = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_html('<time datetime="{}" title="{}">{}</time>', moment.isoformat(), exact, text)
+
+
+@register.filter
+def exact(value):
+    """<time> showing the UTC date and minute ("2024-05-02 09:00 UTC"); the original text if not a time."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return value or "—"
+    moment = moment.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        moment.isoformat(),
+        moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        moment.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+@register.filter
+def counted(count, words):
+    """{{ n|counted:"tag" }} -> "1 tag", "2 tags"; {{ n|counted:"index,indexes" }} for irregular plurals."""
+    one, _, many = str(words).partition(",")
+    try:
+        number = int(count or 0)
+    except (TypeError, ValueError):
+        number = 0
+    return f"{number} {one if number == 1 else (many or one + 's')}"
+
+
+@register.filter
+def command(text):
+    """A shell command (escaped) that wraps only between words or after "/", ":" and "@" (and every 16
+    characters of a long hex digest), never inside a word. Copy buttons read textContent: <wbr> adds nothing."""
+    escaped = re.sub(r"([/:@])", r"\1<wbr>", str(escape(text)))
+    return mark_safe(LONG_HEX.sub(lambda m: m.group(0) + "<wbr>", escaped))  # noqa: S308 (escaped above)
+
+
+@register.filter
+def markdown(text):
+    """A repository description rendered from Markdown, sanitized (images/ui/markdown.py)."""
+    return description_markdown.render(text)
+
+
+@register.filter
+def excerpt(text, length=140):
+    """The description as plain text, without its Markdown, at most `length` characters."""
+    return description_markdown.excerpt(text, int(length))

@@ -44,3 +44,8 @@ def page_prefix(request):
     params.pop("page", None)
     encoded = params.urlencode()
     return f"?{encoded}&" if encoded else "?"
+
+
+def plural(count, word, plural_word=None):
+    """plural(1, "tag") -> "1 tag"; plural(2, "tag") -> "2 tags"."""
+    return f"{count} {word if count == 1 else (plural_word or word + 's')}"

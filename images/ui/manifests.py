@@ -34,6 +34,9 @@ def manifest_context(request, repo, manifest):
             context["image"] = catalog.image_detail(repo, child, extra) if child else None
     else:
         context["image"] = catalog.image_detail(repo, manifest)
+    # An index may list no image, or only images this repository no longer holds: no `image` then.
+    shown = context["index"] or context["image"]
+    context["tags"] = shown.tags if shown else catalog.tag_names(repo, [manifest.pk]).get(manifest.pk, [])
     return context
 
 

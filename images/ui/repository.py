@@ -8,7 +8,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from images import permissions
 from images.errors import RegistryError
 from images.services import catalog, gc, repositories
-from images.ui.common import check, page_prefix, paginate, public_host, repository_or_404
+from images.services import manifests as manifest_service
+from images.ui.common import check, page_prefix, paginate, plural, public_host, repository_or_404
 
 TAG_SORT_LABELS = {"pushed": "Newest", "name": "Name"}
 
@@ -17,21 +18,22 @@ def repository(request, name):
     repo = repository_or_404(request, name)
     sort = request.GET.get("sort") if request.GET.get("sort") in TAG_SORT_LABELS else "pushed"
     show_all = request.GET.get("all") == "1"
-    page = paginate(request, catalog.tags(repo, sort, referrer_tags=show_all))
+    tag_query = request.GET.get("q", "").strip()[:128]
+    page = paginate(request, catalog.tags(repo, sort, referrer_tags=show_all, query=tag_query))
     page.object_list = catalog.decorate_tags(page.object_list)
-    pull_tag = "latest"
-    if page.object_list and not repo.tags.filter(name="latest").exists():
-        pull_tag = next((t.name for t in page.object_list if not t.referrer_kind), pull_tag)
+    pull_tag = catalog.pull_tag(repo) or "latest"
     context = {
         "repo": repo,
         "page": page,
         "sort": sort,
         "show_all": show_all,
+        "tag_query": tag_query,
         "hidden_tags": 0 if show_all else catalog.referrer_tag_count(repo),
         "sort_labels": TAG_SORT_LABELS,
         "base_qs": page_prefix(request),
         "host": public_host(request),
         "pull_command": f"docker pull {public_host(request)}/{repo.name}:{pull_tag}",
+        "label_description": "" if repo.description else catalog.image_description(repo),
         "v1_images": catalog.v1_images(repo, limit=50),
         "can_write": permissions.can_write(request.user, repo),
         "can_delete": permissions.can_delete(request.user, repo),
@@ -76,8 +78,40 @@ def delete(request, name):
                 return redirect("ui:repository", repo.name)
             messages.success(
                 request,
-                f"Deleted repository {repo.name} with {counts['tags']} tag(s) and {counts['manifests']} "
-                f"image(s). {gc.space_returns_text()}",
+                f"Deleted repository {repo.name} with {plural(counts['tags'], 'tag')} and "
+                f"{plural(counts['manifests'], 'image')}. {gc.space_returns_text()}",
             )
             return redirect("ui:home")
     return render(request, "berth/confirm_delete_repository.html", {"repo": repo, "images": images})
+
+
+@require_http_methods(["GET", "POST"])
+def untag_many(request, name):
+    """Remove several tags at once: GET lists them for confirmation, POST removes them (images stay)."""
+    repo = repository_or_404(request, name)
+    if denied := check(request, permissions.can_delete(request.user, repo)):
+        return denied
+    data = request.POST if request.method == "POST" else request.GET
+    wanted = list(dict.fromkeys(data.getlist("tag")))
+    found = catalog.named_tags(repo, wanted)
+    if not found:
+        messages.error(request, "Select the tags to remove first.")
+        return redirect("ui:repository", name=repo.name)
+    if request.method == "POST":
+        removed = []
+        for tag in found:
+            try:
+                manifest_service.delete(repo.name, tag.name)
+            except RegistryError as exc:
+                messages.error(request, f"{tag.name}: {exc.message}")
+            else:
+                removed.append(tag.name)
+        if removed:
+            messages.success(
+                request,
+                f"Removed {plural(len(removed), 'tag')} from {repo.name}: {', '.join(removed)}; "
+                "the images stay, by digest.",
+            )
+        return redirect("ui:repository", name=repo.name)
+    missing = [n for n in wanted if n not in {t.name for t in found}]
+    return render(request, "berth/confirm_untag_many.html", {"repo": repo, "tags": found, "missing": missing})

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from images import references
-from images.ui import home, manifests, repository, storage, tags, v1
+from images.ui import home, manifests, repository, static, storage, tags, v1
 
 app_name = "ui"
 
@@ -15,10 +15,13 @@ DIGEST = r"(?P<digest>[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)"
 urlpatterns = [
     path("", home.home, name="home"),
     path("storage/", storage.storage, name="storage"),
+    # Browsers ask for /favicon.ico on their own (the API's JSON pages and files have no <link rel=icon>).
+    path("favicon.ico", static.favicon, name="favicon"),
     re_path(rf"^r/{NAME}/$", repository.repository, name="repository"),
     re_path(rf"^r/{NAME}$", repository.add_slash),
     re_path(rf"^r/{NAME}/-/edit/$", repository.edit, name="repository-edit"),
     re_path(rf"^r/{NAME}/-/delete/$", repository.delete, name="repository-delete"),
+    re_path(rf"^r/{NAME}/-/untag/$", repository.untag_many, name="tags-delete"),
     re_path(rf"^r/{NAME}/-/tags/{TAG}/$", tags.tag_detail, name="tag"),
     re_path(rf"^r/{NAME}/-/tags/{TAG}/delete/$", tags.untag, name="tag-delete"),
     re_path(rf"^r/{NAME}/-/manifests/{DIGEST}/$", manifests.manifest_detail, name="manifest"),

@@ -108,6 +108,24 @@ def test_docker_push_to_someone_elses_namespace_is_denied(authed_docker, auth_be
         docker("logout", host)
 
 
+def make_private(server, name, login, password):
+    url = f"{server.url}/v1/repositories/{name}/properties"
+    response = requests.put(url, json={"access": "private"}, auth=(login, password), timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def push_then_pull_private(docker, server, ref, owner):
+    """Push `ref` with the logged-in credentials, make its repository private, pull it back with them."""
+    docker("push", ref, timeout=600)
+    name = ref.split("/", 1)[1].rsplit(":", 1)[0]
+    make_private(server, name, owner, PASSWORDS[owner])
+    docker.rmi(ref)
+    docker("pull", ref, timeout=600)
+    assert docker.has_image(ref)
+    anonymous = requests.get(f"{server.url}/v2/{name}/tags/list", timeout=30)
+    assert anonymous.status_code == 401  # the pull above needed the credentials
+
+
 def test_docker_login_with_an_access_token(authed_docker, auth_berth, workdir):
     docker, host = authed_docker, auth_berth.host
     secret = auth_berth.create_token(
@@ -121,10 +139,36 @@ def test_docker_login_with_an_access_token(authed_docker, auth_berth, workdir):
         allowed, outside = f"{host}/alice/ci-{suffix}:1", f"{host}/alice/other-{suffix}:1"
         docker("tag", local, allowed)
         docker("tag", local, outside)
-        docker("push", allowed, timeout=600)
+        push_then_pull_private(docker, auth_berth, allowed, "alice")
         refused = docker("push", outside, check=False, timeout=300)
         assert refused.returncode != 0 and "denied" in (refused.stdout + refused.stderr).lower()
         docker.rmi(allowed, outside, local)
+    finally:
+        docker("logout", host)
+    assert secret not in auth_berth.log.read_text(errors="replace")
+
+
+def test_docker_login_as_a_robot_account(authed_docker, auth_berth, workdir):
+    """docker keeps the robot's refresh token and uses it for every push and pull (issue #24)."""
+    docker, host = authed_docker, auth_berth.host
+    org, robot = f"acme{uuid.uuid4().hex[:6]}", "ci"
+    secret = auth_berth.create_token(
+        "alice", robot, "--org", org, "--role", "admin", "--robot", robot, "--token-actions", "pull,push"
+    )
+    suffix = uuid.uuid4().hex[:8]
+    local = local_image(docker, workdir, f"robot-{suffix}")
+    result = login(docker, auth_berth, f"{org}+{robot}", secret)
+    assert "Login Succeeded" in result.stdout
+    config = json.loads((docker_config_dir(docker) / "config.json").read_text())
+    assert config["auths"][host].get("identitytoken")  # the refresh-token flow, not Basic on each call
+    try:
+        mine, outside = f"{host}/{org}/web:1.0", f"{host}/alice/robot-{suffix}:1"
+        docker("tag", local, mine)
+        docker("tag", local, outside)
+        push_then_pull_private(docker, auth_berth, mine, "alice")
+        refused = docker("push", outside, check=False, timeout=300)  # a robot acts only in its organisation
+        assert refused.returncode != 0 and "denied" in (refused.stdout + refused.stderr).lower()
+        docker.rmi(mine, outside, local)
     finally:
         docker("logout", host)
     assert secret not in auth_berth.log.read_text(errors="replace")

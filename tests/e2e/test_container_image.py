@@ -78,10 +78,8 @@ def berth_image(docker, tmp_path_factory):
     docker("rmi", "--force", tag, check=False)
 
 
-def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
-    volume = workdir / "registry-volume"
-    volume.mkdir()
-    port = free_port()
+def run_container(docker, image, port, *args):
+    """`docker run -d` Berth on 127.0.0.1:port (an open registry, as the other e2e servers); its id once it answers."""
     container = docker(
         "run",
         "-d",
@@ -92,31 +90,42 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
         "-e",
         "BERTH_WORKERS=2",
         "-e",
-        "REGISTRY_AUTH=none",  # an open registry, like the other e2e servers
-        "-v",
-        f"{volume}:/var/lib/registry",
-        berth_image,
+        "REGISTRY_AUTH=none",
+        *args,
+        image,
     ).stdout.strip()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=5).status_code == 200:
+                return container
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    logs = docker("logs", container, check=False)
+    docker("rm", "--force", container, check=False)
+    pytest.fail(f"container did not answer:\n{logs.stdout}\n{logs.stderr}", pytrace=False)
+
+
+def push_local_image(docker, workdir, ref):
+    label = f"ctr-{uuid.uuid4().hex[:8]}"
+    rootfs = write_rootfs_tar(workdir / f"{label}.tar", label)
+    image_id = docker("import", rootfs["path"], f"e2e-local/{label}:1").stdout.strip().splitlines()[-1]
+    docker("tag", f"e2e-local/{label}:1", ref)
+    digest = docker.pushed_digest(ref, docker("push", ref, timeout=600).stdout)
+    docker.rmi(ref, f"e2e-local/{label}:1")
+    return image_id, digest
+
+
+def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
+    volume = workdir / "registry-volume"
+    volume.mkdir()
+    port = free_port()
+    container = run_container(docker, berth_image, port, "-v", f"{volume}:/var/lib/registry")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/v2/", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(1)
-        else:
-            logs = docker("logs", container, check=False)
-            pytest.fail(f"container did not answer:\n{logs.stdout}\n{logs.stderr}", pytrace=False)
         assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()["status"] == "ok"
-        label = f"ctr-{uuid.uuid4().hex[:8]}"
-        rootfs = write_rootfs_tar(workdir / f"{label}.tar", label)
-        image_id = docker("import", rootfs["path"], f"e2e-local/{label}:1").stdout.strip().splitlines()[-1]
         ref = f"127.0.0.1:{port}/team/in-container:1"
-        docker("tag", f"e2e-local/{label}:1", ref)
-        digest = docker.pushed_digest(ref, docker("push", ref, timeout=600).stdout)
-        docker.rmi(ref, f"e2e-local/{label}:1")
+        image_id, digest = push_local_image(docker, workdir, ref)
         docker("pull", ref, timeout=600)
         assert docker.image_id(ref) == image_id
         assert f"127.0.0.1:{port}/team/in-container@{digest}" in docker.repo_digests(ref)
@@ -129,3 +138,39 @@ def test_docker_run_then_push_and_pull_through_it(docker, berth_image, workdir):
         assert "(database backend) started" in logs.stdout + logs.stderr
     finally:
         docker("rm", "--force", container, check=False)
+
+
+def test_the_original_registrys_tmp_registry_mount_keeps_the_data(docker, berth_image, workdir):
+    """`docker run -v /opt/data/registry:/tmp/registry registry`, as the original documented, then a new container."""
+    volume = workdir / "tmp-registry-volume"
+    volume.mkdir()
+    port = free_port()
+    ref = f"127.0.0.1:{port}/team/tmp-registry:1"
+    first = run_container(docker, berth_image, port, "-v", f"{volume}:/tmp/registry")
+    try:
+        image_id, digest = push_local_image(docker, workdir, ref)
+        # `docker exec CONTAINER berth` (as the first-run hint says) sees the same database
+        names = (
+            docker(
+                "exec",
+                first,
+                "berth",
+                "shell",
+                "-c",
+                "from images.models import Repository; print(*Repository.objects.values_list('name', flat=True))",
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )  # after Django's line about the shell's automatic imports
+        assert names.split() == ["team/tmp-registry"]
+    finally:
+        docker("rm", "--force", first, check=False)
+    assert (volume / "db" / "berth.sqlite3").exists() and list((volume / "storage" / "blobs" / "sha256").iterdir())
+    second = run_container(docker, berth_image, port, "-v", f"{volume}:/tmp/registry")  # the first one is gone
+    try:
+        docker("pull", ref, timeout=600)
+        assert docker.image_id(ref) == image_id
+        assert f"127.0.0.1:{port}/team/tmp-registry@{digest}" in docker.repo_digests(ref)
+        docker.rmi(ref)
+    finally:
+        docker("rm", "--force", second, check=False)

@@ -42,7 +42,9 @@ class Browser:
 
 def login_command(response):
     assert response.status_code == 200, response.text[-2000:]
-    return html.unescape(re.search(r'<code id="login-command">([^<]+)</code>', response.text).group(1))
+    return html.unescape(
+        re.search(r'<code id="login-command"[^>]*>([^<]+)</code>', response.text.replace("<wbr>", "")).group(1)
+    )
 
 
 def paste(docker, command):

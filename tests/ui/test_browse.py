@@ -2,10 +2,7 @@
 
 import re
 
-import pytest
 from playwright.sync_api import expect
-
-from tests.ui.conftest import PHONE
 
 
 def test_browse_from_home_to_a_tag(page, catalog):
@@ -72,27 +69,3 @@ def test_not_found_page(page, catalog):
     response = page.goto("/r/no/such/repo/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
-
-
-PAGES = {
-    "home": "/",
-    "search": "/?q=api",
-    "repository": "/r/team/app/api/",
-    "tag": "/r/team/app/api/-/tags/1.0/",
-    "index": "/r/team/multi/-/tags/latest/?platform=linux/arm64/v8",
-    "storage": "/storage/",
-    "not-found": "/r/nope/",
-    "login": "/accounts/login/",
-}
-
-
-@pytest.mark.parametrize("name", list(PAGES))
-def test_pages_fit_a_phone(new_page, catalog, shots_dir, name):
-    """No page scrolls sideways at phone width; screenshots when BERTH_UI_SHOTS is set."""
-    for label, viewport in (("phone", PHONE), ("desktop", None)):
-        page = new_page(viewport) if viewport else new_page()
-        page.goto(PAGES[name])
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {label} width"
-        if shots_dir:
-            page.screenshot(path=str(shots_dir / f"{name}-{label}.png"), full_page=True)

@@ -27,6 +27,7 @@ SIGNED_IN_PAGES = [
     "/",
     "/r/team/app/api/",
     "/r/team/app/api/-/delete/",
+    "/r/team/app/api/-/untag/?tag=1.0&tag=1.1",
     "/accounts/tokens/",
     "/admin/",
     "/admin/images/repository/",
@@ -73,9 +74,9 @@ def test_no_violation_when_signed_in(watched, catalog, admin_user_ui):
     expect(watched.get_by_role("button", name="Sign out")).to_be_visible()
     for path in SIGNED_IN_PAGES:
         visit(watched, path)
-    watched.get_by_role("button", name="Log out").click()  # the browsable API's own, without inline script
+    watched.get_by_role("button", name="Sign out").click()  # the browsable API's own, without inline script
     visit(watched, "/api/")
-    expect(watched.get_by_role("link", name="Log in")).to_be_visible()
+    expect(watched.get_by_role("link", name="Sign in")).to_be_visible()
 
 
 def test_scripts_still_work_under_the_policy(watched, catalog, admin_user_ui):

@@ -78,3 +78,28 @@ def test_admin_login_and_untag_action(page, catalog, admin_user_ui):
     expect(page.locator(".messagelist")).to_contain_text("Remove tags: 1 done.")
     assert not Tag.objects.filter(repository__name="library/alpine", name="3.20").exists()
     assert Tag.objects.filter(repository__name="library/alpine", name="latest").exists()
+
+
+def test_filter_then_remove_selected_tags(page, catalog, admin_user_ui):
+    for name in ("build-9", "build-10", "build-60", "nightly"):
+        Tag.objects.create(
+            repository=Repository.objects.get(name="library/alpine"),
+            name=name,
+            manifest=Tag.objects.get(repository__name="library/alpine", name="latest").manifest,
+        )
+    sign_in(page, "/r/library/alpine/")
+    expect(page.locator(".whoami")).to_contain_text("admin")
+    page.get_by_label("Filter tags").fill("build")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page).to_have_url(re.compile(r"q=build"))
+    expect(page.locator("table.tags tbody tr")).to_have_count(3)
+    page.get_by_label("Select all on this page").check()  # berth.js, under the Content-Security-Policy
+    page.get_by_label("Select build-60").uncheck()
+    page.get_by_role("button", name="Remove selected tags…").click()
+    expect(page.get_by_role("heading", name="Remove 2 tags from library/alpine?")).to_be_visible()
+    expect(page.locator("table.selected-tags")).to_contain_text("build-9")
+    expect(page.locator("table.selected-tags")).not_to_contain_text("build-60")
+    page.get_by_role("button", name="Remove 2 tags").click()
+    expect(page.locator(".messages")).to_contain_text("Removed 2 tags from library/alpine: build-9, build-10")
+    names = set(Tag.objects.filter(repository__name="library/alpine").values_list("name", flat=True))
+    assert names == {"3.20", "latest", "build-60", "nightly"}

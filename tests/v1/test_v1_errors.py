@@ -54,7 +54,7 @@ def test_root_names_the_registry_and_version(client):
         response = client.get("/", **headers)
         assert response.status_code == 200 and response["Content-Type"] == "application/json"
         body = response.json()
-        assert "docker-registry server" in body and "berth" in body and "(v0." in body
+        assert "docker-registry server" in body and "Berth" in body and "(v0." in body
 
 
 def test_unknown_v1_route_is_a_v1_error(client):

@@ -148,3 +148,94 @@ def bulk_catalog(count, tags_per_repo=2, namespace_every=3, prefix="bulk"):
         Tag(repository=r, name=f"v{j}", manifest=manifest) for r in repos for j in range(tags_per_repo)
     )
     return repos
+
+
+# --- every kind of manifest the registry accepts, for "every page renders" tests --------------------
+
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar.gzip"
+WASM_ARTIFACT = "application/vnd.wasm.content.layer.v1+wasm"
+
+
+def push_empty_index(repository, tag, media_type=media.OCI_INDEX):
+    """An index with no entries (what `podman manifest push --all` of an empty list sends)."""
+    data = json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": []}).encode()
+    manifests.put(repository, tag, data, media_type)
+    return sha256(data)
+
+
+def push_index_without_children(repository, tag):
+    """A multi-platform index whose platform images were deleted by digest afterwards (a push must
+    include them; a delete can take them away)."""
+    digest, children = push_index(repository, tag, label=f"orphan-{os.urandom(4).hex()}")
+    for child in children.values():
+        manifests.delete(repository, child)
+    return digest
+
+
+def push_artifact(repository, tag, config_media_type=EMPTY_CONFIG, config=b"{}", artifact_type=None, layer_type=None):
+    """An OCI artifact: a config that is not an image config (Helm's, or the OCI empty one with an
+    artifactType) and one file; no subject."""
+    payload = os.urandom(512)
+    push_blob(repository, config)
+    push_blob(repository, payload)
+    body = {
+        "schemaVersion": 2,
+        "mediaType": media.OCI_MANIFEST,
+        "config": {"mediaType": config_media_type, "digest": sha256(config), "size": len(config)},
+        "layers": [{"mediaType": layer_type or artifact_type or HELM_CHART, "digest": sha256(payload), "size": 512}],
+        "annotations": {"org.opencontainers.image.title": "artifact.bin"},
+    }
+    if artifact_type:
+        body["artifactType"] = artifact_type
+    data = json.dumps(body).encode()
+    manifests.put(repository, tag, data, media.OCI_MANIFEST)
+    return sha256(data)
+
+
+def push_v1_image(repository, tag, seed="v1-page"):
+    """An image pushed over the v1 protocol (through the v1 services), converted to Docker schema 2."""
+    from images.services import v1_images, v1_repositories
+    from tests.v1.conftest import make_chain
+
+    chain = make_chain(seed)
+    for image in chain:
+        v1_images.put_json(image.id, image.json)
+        v1_images.put_layer(image.id, [image.layer])
+        v1_images.put_checksum(image.id, image.payload_checksum)
+    v1_repositories.put_index(repository, json.dumps([{"id": i.id} for i in chain]).encode())
+    v1_repositories.put_tag(repository, tag, json.dumps(chain[-1].id).encode())
+    return chain
+
+
+def push_image_without_config(repository, tag):
+    """An image whose config blob's bytes are gone from storage (lost, or removed by hand)."""
+    from images.services import catalog
+    from storage_backends import blobstore
+
+    digest = push_image(repository, tag, label=f"lost-config-{os.urandom(4).hex()}", layers=1)
+    manifest = manifests.get(repository, digest)
+    blobstore.delete(manifest.config_digest)
+    catalog.cache.delete(catalog._config_cache_key(manifest.config_digest))
+    return digest
+
+
+def push_every_kind(prefix="kinds"):
+    """One repository per kind of manifest whose pages once failed or could fail: {kind: (repository, tag)}."""
+    kinds = {
+        "empty-index": (f"{prefix}/empty-index", "empty"),
+        "empty-manifest-list": (f"{prefix}/empty-list", "empty"),
+        "index-without-children": (f"{prefix}/orphan-index", "multi"),
+        "helm-chart": (f"{prefix}/helm", "0.1.0"),
+        "oci-artifact": (f"{prefix}/artifact", "wasm"),
+        "v1-image": (f"{prefix}/legacy", "1.4"),
+        "missing-config": (f"{prefix}/lost", "broken"),
+    }
+    push_empty_index(*kinds["empty-index"])
+    push_empty_index(*kinds["empty-manifest-list"], media_type=media.DOCKER_LIST)
+    push_index_without_children(*kinds["index-without-children"])
+    push_artifact(*kinds["helm-chart"], config_media_type=HELM_CONFIG, config=b'{"name": "chart", "version": "0.1.0"}')
+    push_artifact(*kinds["oci-artifact"], artifact_type=WASM_ARTIFACT)
+    push_v1_image(*kinds["v1-image"])
+    push_image_without_config(*kinds["missing-config"])
+    return kinds

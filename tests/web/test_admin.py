@@ -94,7 +94,7 @@ def test_delete_repositories_action(admin_client, sample):
     repo = Repository.objects.get(name="team/multi")
     data = {"action": "delete_repositories", "_selected_action": [repo.pk]}
     confirm = admin_client.post("/admin/images/repository/", data).content.decode()
-    assert "team/multi — 1 tag(s), 3 image(s)" in confirm
+    assert "team/multi — 1 tag, 3 images" in confirm
     admin_client.post("/admin/images/repository/", {**data, "confirmed": "yes"})
     assert not Repository.objects.filter(name="team/multi").exists()
 

@@ -17,7 +17,7 @@ def test_tag_page_shows_the_image(client, sample):
     assert config["entrypoint"] == ["/usr/local/bin/app"] and config["cmd"] == ["--serve", "--port=8080"]
     assert config["exposed_ports"] == ["8080/tcp"] and config["labels"]["berth.test"] == "api"
     assert config["author"].startswith("Berth Tests") and config["created"] == "2024-05-02T09:00:05Z"
-    html = response.content.decode()
+    html = response.content.decode().replace("<wbr>", "")  # break opportunities in commands
     for text in ("/usr/local/bin/app", "APP_LABEL=api", "org.opencontainers.image.source", "8080/tcp", "linux/amd64"):
         assert text in html
     assert "docker pull testserver/team/app/api:1.0" in html

@@ -46,8 +46,14 @@ class RepositorySerializer(RepositorySummarySerializer):
     )
 
     class Meta(RepositorySummarySerializer.Meta):
-        fields = RepositorySummarySerializer.Meta.fields + ["created_at", "last_pull_at", "tags_url", "manifests_url"]
-        read_only_fields = ["name", "namespace", "created_at", "last_push_at", "last_pull_at"]
+        fields = RepositorySummarySerializer.Meta.fields + [
+            "created_at",
+            "last_pull_at",
+            "pull_count",
+            "tags_url",
+            "manifests_url",
+        ]
+        read_only_fields = ["name", "namespace", "created_at", "last_push_at", "last_pull_at", "pull_count"]
 
     def get_tags_url(self, obj) -> str:
         return _absolute(self.context.get("request"), f"{reverse('manage:tag-list')}?repository={obj.name}")
@@ -90,6 +96,7 @@ class TagSerializer(serializers.ModelSerializer):
             "media_type",
             "image_size",
             "updated_at",
+            "pull_count",
             "manifest_url",
         ]
         read_only_fields = fields

@@ -8,6 +8,7 @@ from images.api.v2.base import RegistryView, empty
 from images.conf import registry_setting
 from images.errors import RangeInvalid
 from images.services import blobs
+from proxy import reads as proxy_reads
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -66,12 +67,14 @@ def bytes_response(blob, headers, span=None):
 
 class BlobView(RegistryView):
     def head(self, request, name, digest):
-        blob = blobs.stat(name, digest)
+        blob = proxy_reads.stat_blob(name, digest)
         return empty(200, blob_headers(blob), content_length=blob.size)
 
     def get(self, request, name, digest):
-        blob = blobs.stat(name, digest)
+        blob = proxy_reads.stat_blob(name, digest)
         headers = blob_headers(blob)
+        if isinstance(blob, proxy_reads.Fetching):  # being fetched from upstream: streamed as it arrives
+            return blob.response(headers)
         url = blobs.redirect_url(blob)
         if url:
             return empty(307, {"Location": url, "Docker-Content-Digest": blob.digest})

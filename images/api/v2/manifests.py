@@ -8,6 +8,7 @@ from images.api.v2.base import RegistryView, empty
 from images.conf import registry_setting
 from images.errors import PayloadTooLarge
 from images.services import manifests
+from proxy import reads as proxy_reads
 
 
 def _accepted_types(request):
@@ -35,11 +36,11 @@ def manifest_headers(manifest):
 
 class ManifestView(RegistryView):
     def head(self, request, name, reference):
-        manifest = negotiate(request, name, manifests.get(name, reference))
+        manifest = negotiate(request, name, proxy_reads.get_manifest(name, reference))
         return empty(200, manifest_headers(manifest), content_length=manifest.size)
 
     def get(self, request, name, reference):
-        manifest = negotiate(request, name, manifests.get(name, reference))
+        manifest = negotiate(request, name, proxy_reads.get_manifest(name, reference))
         manifests.record_pull(name, manifest, reference)
         response = HttpResponse(bytes(manifest.payload))
         for key, value in manifest_headers(manifest).items():

@@ -4,13 +4,13 @@ from rest_framework.response import Response
 
 from images import manifests as manifest_types
 from images.api.v2.base import RegistryView
-from images.services import manifests
+from proxy import reads as proxy_reads
 
 
 class ReferrersView(RegistryView):
     def get(self, request, name, digest):
         artifact_type = request.query_params.get("artifactType")
-        entries = manifests.referrers(name, digest, artifact_type)
+        entries = proxy_reads.referrers(name, digest, artifact_type)
         response = Response(
             {"schemaVersion": 2, "mediaType": manifest_types.OCI_INDEX, "manifests": entries},
             content_type=manifest_types.OCI_INDEX,

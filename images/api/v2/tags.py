@@ -5,12 +5,13 @@ from urllib.parse import quote
 from images.api.errors import json_response
 from images.api.v2.base import RegistryView
 from images.services import tags
+from proxy import reads as proxy_reads
 
 
 class TagsListView(RegistryView):
     def get(self, request, name):
         n = tags.page_size(request.query_params.get("n"))
-        items, has_more = tags.list_tags(name, n, request.query_params.get("last"))
+        items, has_more = proxy_reads.list_tags(name, n, request.query_params.get("last"))
         response = json_response({"name": name, "tags": items})
         _link(response, request, items, has_more, n)
         return response

@@ -62,6 +62,15 @@
     document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
     });
+    // "Select all on this page": every checkbox that belongs to the named form.
+    document.querySelectorAll("[data-select-all]").forEach(function (all) {
+      var boxes = function () {
+        return document.querySelectorAll('input[type=checkbox][form="' + all.getAttribute("data-select-all") + '"]');
+      };
+      all.addEventListener("change", function () {
+        boxes().forEach(function (box) { box.checked = all.checked; });
+      });
+    });
     // Bar widths come as data (the Content-Security-Policy allows no inline style attribute).
     document.querySelectorAll("[data-percent]").forEach(function (bar) {
       bar.style.width = bar.getAttribute("data-percent") + "%";
