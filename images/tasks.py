@@ -36,6 +36,7 @@ RETRY = {
     "purge_uploads": f"retried with backoff ({RETRY_ATTEMPTS} attempts), then at the next scheduled run",
     "collect_garbage": "not retried: see the garbage collection run for the error; start another",
     "prune_task_history": "not retried: the next daily run does the same",
+    "apply_retention": "not retried: its RetentionRun says why it failed; the next daily run tries again",
 }
 
 
@@ -129,6 +130,15 @@ def prune_task_history(days=7):
     results = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()[0]
     runs = TaskRun.objects.filter(started_at__lt=cutoff - timedelta(days=3 * days)).exclude(status=TaskRun.RUNNING)
     return {"results": results, "runs": runs.delete()[0], "slots": schedule.prune(timedelta(days=days))}
+
+
+@task()
+def apply_retention():
+    """The retention rules of every namespace (policies/services/retention.py), recorded as a RetentionRun."""
+    from policies.services import retention
+
+    record = retention.run(triggered_by="schedule")
+    return {"run": record.pk, "tags": record.tags_removed, "manifests": record.manifests_removed}
 
 
 def enqueue_on_commit(the_task, *args, **kwargs):

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "search",
     "storage_backends",
     "accounts",
+    "policies",
     "proxy",  # mirror and pull-through cache (proxy/)
     "activity",
     "csp",

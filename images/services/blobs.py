@@ -19,6 +19,7 @@ from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
 from images.services import upload_statements as statements
+from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 from storage_backends import blobstore, paths, scratch
 
@@ -156,6 +157,7 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
     `then(blob)` runs inside that transaction (v1 attaches the layer to its image).
     `announced`: the caller recorded the intent already (statements.claim).
     """
+    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
     if not announced:
         announce(upload, digest)
     try:
@@ -205,6 +207,8 @@ def mount(repository_name, digest, from_repository):
     except (BlobUnknown, NameInvalid):
         return None
     if not blobstore.exists(digest):  # the common case, answered without a transaction to abort
+        return None
+    if not policy_hooks.admit_mount(repository_name, digest, source.size):  # over quota: the upload says so
         return None
     try:
         return link(repository_name, digest, source.size, verify_bytes=True)

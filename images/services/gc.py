@@ -90,6 +90,7 @@ from images.models import (
 )
 from images.progress import NullProgress
 from images.services import uploads_purge
+from policies import hooks as policy_hooks
 from proxy import eviction as proxy_eviction
 from storage_backends import blobstore
 
@@ -387,6 +388,8 @@ def collect(grace=timedelta(hours=2), dry_run=False, delete_untagged=False, prog
             _finish(run, result, error=f"{exc.__class__.__name__}: {exc}")
         raise
     result.seconds = time.monotonic() - started
+    if not dry_run:
+        policy_hooks.after_garbage_collection()  # namespace usage figures become exact (policies/)
     if run is not None:
         _finish(run, result)
     log.info(result.summary(), extra={"gc": result.as_dict()})

@@ -10,7 +10,14 @@ from django.utils import timezone
 from activity import pulls, recorder
 from images import digests, manifests, references
 from images.conf import registry_setting
-from images.errors import DigestInvalid, ManifestBlobUnknown, ManifestUnknown, PayloadTooLarge, TagInvalid
+from images.errors import (
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestUnknown,
+    NameUnknown,
+    PayloadTooLarge,
+    TagInvalid,
+)
 from images.models import (
     Manifest,
     ManifestChild,
@@ -21,6 +28,7 @@ from images.models import (
     Tag,
 )
 from images.services import notifications, prepared, repositories
+from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 
 # A pull writes the repository's last_pull_at at most this often.
@@ -45,6 +53,7 @@ def put(repository_name, reference, data, content_type):
         _check_references(repo, parsed)
         manifest = _store(parsed, data)
         RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)
+        policy_hooks.check_tag_push(repo, value if kind == "tag" else "", manifest)  # immutable tags (policies/)
         recorder.manifest_pushed(repo, manifest, value if kind == "tag" else "")
         if kind == "tag":
             # A tag pushed over v2 no longer names the v1 image it may have named before.
@@ -198,6 +207,7 @@ def record_pull(repository_name, manifest, reference):
     kind, value = _lookup_reference(reference)
     _count_pull(repository_name, value if kind == "tag" else "", manifest.media_type not in manifests.INDEX_TYPES)
     also = _touch_pull if _pull_time_due(repository_name) else None
+    also = policy_hooks.with_tag_pull(also, repository_name, value if kind == "tag" else "")  # retention's pull time
     also = pulls.note(repository_name, manifest.digest, value if kind == "tag" else "", also)
     notifications.emit_pull(repository_name, manifest, tag=value if kind == "tag" else "", also=also)
 
@@ -248,6 +258,7 @@ def delete(repository_name, reference):
     kind, value = _lookup_reference(reference)
     repo = repositories.get(repository_name)
     with transaction.atomic():
+        policy_hooks.check_delete(repo, **({"tags": [value]} if kind == "tag" else {"digests": [value]}))
         if kind == "tag":
             tag = Tag.objects.select_related("manifest").filter(repository=repo, name=value).first()
             deleted, _ = Tag.objects.filter(repository=repo, name=value).delete()
@@ -282,3 +293,30 @@ def referrers(repository_name, digest, artifact_type=None):
             entry["annotations"] = m.annotations
         out.append(entry)
     return out
+
+
+def delete_many(repository_name, tags=(), digests=()):
+    """`delete` for many references of one repository at once (retention, policies/): the same rules and
+    events (a `delete` per tag and per manifest), set-based queries, one transaction. Returns the counts."""
+    tags, digests = sorted(set(tags)), sorted(set(digests))
+    with transaction.atomic():
+        repo = Repository.objects.select_for_update().filter(name=repository_name).first()
+        if repo is None:
+            raise NameUnknown(detail={"name": repository_name})
+        policy_hooks.check_delete(repo, tags=tags, digests=digests)
+        gone_tags = list(
+            Tag.objects.filter(repository=repo, name__in=tags)
+            .select_related("manifest")
+            .only("name", "manifest__digest", "manifest__media_type", "manifest__size")
+        )
+        Tag.objects.filter(pk__in=[t.pk for t in gone_tags]).delete()
+        Tag.objects.filter(repository=repo, manifest__digest__in=digests).delete()
+        gone = list(
+            Manifest.objects.filter(digest__in=digests, repository_links__repository=repo).only(
+                "digest", "media_type", "size"
+            )
+        )
+        RepositoryManifest.objects.filter(repository=repo, manifest__in=gone).delete()
+        targets = [(tag.manifest, tag.name) for tag in gone_tags] + [(manifest, "") for manifest in gone]
+        notifications.emit_many("delete", repo.name, targets)
+    return {"tags": len(gone_tags), "manifests": len(gone)}

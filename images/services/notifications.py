@@ -157,6 +157,19 @@ def emit(action, repository, manifest, tag=""):
     return _enqueue(hooks, action, repository, event)
 
 
+def emit_many(action, repository, targets):
+    """`emit` for many (manifest, tag) pairs of one repository (retention's deletes): the webhooks are read once."""
+    assert action in ACTIONS, action
+    count = len(targets)
+    transaction.on_commit(lambda: [metrics.count_action(action, repository) for _ in range(count)])
+    hooks = [h for h in Webhook.objects.filter(enabled=True) if wants(h, action, repository)]
+    for manifest, tag in targets if hooks else ():
+        event = build_event(
+            action, repository, digest=manifest.digest, media_type=manifest.media_type, size=manifest.size, tag=tag
+        )
+        _enqueue(hooks, action, repository, event)
+
+
 HOOK_CACHE_SECONDS = 5.0
 _hook_cache = {"at": -HOOK_CACHE_SECONDS, "hooks": []}
 

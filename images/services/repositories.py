@@ -9,6 +9,7 @@ from images import references
 from images.conf import registry_setting
 from images.errors import NameUnknown
 from images.models import Repository
+from policies import hooks as policy_hooks
 
 
 def get(name):
@@ -72,6 +73,7 @@ def delete_repository(name):
         repo = Repository.objects.select_for_update().filter(name=name).first()
         if repo is None:
             raise NameUnknown(detail={"name": name})
+        policy_hooks.check_delete(repo, all_tags=True)  # immutable tags stay (policies/)
         counts = {
             "tags": Tag.objects.filter(repository=repo).count(),
             "manifests": RepositoryManifest.objects.filter(repository=repo).count(),

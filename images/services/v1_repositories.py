@@ -16,6 +16,7 @@ from images import v1_format
 from images.errors import DataInvalid, ImageIncomplete, ImageUnknown, NameInvalid, NameUnknown, TagUnknown
 from images.models import Manifest, ManifestChild, Repository, RepositoryBlob, Tag, V1Image, V1RepositoryImage
 from images.services import manifests, repositories, v1_images
+from policies import hooks as policy_hooks
 
 
 def find(path):
@@ -160,6 +161,8 @@ def _chain(image):
 
 def delete_tag(path, tag):
     repo = find(path)
+    if repo:
+        policy_hooks.check_delete(repo, tags=[tag])  # immutable tags stay (policies/)
     recorder.tag_deleting(repo, tag)
     deleted = Tag.objects.filter(repository=repo, name=tag).delete()[0] if repo else 0
     if not deleted:
@@ -170,6 +173,7 @@ def delete_repository(path):
     """All tags and the repository go (for both protocols); images and blobs stay for GC."""
     with transaction.atomic():
         repo = get(path)
+        policy_hooks.check_delete(repo, all_tags=True)  # immutable tags stay (policies/)
         recorder.repository_deleting(repo.name)
         Repository.objects.filter(pk=repo.pk).delete()
 

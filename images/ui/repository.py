@@ -71,7 +71,11 @@ def delete(request, name):
         if request.POST.get("confirm_name", "").strip() != repo.name:
             messages.error(request, "Type the repository name exactly to confirm.")
         else:
-            counts = repositories.delete_repository(repo.name)
+            try:
+                counts = repositories.delete_repository(repo.name)
+            except RegistryError as exc:  # e.g. an immutable tag (policies/)
+                messages.error(request, exc.message)
+                return redirect("ui:repository", repo.name)
             messages.success(
                 request,
                 f"Deleted repository {repo.name} with {plural(counts['tags'], 'tag')} and "

@@ -193,12 +193,13 @@ only_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 @only_postgresql
 def test_a_put_of_the_recorded_digest_is_claimed_and_committed_in_two_statements(django_assert_num_queries):
+    """Plus one: the namespace's quota check and usage charge (policies/services/quotas.admit_blob)."""
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
     digest = digests.of_bytes(DATA)
     BlobDeletion.objects.create(digest=digest, size=len(DATA))  # the collector was about to delete these bytes
     repositories.get_or_create("team/app")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         blob = uploads.complete_staged("team/app", str(upload.uuid), digest)
     assert blob.digest == digest and blob.size == len(DATA)
     assert RepositoryBlob.objects.filter(repository__name="team/app", blob=blob).exists()

@@ -7,6 +7,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from accounts import api as organisations_api
 from images.api.manage import views
 from images.api.manage.base import ManageAPIMixin
+from policies import api as policies_api
 from proxy import api as proxy_api
 
 
@@ -32,6 +33,7 @@ router.register("manifests", views.ManifestViewSet, basename="manifest")
 router.register("search", views.SearchViewSet, basename="search")
 router.register("storage", views.StorageViewSet, basename="storage")
 organisations_api.register(router)
+policies_api.register(router)
 router.register("proxies", proxy_api.ProxyViewSet, basename="proxy")  # proxy/api.py
 router.register("proxy-cache", proxy_api.CachedRepositoryViewSet, basename="proxy-cache")
 
