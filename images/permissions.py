@@ -117,7 +117,7 @@ def actions_for(principal, repository_name, repository=_MISSING):
         actions = _token_actions(token, repository_name, repository)
     else:
         actions = _user_actions(user, repository_name, repository)
-    return proxy_access.widen(principal, repository_name, actions, exists=repository is not None)
+    return proxy_access.widen(principal, repository_name, actions)
 
 
 def can_read(user, repo):

@@ -8,18 +8,12 @@ PULL = "pull"
 PULL_PUBLIC, PULL_AUTHENTICATED = "public", "authenticated"  # proxy.models (not imported: loaded early)
 
 
-def widen(principal, name, actions, exists):
+def widen(principal, name, actions):
     """`actions` plus pull where the proxy's policy gives it (for names not yet cached, or caches)."""
-    if PULL in actions:
+    if PULL in actions or routing.table().empty:
         return actions
-    current = routing.table()
-    if current.empty:
-        return actions
-    found = routing.namespace_route(name, current)
-    proxy = found.proxy if found else None
-    if proxy is None and current.mirror is not None and (not exists or name in current.cached):
-        proxy = current.mirror if current.cached.get(name, current.mirror.pk) == current.mirror.pk else None
-    if proxy is None or not _may_pull(proxy, principal):
+    found = routing.route(name)  # None for a pushed repository (remembered per process)
+    if found is None or not _may_pull(found.proxy, principal):
         return actions
     return actions | {PULL}
 

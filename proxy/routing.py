@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-RELOAD_SECONDS = 5.0
+RELOAD_SECONDS = 60.0  # changes made on other machines of a fleet (this machine's: the stamp file)
 STAMP_SECONDS = 0.5
 _DOCKER_HUB_HOSTS = {"registry-1.docker.io", "docker.io", "index.docker.io", "registry.hub.docker.com"}
 
@@ -156,6 +156,8 @@ def route(name):
         return None
     if row is not None and row[1] != mirror.pk:
         return None
+    if row is not None:
+        current.cached[name] = row[1]
     return Route(mirror, name, upstream_name(mirror, name))
 
 
