@@ -43,10 +43,20 @@ START_PAGES = {
         "/r/team/app/api/-/delete/",  # 403
     ],
 }
-# Never followed: Django's own admin, raw API formats and the registry protocol, files, signing out.
+# Never followed: Django's own admin, raw API formats and the registry protocol, files (downloads such as
+# the activity export), signing out.
 SKIP = [
     re.compile(p)
-    for p in (r"^/admin/", r"^/static/", r"^/v[12]/", r"format=(?!api)", r"^/api/schema", r"logout", r"^/metrics")
+    for p in (
+        r"^/admin/",
+        r"^/static/",
+        r"^/v[12]/",
+        r"format=(?!api)",
+        r"^/api/schema",
+        r"/export/",
+        r"logout",
+        r"^/metrics",
+    )
 ]
 
 
