@@ -13,7 +13,7 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on, and
 # redis-server for the RQ tasks backend (tests/e2e/test_tasks_*.py start their own on a free port).
-APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
+APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server nginx-light)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
 if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
