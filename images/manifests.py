@@ -98,12 +98,20 @@ def resolve_media_type(content_type, body):
     header = _strip_params(content_type)
     if declared is not None and not isinstance(declared, str):
         raise ManifestInvalid("mediaType must be a string")
-    if header in SUPPORTED_TYPES or header in DOCKER_SCHEMA1:
+    if header and header not in SUPPORTED_TYPES and header not in DOCKER_SCHEMA1:
+        # As distribution 3 does (no default type): a client that names a type must name a manifest's.
+        raise ManifestInvalid(
+            "Content-Type is not a manifest media type", detail={"Content-Type": header[:200], "mediaType": declared}
+        )
+    if header:
         if declared and declared != header:
-            raise ManifestInvalid("mediaType in manifest does not match Content-Type")
+            raise ManifestInvalid(
+                "mediaType in manifest does not match Content-Type",
+                detail={"Content-Type": header, "mediaType": declared[:200]},
+            )
         media_type = header
     elif declared:
-        media_type = declared
+        media_type = declared  # no Content-Type at all: the body's own type
     else:
         media_type = OCI_INDEX if "manifests" in body else OCI_MANIFEST
     if media_type in DOCKER_SCHEMA1 or body.get("schemaVersion") == 1:

@@ -46,6 +46,9 @@ readable again, which it never did.
 
 Responses: the header block goes out together with the body's first block
 (registry_site/gunicorn_response.py).
+
+Refusals: a request line or header block over gunicorn's limits is answered in the registry's JSON
+error format, not gunicorn's HTML page (registry_site/gunicorn_errors.py).
 """
 
 import os
@@ -56,9 +59,10 @@ import time
 from collections import deque
 from functools import partial
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from registry_site import gunicorn_response
+from registry_site import gunicorn_errors, gunicorn_response
 
 TLS_HANDSHAKE = b"\x16"
 NEXT_REQUEST_WAIT = 0.02  # seconds a thread keeps an idle keep-alive connection
@@ -94,6 +98,7 @@ class WorkerSelector(selectors.DefaultSelector):
 class RegistryThreadWorker(ThreadWorker):
     def run(self):
         gunicorn_response.install()
+        gunicorn_errors.install()
         self.poller.close()
         self.poller = WorkerSelector(self.sockets, self._fresh_window_end)
         self.in_flight = 0
@@ -186,6 +191,16 @@ class RegistryThreadWorker(ThreadWorker):
         while keepalive and self._next_request_here(conn):
             keepalive, conn = super().handle(conn)
         return (keepalive, conn)
+
+    def handle_error(self, req, client, addr, exc):
+        answer = gunicorn_errors.answer(exc)
+        if answer is None:
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        try:
+            util.write_nonblock(client, answer)
+        except OSError:
+            self.log.debug("Failed to send error message.")
 
     def _next_request_here(self, conn):
         """Whether this thread answers the connection's next request too (see the module's doc)."""

@@ -14,7 +14,7 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 # e2e clients and services (tests/e2e), PostgreSQL (the suite's database in CI), and
 # debootstrap for the base image tests/e2e/test_container_image.py builds the Dockerfile on, and
 # redis-server for the RQ tasks backend (tests/e2e/test_tasks_*.py start their own on a free port).
-APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server)
+APT_PACKAGES=(docker.io podman skopeo postgresql umoci debootstrap redis-server nginx-light)
 # Real upstream registries for the mirror/proxy/replication tests (tests/support/upstreams.py):
 # distribution 2.8.2, and htpasswd (bcrypt) for its Basic auth.
 APT_PACKAGES+=(docker-registry apache2-utils)

@@ -78,12 +78,13 @@ def append(upload, blocks, start=None):
     return upload
 
 
-def complete(upload, digest, blocks=None, expected_size=None):
-    """Append the final body, verify the digest and commit the blob."""
+def complete(upload, digest, blocks=None, expected_size=None, start=None):
+    """Append the final body (from `start`, when its Content-Range says, like a PATCH), verify the digest
+    and commit the blob."""
     algorithm, _ = digests.parse(digest)
     proxy_access.refuse_push(upload.repository_name)
     if blocks is not None:
-        append(upload, blocks)
+        append(upload, blocks, start=start)
     if expected_size is not None and expected_size != upload.offset:
         raise SizeInvalid(detail={"expected": expected_size, "received": upload.offset})
     actual = scratch.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)

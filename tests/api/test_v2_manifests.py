@@ -233,9 +233,24 @@ def test_invalid_manifests(client, assert_error, data, content_type):
     assert_error(response, 400, "MANIFEST_INVALID")
 
 
-def test_media_type_from_the_body_when_content_type_is_generic(registry, client):
+@pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream", "text/plain", "x/y; a=b"])
+def test_a_content_type_that_is_no_manifest_type_is_refused(registry, client, assert_error, content_type):
     pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
-    assert registry.put_manifest("team/app", "v2", pushed.data, "application/json").status_code == 201
+    assert_error(registry.put_manifest("team/app", "v2", pushed.data, content_type), 400, "MANIFEST_INVALID")
+    assert client.get("/v2/team/app/manifests/v2").status_code == 404
+
+
+def test_a_content_type_naming_another_manifest_type_than_the_body_is_refused(registry, client, assert_error):
+    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
+    for other in (media.OCI_MANIFEST, media.OCI_INDEX, media.DOCKER_LIST):
+        assert_error(registry.put_manifest("team/app", "v2", pushed.data, other), 400, "MANIFEST_INVALID")
+    assert client.get("/v2/team/app/manifests/v2").status_code == 404
+
+
+def test_without_a_content_type_the_body_names_the_type(registry, client):
+    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
+    response = client.generic("PUT", "/v2/team/app/manifests/v2", pushed.data, content_type="")
+    assert response.status_code == 201, response.content
     assert client.get("/v2/team/app/manifests/v2")["Content-Type"] == media.DOCKER_MANIFEST
 
 

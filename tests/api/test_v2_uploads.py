@@ -132,6 +132,30 @@ def test_bad_content_range(client, assert_error, header, body):
     assert client.get(location)["Range"] == "0-0"
 
 
+@pytest.mark.parametrize("header", ["0-99", "2000-2099", "1134-1233", "bytes 1235-1334/*"])
+def test_final_put_whose_content_range_does_not_start_at_the_offset(client, assert_error, header):
+    location = start(client)
+    patch(client, location, DATA[:1234])
+    put = f"{location}?digest={sha256(DATA[:1334])}"
+    response = client.put(put, DATA[1234:1334], content_type=OCTETS, HTTP_CONTENT_RANGE=header)
+    assert_error(response, 416, "RANGE_INVALID")
+    assert response["Range"] == "0-1233"
+    assert client.get(location)["Range"] == "0-1233"  # nothing appended, the session lives on
+    response = client.put(put, DATA[1234:1334], content_type=OCTETS, HTTP_CONTENT_RANGE="1234-1333")
+    assert response.status_code == 201, response.content
+    assert b"".join(client.get(response["Location"]).streaming_content) == DATA[:1334]
+
+
+def test_final_put_whose_content_range_disagrees_with_its_length(client, assert_error):
+    location = start(client)
+    patch(client, location, DATA[:100])
+    response = client.put(
+        f"{location}?digest={sha256(DATA[:300])}", DATA[100:300], content_type=OCTETS, HTTP_CONTENT_RANGE="100-199"
+    )
+    assert_error(response, 416, "RANGE_INVALID")
+    assert client.get(location)["Range"] == "0-99"
+
+
 def test_put_with_final_body(client):
     location = start(client)
     patch(client, location, DATA[:1234])

@@ -121,9 +121,15 @@ def test_digest_is_of_the_exact_bytes():
         ("oci_index.json", manifests.OCI_INDEX),
     ],
 )
-@pytest.mark.parametrize("content_type", ["", "application/json", "application/octet-stream"])
-def test_media_type_comes_from_the_body_when_content_type_is_generic(fixture, expected, content_type):
-    assert manifests.parse(fixture_bytes(fixture), content_type).media_type == expected
+def test_media_type_comes_from_the_body_without_a_content_type(fixture, expected):
+    assert manifests.parse(fixture_bytes(fixture), "").media_type == expected
+
+
+@pytest.mark.parametrize("fixture", ["docker_manifest.json", "oci_index.json"])
+@pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream", "text/plain; charset=utf-8"])
+def test_a_generic_content_type_is_refused(fixture, content_type):
+    with pytest.raises(ManifestInvalid, match="not a manifest media type"):
+        manifests.parse(fixture_bytes(fixture), content_type)
 
 
 @pytest.mark.parametrize(
@@ -164,7 +170,7 @@ def test_media_type_must_match_content_type(fixture, content_type):
 
 @pytest.mark.parametrize("content_type", ["", "application/json", *manifests.DOCKER_SCHEMA1])
 def test_docker_schema1_is_refused(content_type):
-    with pytest.raises(ManifestInvalid, match="schema 1"):
+    with pytest.raises(ManifestInvalid, match="schema 1|not a manifest media type"):
         manifests.parse(fixture_bytes("docker_schema1.json"), content_type)
 
 

@@ -41,6 +41,18 @@ def parse_content_range(header):
     return start, end
 
 
+def chunk_start(request):
+    """Where a chunk's Content-Range says it starts (None without one); it must agree with Content-Length."""
+    header = request.META.get("HTTP_CONTENT_RANGE")
+    if not header:
+        return None
+    start, end = parse_content_range(header)
+    length = streams.content_length(request.META)
+    if length is not None and length != end - start + 1:
+        raise RangeInvalid("Content-Range does not match Content-Length")
+    return start
+
+
 def _readable_source(view, source):
     """The canonical name of a mount source the caller may pull, else None (never says why)."""
     try:
@@ -81,14 +93,7 @@ class UploadView(RegistryView):
 
     def patch(self, request, name, upload_id):
         upload = uploads.get(name, upload_id)
-        header = request.META.get("HTTP_CONTENT_RANGE")
-        start = None
-        if header:
-            start, end = parse_content_range(header)
-            length = streams.content_length(request.META)
-            if length is not None and length != end - start + 1:
-                raise RangeInvalid("Content-Range does not match Content-Length")
-        uploads.append(upload, streams.iter_body(request), start=start)
+        uploads.append(upload, streams.iter_body(request), start=chunk_start(request))
         return progress(name, upload, 202)
 
     def put(self, request, name, upload_id):
@@ -102,7 +107,7 @@ class UploadView(RegistryView):
             raise BlobUploadInvalid("digest query parameter is required", detail={"uuid": str(upload.uuid)})
         digests.parse(digest)
         body = streams.iter_body(request) if streams.has_body(request) else None
-        blob = uploads.complete(upload, digest, body)
+        blob = uploads.complete(upload, digest, body, start=chunk_start(request) if body is not None else None)
         return created(name, blob.digest)
 
     def delete(self, request, name, upload_id):

@@ -1,0 +1,63 @@
+"""Answers to requests gunicorn refuses before Berth sees them, in the registry's JSON error format.
+
+gunicorn answers a request line longer than `limit_request_line` (4094 bytes by default) or a header
+block over its limits with an HTML page; a registry client expects the v2 error envelope
+(`{"errors": [...]}`) or, under /v1/, the legacy `{"error": message}`. The request is never built in
+those cases, so the request's parser remembers where the refused request was going (the start of its
+request line) on the exception, and the worker (registry_site/workers.py) answers with `answer()`.
+Other malformed requests keep gunicorn's own answer.
+"""
+
+import json
+
+from gunicorn.http import message, parser
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+
+from images.errors import RequestHeadersTooLarge, RequestLineTooLong
+
+API_VERSION_HEADER = "Docker-Distribution-API-Version: registry/2.0\r\n"
+START_KEPT = 256  # bytes of a refused request line kept to tell where it was going
+
+
+class Request(message.Request):
+    def read_line(self, unreader, buf, limit=0):
+        try:
+            return super().read_line(unreader, buf, limit)
+        except LimitRequestLine as exc:
+            exc.berth_start = buf.getvalue()[:START_KEPT]
+            raise
+
+    def parse(self, unreader):
+        try:
+            return super().parse(unreader)
+        except LimitRequestHeaders as exc:
+            exc.berth_start = f"{getattr(self, 'method', '')} {getattr(self, 'path', '')}".encode("latin-1", "replace")
+            raise
+
+
+def install():
+    """Make gunicorn parse every request of this process with this Request."""
+    parser.RequestParser.mesg_class = Request
+
+
+def _path(start):
+    parts = start.split(b" ", 2)
+    return parts[1].decode("latin-1") if len(parts) > 1 else ""
+
+
+def answer(exc):
+    """The bytes of the HTTP answer to a request gunicorn refused with `exc`, or None (gunicorn's own)."""
+    if isinstance(exc, LimitRequestLine):
+        error = RequestLineTooLong(detail={"limit": exc.max_size})
+    elif isinstance(exc, LimitRequestHeaders):
+        error = RequestHeadersTooLarge(detail={"reason": str(exc)})
+    else:
+        return None
+    legacy = _path(getattr(exc, "berth_start", b"")).startswith("/v1/")
+    body = {"error": error.message} if legacy else {"errors": [error.as_dict()]}
+    data = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        f"HTTP/1.1 {error.status} {error.reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n{'' if legacy else API_VERSION_HEADER}\r\n"
+    )
+    return head.encode("latin-1") + data
