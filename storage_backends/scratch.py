@@ -73,21 +73,24 @@ def _hashing(blocks, hasher, counter):
 
 
 def append(upload_id, offset, blocks):
-    """Write the blocks at `offset`; return the new offset. A torn tail past `offset` is dropped."""
+    """Write the blocks at `offset`; return the new offset.
+
+    Nothing past `offset` is removed first: a request that a client gave up on may still be writing
+    when its retry (on this or another instance) has already moved the session on, and removing "the
+    tail" would then remove the retry's newer bytes. What lies past the recorded offset is never read
+    (reads, hashes and promote take exactly the recorded size), and a chunk written again at the same
+    offset carries the same bytes (a retry) and replaces what is there (in place, or the part of that name).
+    """
     store = blobstore.adapter()
     hasher = _recall(upload_id, offset, digests.DEFAULT_ALGORITHM)
     counter = [0]
     if store.supports_append:
         with open(store.local_path(paths.upload(upload_id)), "r+b") as fh:
-            fh.truncate(offset)
             fh.seek(offset)
             out = writeback.Writer(fh, offset)
             for block in _hashing(blocks, hasher, counter):
                 out.write(block)
     else:
-        for start, name in _parts(upload_id):
-            if start >= offset:
-                store.delete(name)
         part = _part_name(upload_id, offset)
         store.write(part, _hashing(blocks, hasher, counter))
         if not counter[0]:
@@ -148,7 +151,7 @@ def promote(upload_id, digest, size):
 
 def _assemble(store, upload_id, target, size):
     """Object stores: the parts, in order, as one object of `size` bytes (else nothing is left)."""
-    parts = [name for _, name in _parts(upload_id)]
+    parts = [name for start, name in _parts(upload_id) if start < size]  # a torn tail past size is not ours
     if size and not parts:
         raise FileNotFoundError(f"staged bytes of upload {upload_id} are gone")
     if len(parts) == 1:

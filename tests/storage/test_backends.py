@@ -78,6 +78,21 @@ def test_rewritten_chunk_replaces_the_torn_tail(backend, monkeypatch):
     assert scratch.digest_of(upload_id, offset) == digests.of_bytes(b"hello world")
 
 
+def test_a_late_copy_of_an_old_chunk_leaves_the_newer_chunks_alone(backend, monkeypatch):
+    """A client gave up on a chunk and sent it again (maybe to another instance), the session moved on,
+    and only then does the first request write its copy: the bytes staged after it stay."""
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = scratch.append(upload_id, 0, [b"hello "])
+    offset = scratch.append(upload_id, offset, [b"world"])
+    scratch.append(upload_id, 0, [b"hello "])  # the request the client had given up on
+    forget_hashers(monkeypatch)
+    digest = digests.of_bytes(b"hello world")
+    assert scratch.digest_of(upload_id, offset) == digest
+    scratch.promote(upload_id, digest, offset)
+    assert b"".join(blobstore.read_blob(digest)) == b"hello world"
+
+
 def test_empty_upload_and_discard(backend):
     upload_id = uuid.uuid4()
     scratch.create(upload_id)
