@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "storage_backends",
     "accounts",
     "proxy",  # mirror and pull-through cache (proxy/)
+    "replication",  # push to / pull from other registries by rule (replication/)
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend

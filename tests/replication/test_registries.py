@@ -1,0 +1,78 @@
+"""Runs against real registries: distribution 2.8.2 (open, htpasswd) <-> this Berth (the test database)."""
+
+import uuid
+
+import pytest
+
+from images.models import Tag
+from remote import RemoteRegistry
+from replication import runner, services, triggers
+from replication.models import ReplicationItem, ReplicationRun
+from tests.support.seed import seed_image, seed_referrer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(rule, **kwargs):
+    started, _ = triggers.start(rule, **kwargs)
+    return runner.execute(started.pk)
+
+
+def test_pull_then_push_preserves_digests_and_sends_nothing_twice(distribution, distribution_basic, upstream_workdir):
+    team = f"t{uuid.uuid4().hex[:6]}"
+    multi = seed_image(distribution, f"{team}/multi", "1", upstream_workdir, index=True)
+    signature = seed_referrer(distribution, f"{team}/multi", multi, upstream_workdir, tag_schema=True)
+    seed_image(distribution, f"{team}/app", "1", upstream_workdir)
+    app = seed_image(distribution, f"{team}/app", "2", upstream_workdir)
+
+    src = services.add_remote("dist", distribution.url)
+    pull = services.add_rule(
+        "pull", src, "pull", f"{team}/*", namespace="local", tags="[0-9]*", keep_last=1, referrers=True
+    )
+    done = run(pull)
+    assert done.status == ReplicationRun.SUCCEEDED, done.error
+    tags = dict(Tag.objects.filter(repository__name__startswith="local/").values_list("repository__name", "name"))
+    assert tags == {"local/multi": "1", "local/app": "2"}  # keep-last 1; the sha256-<hex> tag is not an image
+    assert Tag.objects.get(repository__name="local/multi").manifest.digest == multi.digest
+    assert Tag.objects.get(repository__name="local/app").manifest.digest == app.digest
+
+    dest = services.add_remote("dr", distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    push = services.add_rule("push", dest, "push", "local/*", namespace=f"dr{team}", referrers=True, concurrency=2)
+    pushed = run(push)
+    assert pushed.status == ReplicationRun.SUCCEEDED, pushed.error
+    reg = RemoteRegistry(distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    assert reg.head_manifest(f"dr{team}/multi", "1").digest == multi.digest
+    assert reg.head_manifest(f"dr{team}/app", "2").digest == app.digest
+    listed = reg.referrers(f"dr{team}/multi", multi.digest)["manifests"]
+    assert [m["digest"] for m in listed] == [signature.digest]
+    assert pushed.bytes > 0 and all(i.duration_seconds > 0 for i in pushed.items.all())
+
+    again = run(push)
+    assert again.status == ReplicationRun.SUCCEEDED and again.bytes == 0
+
+
+def test_a_restarted_run_skips_done_items(distribution, upstream_workdir):
+    team = f"t{uuid.uuid4().hex[:6]}"
+    seed_image(distribution, f"{team}/a", "1", upstream_workdir)
+    seed_image(distribution, f"{team}/b", "1", upstream_workdir)
+    rule = services.add_rule("resume", services.add_remote("d", distribution.url), "pull", f"{team}/a {team}/b")
+    started = ReplicationRun.objects.create(rule=rule)  # not enqueued: this test plays the worker
+    runner._plan(started, rule, None, services.client(rule.remote))
+    first = started.items.get(source=f"{team}/a")
+    first.status = ReplicationItem.DONE  # as if the worker died after the first image
+    first.save()
+    started.status = ReplicationRun.RUNNING
+    started.save()
+    finished = runner.execute(started.pk)
+    assert finished.status == ReplicationRun.SUCCEEDED
+    assert finished.items.get(source=f"{team}/a").attempts == 0
+    assert finished.items.get(source=f"{team}/b").attempts == 1
+    assert not Tag.objects.filter(repository__name=f"{team}/a").exists()
+
+
+def test_wrong_credentials_are_reported(distribution_basic):
+    remote = services.add_remote("bad", distribution_basic.url, distribution_basic.username, "wrong")
+    assert services.test_remote(remote).startswith("credentials refused")
+    rule = services.add_rule("bad-pull", remote, "pull", "x/y")
+    finished = run(rule)
+    assert finished.status == ReplicationRun.FAILED and "credentials refused" in finished.error
