@@ -85,7 +85,7 @@ def test_bad_input_is_a_command_error(distribution_basic, monkeypatch):
             "UP",
         )
     call("replication_rule", "add", "r", "--remote", "bad", "--mode", "pull", "--repositories", "a/b")
-    with pytest.raises(CommandError, match="failed: credentials refused"):
+    with pytest.raises(CommandError, match="failed: 0 bytes - credentials refused"):
         call("replicate", "r", "--wait")
     with pytest.raises(CommandError, match="no rule named 'zz'"):
         call("replicate", "zz")
