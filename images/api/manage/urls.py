@@ -8,6 +8,7 @@ from accounts import api as organisations_api
 from images.api.manage import views
 from images.api.manage.base import ManageAPIMixin
 from proxy import api as proxy_api
+from replication import api as replication_api
 
 
 class RootView(APIRootView):
@@ -34,6 +35,8 @@ router.register("storage", views.StorageViewSet, basename="storage")
 organisations_api.register(router)
 router.register("proxies", proxy_api.ProxyViewSet, basename="proxy")  # proxy/api.py
 router.register("proxy-cache", proxy_api.CachedRepositoryViewSet, basename="proxy-cache")
+
+replication_api.register(router)  # replication/api.py
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
