@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/", include("images.api.manage.urls")),
+    path("", include("replication.urls")),  # the staff Replication page
     path("", include("images.ui.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),

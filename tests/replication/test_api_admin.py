@@ -43,3 +43,19 @@ def test_admin_pages_and_test_action(staff):
     assert remote.last_check.startswith("unreachable") and "unreachable" in answer.content.decode()
     assert staff.get("/admin/replication/replicationrule/add/").status_code == 200
     assert staff.get("/admin/replication/replicationrun/").status_code == 200
+
+
+def test_replication_page_is_for_staff(staff, client):
+    remote = Remote.objects.create(name="far", url="http://127.0.0.1:9")
+    rule = remote.rules.create(name="nightly", mode="push", repositories="team/*")
+    page = staff.get("/replication/")
+    assert (
+        page.status_code == 200
+        and "nightly" in page.content.decode()
+        and 'href="/replication/"' in page.content.decode()
+    )
+    staff.post("/replication/nightly/run/")
+    run = rule.runs.get()
+    assert run.status == ReplicationRun.EMPTY and "nothing matched" in staff.get("/replication/").content.decode()
+    client.logout()
+    assert client.get("/replication/").status_code == 404
