@@ -76,3 +76,25 @@ def test_wrong_credentials_are_reported(distribution_basic):
     rule = services.add_rule("bad-pull", remote, "pull", "x/y")
     finished = run(rule)
     assert finished.status == ReplicationRun.FAILED and "credentials refused" in finished.error
+
+
+def test_a_local_delete_propagates_when_the_rule_says_so(distribution, distribution_basic, upstream_workdir):
+    from images.services import manifests
+    from remote import errors
+
+    team = f"t{uuid.uuid4().hex[:6]}"
+    seeded = seed_image(distribution, f"{team}/app", "1", upstream_workdir)
+    assert run(services.add_rule("in", services.add_remote("src", distribution.url), "pull", f"{team}/app")).bytes > 0
+    dest = services.add_remote("dr", distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    keep = services.add_rule("keep", dest, "push", f"{team}/*", namespace=f"keep{team}")
+    mirror = services.add_rule("mirror", dest, "push", f"{team}/*", namespace=f"del{team}", deletes=True)
+    assert run(keep).status == run(mirror).status == ReplicationRun.SUCCEEDED
+    reg = RemoteRegistry(distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    assert reg.head_manifest(f"del{team}/app", "1").digest == seeded.digest
+
+    manifests.delete(f"{team}/app", "1")
+    with pytest.raises(errors.RemoteNotFound):
+        reg.head_manifest(f"del{team}/app", "1")
+    assert reg.head_manifest(f"keep{team}/app", "1").digest == seeded.digest
+    deleted = ReplicationRun.objects.get(trigger="delete")
+    assert deleted.status == ReplicationRun.SUCCEEDED and deleted.items.get().digest == seeded.digest
