@@ -98,3 +98,17 @@ def test_a_local_delete_propagates_when_the_rule_says_so(distribution, distribut
     assert reg.head_manifest(f"keep{team}/app", "1").digest == seeded.digest
     deleted = ReplicationRun.objects.get(trigger="delete")
     assert deleted.status == ReplicationRun.SUCCEEDED and deleted.items.get().digest == seeded.digest
+
+
+def test_a_failed_image_is_retried_with_backoff(distribution, counting_proxy, upstream_workdir, monkeypatch):
+    monkeypatch.setattr(runner, "BACKOFF_SECONDS", 0.05)
+    team = f"t{uuid.uuid4().hex[:6]}"
+    seeded = seed_image(distribution, f"{team}/app", "1", upstream_workdir)
+    run(services.add_rule("in", services.add_remote("src", distribution.url), "pull", f"{team}/app"))
+    proxy = counting_proxy(distribution.url)
+    proxy.fault(rf"/v2/re{team}/app/manifests/1$", method="PUT", status=503, times=4)  # the client tries 4 times
+    push = services.add_rule("out", services.add_remote("dr", proxy.url), "push", f"{team}/*", namespace=f"re{team}")
+    finished = run(push)
+    item = finished.items.get()
+    assert (finished.status, item.status, item.attempts) == (ReplicationRun.SUCCEEDED, "done", 2)
+    assert RemoteRegistry(distribution.url).head_manifest(f"re{team}/app", "1").digest == seeded.digest
