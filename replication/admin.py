@@ -9,6 +9,7 @@ from replication.models import Remote, ReplicationItem, ReplicationRule, Replica
 
 
 class RemoteForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="e.g. https://dr.example.com")
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
