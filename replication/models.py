@@ -73,6 +73,7 @@ class ReplicationRun(models.Model):
     trigger = models.CharField(max_length=20, default="manual")
     status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED, db_index=True)
     planned = models.BooleanField(default=False)
+    task_id = models.CharField(max_length=64, blank=True, help_text="the task running it (re-run after a restart)")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

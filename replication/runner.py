@@ -31,12 +31,15 @@ class NothingMatched(Exception):
     pass
 
 
-def execute(run_id):
+def execute(run_id, task_id=""):
+    """Run it, unless another task has it: a queued run is claimed; a running one continues only in the
+    task that claimed it (set ready again by the framework when its worker died)."""
+    claimed = ReplicationRun.objects.filter(pk=run_id, status=ReplicationRun.QUEUED).update(
+        status=ReplicationRun.RUNNING, task_id=task_id, started_at=timezone.now()
+    )
     run = ReplicationRun.objects.select_related("rule__remote").get(pk=run_id)
-    if run.status not in (ReplicationRun.QUEUED, ReplicationRun.RUNNING):
-        return run  # finished already (a duplicate enqueue)
-    run.status, run.started_at = ReplicationRun.RUNNING, run.started_at or timezone.now()
-    run.save(update_fields=["status", "started_at"])
+    if not claimed and (run.status != ReplicationRun.RUNNING or run.task_id != task_id):
+        return run  # finished already, or another task's (a duplicate enqueue)
     rule = run.rule
     remote = services.client(rule.remote)
     local = LocalRegistry()

@@ -5,11 +5,11 @@ task) and skips the images it had done."""
 from django_tasks import task
 
 
-@task()
-def run_replication(run_id):
+@task(takes_context=True)
+def run_replication(context, run_id):
     from replication import runner
 
-    run = runner.execute(run_id)
+    run = runner.execute(run_id, task_id=str(context.task_result.id))
     return {"run": run.pk, "status": run.status, "bytes": run.bytes}
 
 

@@ -61,9 +61,10 @@ def test_a_restarted_run_skips_done_items(distribution, upstream_workdir):
     first = started.items.get(source=f"{team}/a")
     first.status = ReplicationItem.DONE  # as if the worker died after the first image
     first.save()
-    started.status = ReplicationRun.RUNNING
+    started.status, started.task_id = ReplicationRun.RUNNING, "task-1"
     started.save()
-    finished = runner.execute(started.pk)
+    assert runner.execute(started.pk, task_id="task-2").items.get(source=f"{team}/b").attempts == 0  # not its run
+    finished = runner.execute(started.pk, task_id="task-1")  # the same task, run again after a restart
     assert finished.status == ReplicationRun.SUCCEEDED
     assert finished.items.get(source=f"{team}/a").attempts == 0
     assert finished.items.get(source=f"{team}/b").attempts == 1
