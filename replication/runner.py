@@ -104,8 +104,15 @@ def _remote_images(rule, remote):
 
 def _copy_all(run, rule, source, dest):
     items = list(run.items.exclude(status__in=[ReplicationItem.DONE, ReplicationItem.SKIPPED]))
+    done = run.items.filter(status=ReplicationItem.DONE).values_list("destination", flat=True)
+    targets = list(dict.fromkeys([*done, *(item.destination for item in items)]))
     with ThreadPoolExecutor(max_workers=max(1, rule.concurrency)) as pool:
-        list(pool.map(lambda item: _in_thread(_copy_one, item, rule, source, dest), items))
+        list(pool.map(lambda item: _in_thread(_copy_one, item, rule, source, dest, _mount_from(item, targets)), items))
+
+
+def _mount_from(item, targets):
+    """Another repository of the run at the destination: a blob it holds is mounted, not sent again."""
+    return next((name for name in targets if name != item.destination), None)
 
 
 def _in_thread(fn, *args):
@@ -115,14 +122,21 @@ def _in_thread(fn, *args):
         connection.close()
 
 
-def _copy_one(item, rule, source, dest):
+def _copy_one(item, rule, source, dest, mount_from=None):
     close_old_connections()
     started = time.monotonic()
     while True:
         item.attempts += 1
         try:
             result = copy_image(
-                source, item.source, item.tag, dest, item.destination, tag=item.tag, referrers=rule.referrers
+                source,
+                item.source,
+                item.tag,
+                dest,
+                item.destination,
+                tag=item.tag,
+                referrers=rule.referrers,
+                mount_from=mount_from,
             )
             _verify(dest, item, result.digest)
         except Exception as exc:

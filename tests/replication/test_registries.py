@@ -113,3 +113,19 @@ def test_a_failed_image_is_retried_with_backoff(distribution, counting_proxy, up
     item = finished.items.get()
     assert (finished.status, item.status, item.attempts) == (ReplicationRun.SUCCEEDED, "done", 2)
     assert RemoteRegistry(distribution.url).head_manifest(f"re{team}/app", "1").digest == seeded.digest
+
+
+def test_a_blob_the_destination_holds_in_another_repository_is_mounted(
+    distribution, distribution_basic, upstream_workdir
+):
+    team = f"t{uuid.uuid4().hex[:6]}"
+    seeded = seed_image(distribution, f"{team}/app", "1", upstream_workdir, layer_size=1 << 20)
+    src = services.add_remote("src", distribution.url)
+    for ns in ("m1", "m2"):
+        run(services.add_rule(f"in-{ns}", src, "pull", f"{team}/app", namespace=f"{ns}{team}"))
+    dest = services.add_remote("dr", distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    pushed = run(services.add_rule("out", dest, "push", f"m1{team}/*, m2{team}/*", concurrency=1))
+    first, second = pushed.items.order_by("id")
+    assert pushed.status == ReplicationRun.SUCCEEDED and first.bytes > 1 << 20 and second.bytes == 0
+    reg = RemoteRegistry(distribution_basic.url, distribution_basic.username, distribution_basic.password)
+    assert reg.head_manifest(f"m2{team}/app", "1").digest == seeded.digest
