@@ -36,6 +36,7 @@ JOBS = [
     Job("garbage_collect", "garbage_collect", "1h", "garbage collection with the default grace (GC_GRACE)"),
     Job("purge_uploads", "purge_uploads", "1h", "upload sessions untouched for a day"),
     Job("webhook_retries", "deliver_due_webhooks", "1m", "webhook deliveries that are due"),
+    Job("replication", "replicate_due", "1m", "replication rules whose interval is due (replication/)"),
     Job("prune_task_history", "prune_task_history", "1d", "finished task results and slots older than 7 days"),
     Job("apply_retention", "apply_retention", "1d", "retention rules of every namespace (policies)"),
 ]

@@ -25,6 +25,7 @@ from django_tasks.signals import task_finished, task_started
 
 from images import durations
 from images.conf import registry_setting
+from replication.tasks import propagate_delete, replicate_due, run_replication  # noqa: F401 (schedule, worker)
 
 log = logging.getLogger("berth.tasks")
 RETRY_ATTEMPTS = 3

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "policies",
     "proxy",  # mirror and pull-through cache (proxy/)
     "activity",
+    "replication",  # push to / pull from other registries by rule (replication/)
     "csp",
     "django_tasks",
     "django_tasks_db",  # always installed: one schema whatever the backend

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("activity.urls")),  # /api/activity/ (before /api/), Activity tabs, tag restore
     path("api/", include("images.api.manage.urls")),
     path("", include("policies.urls")),  # /policies/<namespace>/: the namespace settings page
+    path("", include("replication.urls")),  # the staff Replication page
     path("", include("images.ui.urls")),
     path("healthz", health.healthz),
     path("readyz", health.readyz),

@@ -30,6 +30,7 @@ from images.models import (
 from images.services import notifications, prepared, repositories
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
+from replication import triggers as replication_triggers
 
 # A pull writes the repository's last_pull_at at most this often.
 PULL_TIME_RESOLUTION = timedelta(seconds=60)
@@ -62,6 +63,7 @@ def put(repository_name, reference, data, content_type):
             )
         repositories.touch_push(repo)
         notifications.emit("push", repo.name, manifest, tag=value if kind == "tag" else "")
+        replication_triggers.pushed(repo.name)  # replication/triggers.py: push rules, after commit
     return manifest, parsed
 
 
@@ -274,6 +276,7 @@ def delete(repository_name, reference):
                 notifications.emit("delete", repo.name, manifest)
     if not deleted:
         raise ManifestUnknown(detail={"reference": reference})
+    replication_triggers.deleted(repo.name, value)  # push rules with `deletes`, after commit
 
 
 def referrers(repository_name, digest, artifact_type=None):

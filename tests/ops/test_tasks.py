@@ -19,7 +19,12 @@ def test_each_slot_of_a_job_is_enqueued_once(settings):
     settings.TASKS = DATABASE
     settings.REGISTRY = {
         **settings.REGISTRY,
-        "SCHEDULE": {"purge_uploads": "0", "prune_task_history": "0", "apply_retention": "0"},
+        "SCHEDULE": {
+            "purge_uploads": "0",
+            "prune_task_history": "0",
+            "apply_retention": "0",
+            "replication": "0",
+        },
     }
     at = datetime(2026, 1, 1, 10, 0, 30, tzinfo=UTC)
     assert sorted(schedule.tick("a", now=at)) == ["garbage_collect", "webhook_retries"]

@@ -9,6 +9,7 @@ from images.api.manage import views
 from images.api.manage.base import ManageAPIMixin
 from policies import api as policies_api
 from proxy import api as proxy_api
+from replication import api as replication_api
 
 
 class RootView(APIRootView):
@@ -36,6 +37,8 @@ organisations_api.register(router)
 policies_api.register(router)
 router.register("proxies", proxy_api.ProxyViewSet, basename="proxy")  # proxy/api.py
 router.register("proxy-cache", proxy_api.CachedRepositoryViewSet, basename="proxy-cache")
+
+replication_api.register(router)  # replication/api.py
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
