@@ -6,6 +6,9 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)\s*$", re.IGNORECASE)
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 
+MAX_BYTES = 2**63 - 1  # the database column's range
+
+
 def parse(text):
     """Bytes from '10GiB', '10G' (binary), '500MB' (decimal), '1048576'; ValueError for anything else."""
     if isinstance(text, int):
@@ -21,6 +24,8 @@ def parse(text):
         value = int(number * base ** _POWERS[unit[:1] if unit[:1] in _POWERS else ""])
     if value < 0:
         raise ValueError("a size can't be negative")
+    if value > MAX_BYTES:
+        raise ValueError("a size can be at most 8 EiB")
     return value
 
 

@@ -190,7 +190,13 @@ def _clean_one(field, raw):
         raise ValidationError({field: "Must not be negative."})
     if field == "warn_percent" and not 1 <= number <= 100:
         raise ValidationError({field: "A percentage from 1 to 100."})
+    if number > MAXIMUM[field]:
+        raise ValidationError({field: f"At most {MAXIMUM[field]:,}."})
     return number
+
+
+# Upper bounds of the whole-number fields (days: a century; counts: what a column holds and more than enough).
+MAXIMUM = {"warn_percent": 100, "keep_last": 1_000_000, "keep_days": 36_500, "untagged_days": 36_500}
 
 
 @transaction.atomic

@@ -76,6 +76,9 @@ def test_outsiders_and_anonymous_see_nothing(client, users):
         ({"keep_tags": ["has space"]}, "keep_tags"),
         ({"repository": "web-*", "quota": "1GiB"}, "quota_bytes"),
         ({"warn_percent": 0}, "warn_percent"),
+        ({"keep_days": 10**30}, "keep_days"),  # past the column (was a 500, found by schemathesis)
+        ({"keep_last": 2**31}, "keep_last"),
+        ({"quota": str(2**64)}, "quota_bytes"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(client, users, body, field):
