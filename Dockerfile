@@ -30,18 +30,18 @@ ENV PYTHONUNBUFFERED=1 \
     BERTH_MANAGE_COMMAND="docker exec -it CONTAINER berth"
 
 COPY deploy/extra-ca/ /usr/local/share/ca-certificates/
-COPY requirements.txt /tmp/requirements.txt
+COPY requirements.txt requirements-ldap.txt /tmp/
 # The dependencies first, in their own layer: a change to Berth's code reuses it. python-ldap (LDAP
 # sign-in) has no wheels: it is compiled against libldap here, and the compiler removed again.
 RUN (update-ca-certificates >/dev/null 2>&1 || true) \
     && apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev python3-dev libldap2-dev libsasl2-dev libldap-2.5-0 \
     && python3 -m venv /venv \
-    && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /venv/bin/pip install -r /tmp/requirements.txt \
+    && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /venv/bin/pip install -r /tmp/requirements.txt -r /tmp/requirements-ldap.txt \
     && apt-get purge -y --auto-remove gcc libc6-dev python3-dev libldap2-dev libsasl2-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=wheel /dist/ /tmp/dist/
-RUN /venv/bin/pip install --no-index --find-links /tmp/dist berth && rm -r /tmp/dist /tmp/requirements.txt
+RUN /venv/bin/pip install --no-index --find-links /tmp/dist berth && rm -r /tmp/dist /tmp/requirements.txt /tmp/requirements-ldap.txt
 COPY deploy/entrypoint.sh /usr/local/bin/berth-entrypoint
 
 EXPOSE 5000

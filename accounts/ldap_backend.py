@@ -14,11 +14,6 @@
 import logging
 
 from django.conf import settings
-from django.dispatch import receiver
-from django_auth_ldap.backend import LDAPBackend, ldap_error, populate_user
-
-from accounts.models import SOURCE_LDAP
-from accounts.services import directory
 
 logger = logging.getLogger("berth.auth")
 REQUEST_FLAG = "_berth_directory_error"
@@ -26,36 +21,6 @@ REQUEST_FLAG = "_berth_directory_error"
 
 def enabled():
     return bool(getattr(settings, "AUTH_LDAP_SERVER_URI", ""))
-
-
-class DirectoryBackend(LDAPBackend):
-    def ldap_to_django_username(self, username):
-        return username.lower()  # a user name is a namespace: lower case
-
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if username is None or password is None or "\x00" in str(username) or "\x00" in str(password):
-            return None
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is not None and not getattr(user, "_berth_directory_ok", True):
-            return None
-        return user
-
-
-@receiver(populate_user, sender=DirectoryBackend)
-def _follow_groups(sender, user=None, ldap_user=None, **kwargs):
-    """Every sign-in and every lookup: record the DN and follow the user's groups."""
-    if user.pk is None:
-        user.save()  # a new account: memberships need its row (django-auth-ldap saves it again after us)
-    groups = ldap_user.group_dns if getattr(settings, "AUTH_LDAP_GROUP_SEARCH", None) else set()
-    user._berth_directory_ok = directory.signed_in(user, SOURCE_LDAP, ldap_user.dn, groups)
-    logger.info("LDAP: %s found in the directory as %s (%d groups)", user.get_username(), ldap_user.dn, len(groups))
-
-
-@receiver(ldap_error, sender=DirectoryBackend)
-def _remember_error(sender, context=None, user=None, request=None, exception=None, **kwargs):
-    logger.warning("LDAP directory error while %s: %s", context, describe(exception))
-    if request is not None:
-        setattr(request, REQUEST_FLAG, describe(exception))
 
 
 def describe(exception):
@@ -69,6 +34,8 @@ def describe(exception):
 
 def still_in_directory(user):
     """Look the user up again (service account bind + search); False when gone, disabled or unreachable."""
+    from accounts.ldap_directory import DirectoryBackend
+
     found = DirectoryBackend().populate_user(user.get_username())
     return found is not None and found.pk == user.pk and found.is_active and getattr(found, "_berth_directory_ok", True)
 

@@ -226,8 +226,16 @@ BERTH_LOCAL_LOGIN = env_bool("BERTH_LOCAL_LOGIN", True)
 # LDAP (django-auth-ldap), on when AUTH_LDAP_SERVER_URI is set; its settings keep their names.
 AUTH_LDAP_SERVER_URI = os.environ.get("AUTH_LDAP_SERVER_URI", "").strip()
 if AUTH_LDAP_SERVER_URI:
-    import ldap
-    from django_auth_ldap.config import GroupOfNamesType, GroupOfUniqueNamesType, LDAPSearch, PosixGroupType
+    try:
+        import ldap
+        from django_auth_ldap.config import GroupOfNamesType, GroupOfUniqueNamesType, LDAPSearch, PosixGroupType
+    except ImportError as exc:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "AUTH_LDAP_SERVER_URI is set but LDAP support is not installed: pip install -r requirements-ldap.txt "
+            "(python-ldap builds against libldap2-dev, libsasl2-dev and gcc) or pip install 'berth[ldap]'"
+        ) from exc
 
     AUTH_LDAP_BIND_DN = os.environ.get("AUTH_LDAP_BIND_DN", "")
     AUTH_LDAP_BIND_PASSWORD = os.environ.get("AUTH_LDAP_BIND_PASSWORD", "")
@@ -255,7 +263,7 @@ if AUTH_LDAP_SERVER_URI:
             "posixGroup": PosixGroupType,
         }
         AUTH_LDAP_GROUP_TYPE = _group_types[os.environ.get("AUTH_LDAP_GROUP_TYPE", "groupOfNames")]()
-    AUTHENTICATION_BACKENDS.append("accounts.ldap_backend.DirectoryBackend")
+    AUTHENTICATION_BACKENDS.append("accounts.ldap_directory.DirectoryBackend")
 
 # OpenID Connect (mozilla-django-oidc), on when BERTH_OIDC_ISSUER is set; endpoints from its discovery.
 OIDC_ISSUER = os.environ.get("BERTH_OIDC_ISSUER", "").strip()

@@ -20,7 +20,7 @@ from tests.auth.conftest import basic
 from tests.e2e.ldap_server import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, USERS, LdapServer, group_dn
 from tests.e2e.servers import free_port
 
-LDAP_BACKENDS = ["accounts.backends.RateLimitedModelBackend", "accounts.ldap_backend.DirectoryBackend"]
+LDAP_BACKENDS = ["accounts.backends.RateLimitedModelBackend", "accounts.ldap_directory.DirectoryBackend"]
 
 
 @pytest.fixture(scope="module")
