@@ -131,7 +131,7 @@ def digest_of(upload_id, size, algorithm=digests.DEFAULT_ALGORITHM, known=""):
 
 
 def promote(upload_id, digest, size):
-    """Give the first `size` staged bytes their content address, then drop the staging.
+    """Give the first `size` staged bytes their content address (discard the staging after the rows).
 
     The digest was checked without reading the bytes back (a running or recorded hash), so the
     staging must hold exactly those bytes: a torn tail that a failed chunk left past `size` is cut
@@ -146,7 +146,8 @@ def promote(upload_id, digest, size):
         blobstore.promote(paths.upload(upload_id), digest)
     elif not blobstore.exists(digest):
         _assemble(store, upload_id, paths.blob(digest), size)
-    discard(upload_id)
+    # The staging stays until the caller has committed the rows (then discard): a commit interrupted
+    # between the two is retried against whole staging, never against half-deleted parts.
 
 
 def _assemble(store, upload_id, target, size):

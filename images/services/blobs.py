@@ -167,17 +167,19 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
             "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
         ) from None
     if link_to_repository and then is None and statements.enabled():
-        return statements.commit_rows(upload, digest, size)
-    with transaction.atomic():
-        if link_to_repository:
-            blob = link(upload.repository_name, digest, size)
-        else:
-            blob = locked_row(digest, size)
-        if not Upload.objects.filter(pk=upload.pk).delete()[0]:
-            # Purged while committing: without our intent the bytes were not protected.
-            raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
-        if then is not None:
-            then(blob)
+        blob = statements.commit_rows(upload, digest, size)
+    else:
+        with transaction.atomic():
+            if link_to_repository:
+                blob = link(upload.repository_name, digest, size)
+            else:
+                blob = locked_row(digest, size)
+            if not Upload.objects.filter(pk=upload.pk).delete()[0]:
+                # Purged while committing: without our intent the bytes were not protected.
+                raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
+            if then is not None:
+                then(blob)
+    scratch.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
     return blob
 
 

@@ -65,7 +65,24 @@ def test_upload_in_chunks_then_promote(backend, monkeypatch, other_process):
     assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
     scratch.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == data
+    scratch.discard(upload_id)  # after the rows (images.services.blobs.commit_upload)
     assert blobstore.adapter().list(paths.upload_dir(upload_id)) == []
+
+
+def test_promote_keeps_the_staging_for_a_retried_commit(backend, monkeypatch):
+    """A commit killed after the bytes have their address but before its rows: the retry re-checks the
+    digest against the staging, so promote leaves it whole until the rows are in (then discard)."""
+    upload_id = uuid.uuid4()
+    scratch.create(upload_id)
+    offset = scratch.append(upload_id, 0, [b"chunk one, ", b"chunk two"])
+    digest = digests.of_bytes(b"chunk one, chunk two")
+    if not blobstore.adapter().supports_append:  # the filesystem moves its one staging file into place
+        scratch.promote(upload_id, digest, offset)
+        forget_hashers(monkeypatch)
+        assert scratch.digest_of(upload_id, offset) == digest
+    scratch.promote(upload_id, digest, offset)
+    scratch.discard(upload_id)
+    assert b"".join(blobstore.read_blob(digest)) == b"chunk one, chunk two"
 
 
 def test_rewritten_chunk_replaces_the_torn_tail(backend, monkeypatch):
