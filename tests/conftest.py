@@ -43,6 +43,10 @@ def background_work_ends_with_its_test():
     """Pull bookkeeping runs in a thread pool (images/services/notifications.py): wait for it, so a
     query of one test's background work never holds a table the next test writes (SQLite)."""
     yield
+    from activity import pulls
     from images.services import notifications
 
     notifications.drain()
+    with pulls._lock:  # pull counters a test left in memory are not the next test's pulls
+        pulls._pending.clear()
+        pulls._written_at.clear()
