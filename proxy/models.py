@@ -19,7 +19,7 @@ PULL_CHOICES = [
 DEFAULT_TAG_TTL = 172800  # the original's MIRROR_TAGS_CACHE_TTL
 
 
-class Proxy(models.Model):
+class Proxy(secrets.EncryptedPassword, models.Model):
     namespace = models.CharField(max_length=255, unique=True, blank=True, help_text='"" = the transparent mirror')
     upstream_url = models.URLField(max_length=500)
     username = models.CharField(max_length=255, blank=True)
@@ -39,16 +39,6 @@ class Proxy(models.Model):
 
     def __str__(self):
         return f"{self.namespace or '(mirror)'} -> {self.upstream_url}"
-
-    @property
-    def has_password(self):
-        return bool(self.password_encrypted)
-
-    def set_password(self, raw):
-        self.password_encrypted = secrets.encrypt(raw) if raw else ""
-
-    def get_password(self):
-        return secrets.decrypt(self.password_encrypted) if self.password_encrypted else None
 
 
 class CachedRepository(models.Model):

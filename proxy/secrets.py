@@ -22,3 +22,17 @@ def decrypt(token):
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         return None
+
+
+class EncryptedPassword:
+    """Model mixin for a row with a `password_encrypted` field (proxies, replication remotes)."""
+
+    @property
+    def has_password(self):
+        return bool(self.password_encrypted)
+
+    def set_password(self, raw):
+        self.password_encrypted = encrypt(raw) if raw else ""
+
+    def get_password(self):
+        return decrypt(self.password_encrypted) if self.password_encrypted else None

@@ -13,7 +13,7 @@ PUSH, PULL = "push", "pull"
 MODES = [(PUSH, "push: local -> remote"), (PULL, "pull: remote -> local")]
 
 
-class Remote(models.Model):
+class Remote(secrets.EncryptedPassword, models.Model):
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField(max_length=500)
     username = models.CharField(max_length=255, blank=True)
@@ -28,16 +28,6 @@ class Remote(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def has_password(self):
-        return bool(self.password_encrypted)
-
-    def set_password(self, raw):
-        self.password_encrypted = secrets.encrypt(raw) if raw else ""
-
-    def get_password(self):
-        return secrets.decrypt(self.password_encrypted) if self.password_encrypted else None
 
 
 class ReplicationRule(models.Model):
