@@ -14,15 +14,18 @@ from tests.web import content
 pytestmark = pytest.mark.django_db
 
 
-def hourly_run_after(when):
-    """The first hourly slot (the default schedule) at or after `when`, as the pages print it."""
+def hourly_run_after(when, now):
+    """The first hourly slot (the default schedule) at or after `when`, as the pages print it: with its
+    date when that is not today (after 21:00 UTC a 2h grace ends tomorrow)."""
     start = datetime.fromtimestamp(math.ceil(when.timestamp() / 3600) * 3600, tz=UTC)
-    return f"{start:%H:%M} UTC"
+    text = f"{start:%H:%M} UTC"
+    return text if start.date() == now.date() else f"{start:%Y-%m-%d} {text}"
 
 
 def expected_times(grace=timedelta(hours=2)):
     """Both readings of the clock around a request (it may cross a minute)."""
-    return {hourly_run_after(timezone.now() + grace), hourly_run_after(timezone.now() + grace + timedelta(seconds=5))}
+    now, later = timezone.now(), timezone.now() + timedelta(seconds=5)
+    return {hourly_run_after(now + grace, now), hourly_run_after(later + grace, later)}
 
 
 @pytest.fixture
