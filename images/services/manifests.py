@@ -27,6 +27,7 @@ from images.models import (
     RepositoryManifest,
     Tag,
 )
+from images.services import manifest_bodies as bodies
 from images.services import notifications, prepared, repositories
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
@@ -145,12 +146,13 @@ def _lookup_reference(reference):
         raise ManifestUnknown(detail={"reference": reference[:200]}) from None
 
 
-# Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py).
+# Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py). The
+# payload comes from the per-process cache of bodies by digest (below): the lookup itself is what says,
+# at every request, that the tag or digest still names the manifest in the repository.
 _READ_FIELDS = (
     "id",
     "digest",
     "media_type",
-    "payload",
     "size",
     "config_digest",
     "config_media_type",
@@ -182,6 +184,7 @@ def get(repository_name, reference):
     if manifest is None:
         repositories.get(repository_name)  # NAME_UNKNOWN first, when the repository itself is missing
         raise ManifestUnknown(detail={"reference": reference})
+    manifest.payload = bodies.get(manifest)
     return manifest
 
 
