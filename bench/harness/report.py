@@ -67,7 +67,9 @@ class Results:
             }
             ratio = _ratio(medians["berth"], medians[judge])
             met = _met(m["target"], medians["berth"], ratio)
-            rows.append({"name": name, **m, "median": medians, "ratio": ratio, "ratios": ratios, "met": met})
+            rows.append(
+                {"name": name, **m, "median": medians, "ratio": ratio, "ratios": ratios, "met": met, "judge": judge}
+            )
         return rows
 
     def to_json(self):
@@ -102,12 +104,12 @@ def _fmt(value, unit):
     return f"{value:.2f}"
 
 
-def _target_text(target, unit):
+def _target_text(target, unit, judge="reference"):
     if not target:
         return ""
     kind, bound = target
     if kind == "ratio>=":
-        return f"PG/ref >= {bound:g}"
+        return f"PG/{'3.1.1' if judge == 'dist-3.1.1' else '2.8.2'} >= {bound:g}"
     return f"berth {'<=' if kind == '<=' else '<'} {bound:g} {unit}"
 
 
@@ -132,7 +134,7 @@ def table(results, markdown=False):
                     "higher" if row["better"] == "higher" else "lower",
                     *(_fmt(row["median"][label], row["unit"]) for label in results.labels),
                     *("n/a" if v is None else f"{v:.2f}" for v in row["ratios"].values()),
-                    _target_text(row["target"], row["unit"]),
+                    _target_text(row["target"], row["unit"], row["judge"]),
                     met,
                 ],
             )
