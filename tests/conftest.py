@@ -50,6 +50,9 @@ def background_work_ends_with_its_test():
     with pulls._lock:  # pull counters a test left in memory are not the next test's pulls
         pulls._pending.clear()
         pulls._written_at.clear()
+    from images.services import manifest_bodies
+
+    manifest_bodies.clear()  # which body each tag named is this test's, not the next one's
 
 
 @pytest.fixture(autouse=True)
