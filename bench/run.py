@@ -157,7 +157,11 @@ class Bench:
             scale_tags=3,
         )
         self.phases = set(args.phases.split(",")) if args.phases else set(PHASES)
-        self.results = report.Results()
+        # Berth on PostgreSQL and distribution 2.8.2 always; Berth on SQLite unless --no-sqlite; 3.1.1 if given.
+        self.labels = ("berth",) + (() if args.no_sqlite else ("berth-sqlite",)) + ("reference",)
+        if args.reference_binary:
+            self.labels += ("dist-3.1.1",)
+        self.results = report.Results(self.labels)
         self.run_dir = OUT / f"run-{datetime.datetime.now():%Y%m%d-%H%M%S}"
         self.scratch = self.run_dir / "scratch"
         self.servers = {}
@@ -179,7 +183,7 @@ class Bench:
     # ------------------------------------------------------------------ helpers
 
     def order(self, rep):
-        return LABELS if rep % 2 == 0 else tuple(reversed(LABELS))
+        return self.labels if rep % 2 == 0 else tuple(reversed(self.labels))
 
     def phase(self, label, name, category, fn, writes=0):
         """Run fn() while sampling the server's memory; record the phase; return fn's value and what
@@ -400,6 +404,12 @@ class Bench:
         self.servers["berth"].start()
         self.servers["reference"] = servers.Reference(self.run_dir / "reference")
         self.servers["reference"].start()
+        if "berth-sqlite" in self.labels:
+            self.servers["berth-sqlite"] = servers.BerthSQLite(self.run_dir / "berth-sqlite", root=root)
+            self.servers["berth-sqlite"].start()
+        if "dist-3.1.1" in self.labels:
+            self.servers["dist-3.1.1"] = servers.Reference(self.run_dir / "dist-3.1.1", self.args.reference_binary)
+            self.servers["dist-3.1.1"].start()
         for label, srv in self.servers.items():
             log(f"  {label}: {srv.url} (pids {srv.pids()})")
         self.sampler = memory.Sampler({label: srv.pids for label, srv in self.servers.items()})
@@ -409,7 +419,7 @@ class Bench:
         """The small image behind the request-rate tests, with FIXTURE_TAGS extra tags. Doubles as warm-up."""
         blobs = self.fixture.path / "blobs" / "sha256"
         manifest_bytes = (blobs / self.fixture.manifest_digest.split(":")[1]).read_bytes()
-        for label in LABELS:
+        for label in self.labels:
             srv = self.servers[label]
             clients.skopeo_push(self.fixture, srv.host, FIXTURE_REPO)
             for i in range(FIXTURE_TAGS):
@@ -706,7 +716,7 @@ class Bench:
 
     def memory_rollup(self):
         for category in ("push", "pull", "concurrency", "blob", "docker", "wrk", "scale"):
-            for label in LABELS:
+            for label in self.labels:
                 peaks = [
                     res["peak_pss"] / MiB
                     for phase in self.results.memory.values()
@@ -717,7 +727,7 @@ class Bench:
                     self.results.add(f"mem.peak.{category}", label, max(peaks))
 
     def idle_memory(self, key):
-        for label in LABELS:
+        for label in self.labels:
             idle = self.sampler.idle(label, 2.0)
             self.results.add(key, label, idle["pss"] / MiB, extra={"rss_mib": idle["rss"] / MiB})
             log(f"  {label:9s} idle PSS {idle['pss'] / MiB:7.1f} MiB (RSS sum {idle['rss'] / MiB:7.1f} MiB)")
@@ -747,6 +757,9 @@ class Bench:
             "versions": {
                 "skopeo": _version(["skopeo", "--version"]),
                 "docker-registry": _version(["docker-registry", "--version"]),
+                "dist-3.1.1": _version([str(self.args.reference_binary), "--version"])
+                if self.args.reference_binary
+                else None,
                 "docker": _version(["docker", "--version"]),
                 "wrk": _version(["wrk", "-v"]),
                 "gunicorn": _version([servers.venv_bin("gunicorn"), "--version"]),
@@ -798,8 +811,9 @@ class Bench:
                 if "wrk" in self.phases:
                     self.wrk_phase(rep)
                 if "mirror" in self.phases:
+                    pair = [label for label in self.order(rep) if label in LABELS]  # the mirror rig's two
                     mirror.run_rep(
-                        self.mirror, self.results, rep, self.order(rep), self.scratch, self.cfg["concurrent_pulls"], log
+                        self.mirror, self.results, rep, pair, self.scratch, self.cfg["concurrent_pulls"], log
                     )
             self.title_client_alone()
             if self.args.profile:
@@ -841,7 +855,7 @@ class Bench:
         """Both storages (the reference's holds N x 4 small files after the scale run): rm -rf is quickest."""
         if self.args.keep:
             return
-        paths = [self.run_dir / label / "storage" for label in LABELS] + [self.scratch, self.run_dir / "mirror"]
+        paths = [self.run_dir / label / "storage" for label in self.labels] + [self.scratch, self.run_dir / "mirror"]
         subprocess.run(["rm", "-rf", "--one-file-system", *map(str, paths)], check=False)
 
 
@@ -872,7 +886,21 @@ def main(argv=None):
     parser.add_argument(
         "--no-snapshot", action="store_true", help="run Berth from the live work tree instead of a copy of it"
     )
+    parser.add_argument(
+        "--reference-binary",
+        type=Path,
+        help="a distribution 3.1.1 `registry` binary to measure beside 2.8.2 (bench/README.md: how to build it)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="leave out Berth on SQLite")
     args = parser.parse_args(argv)
+    if args.reference_binary is None:
+        print(
+            "note: no --reference-binary: distribution 3.1.1 is left out (only 2.8.2, Debian's docker-registry);"
+            " bench/README.md says how to build it",
+            file=sys.stderr,
+        )
+    elif not os.access(args.reference_binary, os.X_OK):
+        sys.exit(f"--reference-binary {args.reference_binary}: not an executable file")
     if os.geteuid() != 0:
         sys.exit("run as root: scripts/services.sh needs it to start PostgreSQL and dockerd")
     bench = Bench(args)

@@ -45,7 +45,7 @@ TagInvalid = _error("TagInvalid", "TAG_INVALID", 400, "manifest tag did not matc
 PayloadTooLarge = _error("PayloadTooLarge", "SIZE_INVALID", 413, "payload too large")
 Unavailable = _error("Unavailable", "UNAVAILABLE", 503, "service temporarily unavailable, retry later")
 StorageFull = _error("StorageFull", "UNAVAILABLE", 507, "registry storage is full, retry when space is freed")
-# Refused by the HTTP server before a view runs (registry_site/gunicorn_errors.py); `reason` is the status line's.
+# Refused by the HTTP server before a view runs (registry_site/server/gunicorn_errors.py); `reason`: the status line's.
 RequestLineTooLong = type(
     "RequestLineTooLong",
     (_error("RequestLineTooLong", "URI_TOO_LONG", 414, "request line is longer than the server accepts"),),

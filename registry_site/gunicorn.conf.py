@@ -29,8 +29,8 @@ def _flag(name, default):
 
 bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 workers = int(os.environ.get("BERTH_WORKERS", multiprocessing.cpu_count() + 1))
-# gthread, plus an immediate answer to TLS handshakes (registry_site/workers.py).
-worker_class = "registry_site.workers.RegistryThreadWorker"
+# gthread, plus an immediate answer to TLS handshakes (registry_site/server/workers.py).
+worker_class = "registry_site.server.workers.RegistryThreadWorker"
 threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
 graceful_timeout = 60

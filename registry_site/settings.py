@@ -161,6 +161,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         # The same backend, with a health check that polls the socket instead of a SELECT 1.
         DATABASES["default"]["ENGINE"] = "registry_site.postgresql"
 else:
+    # Persistent too (one per gunicorn thread): a new SQLite connection per request, with its PRAGMAs,
+    # cost more than the manifest GET it served (bench/RESULTS.md, "Round 2").
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BERTH_DB_CONN_MAX_AGE", "600"))
     # WAL + immediate transactions: concurrent pushes wait instead of failing. synchronous=FULL: a
     # commit is on disk before the 201 (NORMAL could lose the last pushes on a power cut).
     DATABASES["default"]["OPTIONS"] = {

@@ -50,3 +50,17 @@ def background_work_ends_with_its_test():
     with pulls._lock:  # pull counters a test left in memory are not the next test's pulls
         pulls._pending.clear()
         pulls._written_at.clear()
+    from images.services import manifest_bodies
+
+    manifest_bodies.clear()  # which body each tag named is this test's, not the next one's
+
+
+@pytest.fixture(autouse=True)
+def registry_reads_take_the_fast_path(monkeypatch):
+    """The test client's requests go through the handler production uses (images/api/v2/fast.py): a manifest,
+    tags list, catalog or /v2/ GET/HEAD takes the short way, everything else Django's full path."""
+    from django.test import client
+
+    from images.api.v2.fast import RegistryClientHandler
+
+    monkeypatch.setattr(client, "ClientHandler", RegistryClientHandler)

@@ -1,4 +1,4 @@
-"""Berth's own runserver (registry_site.devserver: de-chunks request bodies) in a thread, for tests that
+"""Berth's own runserver (registry_site.server.devserver: de-chunks request bodies) in a thread, for tests that
 talk real HTTP to the test database: the v2 API's chunked uploads and the v1 protocol."""
 
 import contextlib
@@ -8,11 +8,11 @@ from django.core.servers import basehttp
 from django.db import connections
 from django.test.testcases import LiveServerThread, _StaticFilesHandler
 
-from registry_site import devserver
+from registry_site.server import devserver
 
 
 class _BerthTestServer(socketserver.ThreadingMixIn, devserver.WSGIServer):
-    """registry_site.devserver.WSGIServer (the one `manage.py runserver` uses), threaded like runserver,
+    """registry_site.server.devserver.WSGIServer (the one `manage.py runserver` uses), threaded like runserver,
     with the test's in-memory database connection shared into each request thread."""
 
     daemon_threads = False

@@ -1,14 +1,29 @@
-"""Collect samples per metric and server; print one table with both registries and the ratio; write JSON."""
+"""Collect samples per metric and server; print one table with every server and the ratios; write JSON.
+
+Servers (labels): Berth on PostgreSQL ("berth"), distribution 2.8.2 ("reference"), and when the run has
+them Berth on SQLite ("berth-sqlite") and distribution 3.1.1 ("dist-3.1.1"). Targets are judged against
+distribution 3.1.1 when it ran, else against 2.8.2.
+"""
 
 import json
 import statistics
 
 MiB = 1 << 20
-LABELS = ("berth", "reference")
+LABELS = ("berth", "reference")  # always there; OPTIONAL ones only when the run has them
+OPTIONAL = ("berth-sqlite", "dist-3.1.1")
+COLUMNS = {"berth": "berth PG", "berth-sqlite": "berth SQLite", "reference": "dist 2.8.2", "dist-3.1.1": "dist 3.1.1"}
+# (name, numerator, denominator): printed when both ran
+RATIOS = (
+    ("PG/2.8.2", "berth", "reference"),
+    ("PG/3.1.1", "berth", "dist-3.1.1"),
+    ("SQLite/3.1.1", "berth-sqlite", "dist-3.1.1"),
+    ("SQLite/PG", "berth-sqlite", "berth"),
+)
 
 
 class Results:
-    def __init__(self):
+    def __init__(self, labels=LABELS):
+        self.labels = tuple(labels)
         self.metrics = {}  # name -> {"unit", "better", "group", "target", "samples": {label: [..]}, "extra": {}}
         self.memory = {}  # phase name -> {label: [phase results]}
         self.meta = {}
@@ -22,8 +37,8 @@ class Results:
                 "better": better,
                 "group": group,
                 "target": target,
-                "samples": {label: [] for label in LABELS},
-                "extra": {label: [] for label in LABELS},
+                "samples": {label: [] for label in self.labels},
+                "extra": {label: [] for label in self.labels},
             }
         return self.metrics[name]
 
@@ -34,25 +49,35 @@ class Results:
             metric["extra"][label].append(extra)
 
     def add_memory(self, phase, label, result, category):
-        entry = self.memory.setdefault(phase, {"category": category, **{k: [] for k in LABELS}})
+        entry = self.memory.setdefault(phase, {"category": category, **{k: [] for k in self.labels}})
         entry[label].append(result)
 
     # ------------------------------------------------------------------ summary
 
     def summary(self):
         rows = []
+        judge = "dist-3.1.1" if "dist-3.1.1" in self.labels else "reference"
         for name, m in self.metrics.items():
             medians = {}
-            for label in LABELS:
+            for label in self.labels:
                 values = [v for v in m["samples"][label] if v is not None]
                 medians[label] = statistics.median(values) if values else None
-            b, r = medians["berth"], medians["reference"]
-            ratio = b / r if b is not None and r not in (None, 0) else None
-            rows.append({"name": name, **m, "median": medians, "ratio": ratio, "met": _met(m["target"], b, ratio)})
+            ratios = {
+                title: _ratio(medians[a], medians[b]) for title, a, b in RATIOS if a in self.labels and b in self.labels
+            }
+            ratio = _ratio(medians["berth"], medians[judge])
+            met = _met(m["target"], medians["berth"], ratio)
+            rows.append(
+                {"name": name, **m, "median": medians, "ratio": ratio, "ratios": ratios, "met": met, "judge": judge}
+            )
         return rows
 
     def to_json(self):
         return {"meta": self.meta, "notes": self.notes, "metrics": self.summary(), "memory_phases": self.memory}
+
+
+def _ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
 
 
 def _met(target, value, ratio):
@@ -79,18 +104,19 @@ def _fmt(value, unit):
     return f"{value:.2f}"
 
 
-def _target_text(target, unit):
+def _target_text(target, unit, judge="reference"):
     if not target:
         return ""
     kind, bound = target
     if kind == "ratio>=":
-        return f"ratio >= {bound:g}"
+        return f"PG/{'3.1.1' if judge == 'dist-3.1.1' else '2.8.2'} >= {bound:g}"
     return f"berth {'<=' if kind == '<=' else '<'} {bound:g} {unit}"
 
 
 def table(results, markdown=False):
     rows = results.summary()
-    header = ["metric", "unit", "better", "berth", "reference", "berth/ref", "target", "met"]
+    ratio_titles = list(rows[0]["ratios"]) if rows else []
+    header = ["metric", "unit", "better", *(COLUMNS[label] for label in results.labels), *ratio_titles, "target", "met"]
     lines = []
     body = []
     group = None
@@ -98,7 +124,6 @@ def table(results, markdown=False):
         if row["group"] != group:
             group = row["group"]
             body.append(("group", group))
-        ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}"
         met = {True: "yes", False: "NO", None: ""}[row["met"]]
         body.append(
             (
@@ -107,17 +132,17 @@ def table(results, markdown=False):
                     row["title"],
                     row["unit"],
                     "higher" if row["better"] == "higher" else "lower",
-                    _fmt(row["median"]["berth"], row["unit"]),
-                    _fmt(row["median"]["reference"], row["unit"]),
-                    ratio,
-                    _target_text(row["target"], row["unit"]),
+                    *(_fmt(row["median"][label], row["unit"]) for label in results.labels),
+                    *("n/a" if v is None else f"{v:.2f}" for v in row["ratios"].values()),
+                    _target_text(row["target"], row["unit"], row["judge"]),
                     met,
                 ],
             )
         )
+    numeric = range(3, len(header) - 2)
     if markdown:
         lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join(["---"] + ["---"] * 2 + ["---:"] * 3 + ["---"] * 2) + "|")
+        lines.append("|" + "|".join(["---"] * 3 + ["---:"] * len(numeric) + ["---"] * 2) + "|")
         for kind, value in body:
             if kind == "group":
                 lines.append(f"| **{value}** |" + " |" * (len(header) - 1))
@@ -128,7 +153,7 @@ def table(results, markdown=False):
     for kind, value in body:
         if kind == "row":
             widths = [max(w, len(v)) for w, v in zip(widths, value, strict=True)]
-    fmt = "  ".join(f"{{:{'<' if i in (0, 1, 2, 6, 7) else '>'}{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:{'>' if i in numeric else '<'}{w}}}" for i, w in enumerate(widths))
     lines.append(fmt.format(*header))
     lines.append("  ".join("-" * w for w in widths))
     for kind, value in body:

@@ -1,4 +1,4 @@
-"""The two servers under test, PostgreSQL (through scripts/services.sh) and process bookkeeping.
+"""The servers under test, PostgreSQL (through scripts/services.sh) and process bookkeeping.
 
 Every process started here gets its own session (process group = its pid) and is stopped by
 that pid at the end; nothing else on the machine is touched.
@@ -238,6 +238,10 @@ class Berth(Server):
     def start(self):
         self.database.create()
         self.database_created = True
+        return self.launch()
+
+    def launch(self):
+        """Migrate the database, start gunicorn and wait for its workers."""
         env = self.env()
         migrate = subprocess.run(
             [venv_bin("python"), "manage.py", "migrate", "--noinput"],
@@ -289,6 +293,19 @@ class Berth(Server):
             print(f"warning: could not drop database {self.database.name}: {exc}", file=sys.stderr)
 
 
+class BerthSQLite(Berth):
+    """The same Berth, on its embedded default: SQLite (a file in the run's folder), as `make run` and the image."""
+
+    label = "berth-sqlite"
+
+    def __init__(self, workdir, root=REPO_ROOT):
+        super().__init__(workdir, "", root=root)
+        self.database.url = f"sqlite:///{self.workdir / 'berth.sqlite3'}"
+
+    def start(self):
+        return self.launch()
+
+
 REFERENCE_CONFIG = """\
 # Debian's /etc/docker/registry/config.yml, minus htpasswd auth (Berth has none yet),
 # with a fresh root directory and a loopback address.
@@ -316,13 +333,15 @@ health:
 
 
 class Reference(Server):
-    """Debian's docker-registry (CNCF distribution 2.8) with filesystem storage."""
+    """Debian's docker-registry (CNCF distribution 2.8), or another distribution binary (`binary`, e.g. 3.1.1
+    built from its release source: bench/README.md), with Debian's configuration and filesystem storage."""
 
     label = "reference"
     kind = "docker-registry"
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, binary="docker-registry"):
         super().__init__(workdir)
+        self.binary = str(binary)
         self.root = self.workdir / "storage"
         self.config = self.workdir / "config.yml"
 
@@ -333,6 +352,6 @@ class Reference(Server):
     def start(self):
         self.root.mkdir(parents=True, exist_ok=True)
         self.config.write_text(REFERENCE_CONFIG.format(root=self.root, addr=self.host))
-        self.proc = spawn(["docker-registry", "serve", str(self.config)], self.log)
+        self.proc = spawn([self.binary, "serve", str(self.config)], self.log)
         wait_until_answering(f"{self.url}/v2/", self.proc, self.log)
         return self

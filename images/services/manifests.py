@@ -27,6 +27,7 @@ from images.models import (
     RepositoryManifest,
     Tag,
 )
+from images.services import manifest_bodies as bodies
 from images.services import notifications, prepared, repositories
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
@@ -145,43 +146,69 @@ def _lookup_reference(reference):
         raise ManifestUnknown(detail={"reference": reference[:200]}) from None
 
 
-# Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py).
+# Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py). Each
+# lookup exists with and without the payload: a body this process holds already (images/services/
+# manifest_bodies.py, by digest) is not read again; the lookup itself runs at every request, and is
+# what says that the tag or digest still names the manifest in the repository.
 _READ_FIELDS = (
     "id",
     "digest",
     "media_type",
-    "payload",
     "size",
     "config_digest",
     "config_media_type",
     "artifact_type",
     "subject_digest",
 )
-_BY_TAG = prepared.Prepared(
-    lambda repository, value: Manifest.objects.filter(tags__repository__name=repository, tags__name=value).values_list(
-        *_READ_FIELDS
-    )[:1],
-    "repository",
-    "value",
-)
-_BY_DIGEST = prepared.Prepared(
-    lambda repository, value: Manifest.objects.filter(
-        digest=value, repository_links__repository__name=repository
-    ).values_list(*_READ_FIELDS)[:1],
-    "repository",
-    "value",
-)
+_WITH_BODY = (*_READ_FIELDS[:3], "payload", *_READ_FIELDS[3:])  # Model.from_db wants the model's column order
+
+
+def _by_tag(fields):
+    return prepared.Prepared(
+        lambda repository, value: Manifest.objects.filter(
+            tags__repository__name=repository, tags__name=value
+        ).values_list(*fields)[:1],
+        "repository",
+        "value",
+    )
+
+
+def _by_digest(fields):
+    return prepared.Prepared(
+        lambda repository, value: Manifest.objects.filter(
+            digest=value, repository_links__repository__name=repository
+        ).values_list(*fields)[:1],
+        "repository",
+        "value",
+    )
+
+
+_LOOKUPS = {
+    ("tag", False): _by_tag(_READ_FIELDS),
+    ("tag", True): _by_tag(_WITH_BODY),
+    ("digest", False): _by_digest(_READ_FIELDS),
+    ("digest", True): _by_digest(_WITH_BODY),
+}
 
 
 def get(repository_name, reference):
-    """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN."""
+    """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN. One query: the body comes
+    with the row unless this process holds it already (then only after a tag moved to a body it lacks)."""
     kind, value = _lookup_reference(reference)
-    query = _BY_TAG if kind == "tag" else _BY_DIGEST
-    found = query.instances(_READ_FIELDS, repository=repository_name, value=value)
+    expected = value if kind == "digest" else bodies.last_digest(repository_name, value)
+    with_body = not bodies.holds(expected)
+    fields = _WITH_BODY if with_body else _READ_FIELDS
+    found = _LOOKUPS[kind, with_body].instances(fields, repository=repository_name, value=value)
     manifest = found[0] if found else None
     if manifest is None:
         repositories.get(repository_name)  # NAME_UNKNOWN first, when the repository itself is missing
         raise ManifestUnknown(detail={"reference": reference})
+    if with_body:
+        manifest.payload = bodies.keep(manifest.digest, bytes(manifest.payload))
+    else:
+        manifest.payload = bodies.get(manifest)
+    if kind == "tag":
+        bodies.note_tag(repository_name, value, manifest.digest)
     return manifest
 
 

@@ -3,7 +3,7 @@
 Fixtures:
   registry       push blobs, images and indexes through the API (Django test client)
   assert_error   check a response carries the v2 error envelope with one code
-  berth_server   Berth's own runserver (registry_site.devserver) on a free port, for chunked bodies
+  berth_server   Berth's own runserver (registry_site.server.devserver) on a free port, for chunked bodies
 """
 
 import hashlib

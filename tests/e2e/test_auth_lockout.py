@@ -1,7 +1,7 @@
 """The failed-login limit under gunicorn: every worker counts the same failures (accounts/credentials.py).
 
 Three clients connect before any sends a request, so each lands on its own worker (a worker with one
-thread takes no second new client: registry_site/workers.py), then take turns failing. With a
+thread takes no second new client: registry_site/server/workers.py), then take turns failing. With a
 per-process count each worker would have seen a third of the failures and let more guesses through.
 """
 

@@ -1,5 +1,5 @@
 """gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
-client is answered by another worker instead of waiting behind long transfers (registry_site/workers.py).
+client is answered by another worker instead of waiting behind long transfers (registry_site/server/workers.py).
 A connection whose first request has not arrived yet counts as busy, so clients connecting at the same
 instant are spread over the workers too."""
 

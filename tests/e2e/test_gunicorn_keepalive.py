@@ -1,6 +1,6 @@
 """gunicorn with the shipped worker on keep-alive connections: the thread that answered a request
 answers the connection's next one too, but never at the expense of another client
-(registry_site/workers.py)."""
+(registry_site/server/workers.py)."""
 
 import http.client
 import socket

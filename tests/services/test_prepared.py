@@ -28,7 +28,7 @@ def test_values_are_parameters_not_sql(registry):
     registry.push_image("team/app", "v1")
     hostile = "v1' OR '1'='1"
     assert BY_NAME.rows(name=hostile) == []
-    assert manifests._BY_TAG.rows(repository="team/app", value=hostile) == []
+    assert manifests._LOOKUPS["tag", True].rows(repository="team/app", value=hostile) == []
 
 
 def test_manifest_read_matches_the_orm_and_loads_other_fields_on_access(registry, django_assert_num_queries):

@@ -1,11 +1,12 @@
-"""images.api.streams.ChunkedReader: decoding HTTP/1.1 chunked bodies from a raw stream."""
+"""registry_site.server.chunked.ChunkedReader: decoding HTTP/1.1 chunked bodies from a raw stream."""
 
 import io
 
 import pytest
 
-from images.api.streams import ChunkedReader, content_length, is_chunked
+from images.api.streams import content_length, is_chunked
 from images.errors import BlobUploadInvalid, SizeInvalid
+from registry_site.server.chunked import ChunkedReader
 
 
 def encode_chunked(*chunks, extensions="", trailers=b""):

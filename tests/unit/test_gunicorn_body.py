@@ -14,8 +14,9 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.http.parser import RequestParser
 
-from images.api import chunked, streams
+from images.api import streams
 from images.errors import BlobUploadInvalid, SizeInvalid
+from registry_site.server import chunked
 
 
 def _serve(raw, close=True):
@@ -70,7 +71,7 @@ def test_a_body_shorter_than_its_content_length_is_an_error():
     _close(client, server)
 
 
-# Chunked bodies (images/api/chunked.py): what docker, skopeo and podman send for every blob.
+# Chunked bodies (registry_site/server/chunked.py): what docker, skopeo and podman send for every blob.
 
 
 def _chunked_body(request, block_size=1 << 20):

@@ -1,6 +1,6 @@
 """Responses written by gunicorn's own response code over a real socket, with Berth's header coalescing.
 
-registry_site/gunicorn_response.py holds the header block back until the first body
+registry_site/server/gunicorn_response.py holds the header block back until the first body
 write: a small answer must leave in one send, a large one unchanged after its headers,
 and every form (HEAD, chunked, sendfile) must still be exact HTTP on the wire.
 """
@@ -14,7 +14,7 @@ from gunicorn.config import Config
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
-from registry_site import gunicorn_response
+from registry_site.server import gunicorn_response
 
 
 class RecordingSocket(socket.socket):

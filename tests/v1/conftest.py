@@ -1,7 +1,7 @@
 """Helpers for the v1 API tests: images shaped the way Docker 1.x writes them, and a real server.
 
 Fixtures:
-  v1_server   Berth's runserver (registry_site.devserver, de-chunks bodies) in a thread, over real HTTP
+  v1_server   Berth's runserver (registry_site.server.devserver, de-chunks bodies) in a thread, over real HTTP
   images      a 3-image chain (base, mid, top) with gzip tar layers and Docker 1.x JSON
 """
 

@@ -29,9 +29,13 @@ class RegistryView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if "name" in kwargs:
+        self.admit(request)
+
+    def admit(self, request):
+        """Name, caller, authorisation: for DRF's dispatch and the fast path alike (images/api/v2/fast.py)."""
+        if "name" in self.kwargs:
             # self.kwargs is the dict the handler is called with: `foo` becomes `library/foo`.
-            self.kwargs["name"] = references.canonical_name(kwargs["name"])
+            self.kwargs["name"] = references.canonical_name(self.kwargs["name"])
         # Who is calling (accounts/registry_auth.py), then may they: GET/HEAD pull, DELETE delete, others push.
         self.caller = registry_auth.authenticate(request)
         notifications.note_actor(self.caller.name)

@@ -45,10 +45,10 @@ buffer) is answered straight away; gthread waited for the socket to become
 readable again, which it never did.
 
 Responses: the header block goes out together with the body's first block
-(registry_site/gunicorn_response.py).
+(registry_site/server/gunicorn_response.py).
 
 Refusals: a request line or header block over gunicorn's limits is answered in the registry's JSON
-error format, not gunicorn's HTML page (registry_site/gunicorn_errors.py).
+error format, not gunicorn's HTML page (registry_site/server/gunicorn_errors.py).
 """
 
 import os
@@ -62,7 +62,7 @@ from functools import partial
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from registry_site import gunicorn_errors, gunicorn_response
+from registry_site.server import gunicorn_errors, gunicorn_response
 
 TLS_HANDSHAKE = b"\x16"
 NEXT_REQUEST_WAIT = 0.02  # seconds a thread keeps an idle keep-alive connection

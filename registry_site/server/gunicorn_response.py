@@ -9,7 +9,7 @@ through the network stack. Here the header block waits for the first body write
 large one (a blob block) is sent after the headers as before, without copying
 it. Under wrk that took 5-23 % off the server's CPU per manifest request.
 
-RegistryThreadWorker (registry_site/workers.py) installs it; the rest of
+RegistryThreadWorker (registry_site/server/workers.py) installs it; the rest of
 gunicorn's response (lengths, chunking, sendfile, keep-alive) is unchanged.
 """
 

@@ -4,7 +4,7 @@ gunicorn answers a request line longer than `limit_request_line` (4094 bytes by 
 block over its limits with an HTML page; a registry client expects the v2 error envelope
 (`{"errors": [...]}`) or, under /v1/, the legacy `{"error": message}`. The request is never built in
 those cases, so the request's parser remembers where the refused request was going (the start of its
-request line) on the exception, and the worker (registry_site/workers.py) answers with `answer()`.
+request line) on the exception, and the worker (registry_site/server/workers.py) answers with `answer()`.
 Other malformed requests keep gunicorn's own answer.
 """
 

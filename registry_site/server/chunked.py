@@ -1,4 +1,11 @@
-"""A chunked request body under gunicorn, decoded straight from the connection's buffered socket reader.
+"""HTTP/1.1 chunked request bodies: one grammar (`_Chunks`: chunk-size lines, terminators, trailers), read
+two ways.
+
+- ChunkedBody: under gunicorn, straight from the connection's buffered socket reader.
+- ChunkedReader: from any file-like raw stream (runserver, registry_site/server/devserver.py, and a
+  WSGI server that passes a chunked body through undecoded).
+
+ChunkedBody, under gunicorn:
 
 docker and podman stream every blob upload as `Transfer-Encoding: chunked`,
 in chunks of 32 KiB (skopeo sends a Content-Length). gunicorn's own decoder re-slices the rest of
@@ -32,6 +39,31 @@ def chunk_size(line):
     return int(digits, 16)
 
 
+class _Chunks:
+    """The chunked grammar over `_line()` (the next line with its line end, at most MAX_LINE bytes)."""
+
+    def _line(self):
+        raise NotImplementedError
+
+    def _next_size(self):
+        """The next chunk's size; after the last (0), the trailers are read up to the empty line."""
+        line = self._line()
+        if not line.endswith(b"\r\n"):
+            raise BlobUploadInvalid("malformed chunk size")
+        size = chunk_size(line)
+        if not size:
+            for _ in range(MAX_TRAILER_LINES):
+                if self._line() == b"\r\n":
+                    break
+            else:
+                raise BlobUploadInvalid("too many trailer lines")
+        return size
+
+    def _end_of_chunk(self):
+        if self._line() != b"\r\n":
+            raise BlobUploadInvalid("malformed chunk terminator")
+
+
 def take_over(reader):
     """A ChunkedBody for gunicorn's ChunkedReader if it has not started, else None."""
     parser = getattr(reader, "parser", None)
@@ -43,7 +75,7 @@ def take_over(reader):
     return ChunkedBody(reader, req)
 
 
-class ChunkedBody:
+class ChunkedBody(_Chunks):
     def __init__(self, reader, req):
         reader.parser.close()
         reader.parser = None  # gunicorn's ChunkedReader now reads as an empty body
@@ -68,8 +100,8 @@ class ChunkedBody:
             self.pos += n
             self.left -= n
             wanted -= n
-            if not self.left and self._line() != b"\r\n":
-                raise BlobUploadInvalid("malformed chunk terminator")
+            if not self.left:
+                self._end_of_chunk()
         return b"".join(parts)  # the one copy of each byte
 
     def _fill(self):
@@ -92,21 +124,60 @@ class ChunkedBody:
             self._fill()
 
     def _chunk_header(self):
-        line = self._line()
-        if not line.endswith(b"\r\n"):
-            raise BlobUploadInvalid("malformed chunk size")
-        self.left = chunk_size(line)
+        self.left = self._next_size()
         if not self.left:
-            self._trailers()
+            self._ended()
 
-    def _trailers(self):
-        for _ in range(MAX_TRAILER_LINES):
-            if self._line() == b"\r\n":
-                break
-        else:
-            raise BlobUploadInvalid("too many trailer lines")
+    def _ended(self):
         self.done = True
         if self.pos < len(self.data):
             self.unreader.unread(self.data[self.pos :])  # the next request's first bytes
         self.data, self.pos = b"", 0
         self.req.must_close = not self.keep_alive
+
+
+class ChunkedReader(_Chunks):
+    """A file-like reader that decodes a chunked body from a raw stream, never reading past its end."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.remaining = 0
+        self.done = False
+
+    def _line(self):
+        line = self.raw.readline(MAX_LINE)
+        if not line:
+            raise BlobUploadInvalid("chunked body ended early")
+        return line
+
+    def read(self, size=-1):
+        out = []
+        wanted = size if size is not None and size >= 0 else float("inf")
+        while wanted > 0 and not self.done:
+            if self.remaining == 0:
+                self.remaining = self._next_size()
+                self.done = not self.remaining
+                continue
+            data = self.raw.read(int(min(wanted, self.remaining, 1 << 20)))
+            if not data:
+                raise BlobUploadInvalid("chunked body ended early")
+            self.remaining -= len(data)
+            wanted -= len(data)
+            out.append(data)
+            if self.remaining == 0:
+                self._end_of_chunk()
+        return b"".join(out)
+
+    def readline(self, size=-1):
+        """Part of the WSGI input API: Django's WSGIRequest wraps wsgi.input and needs it."""
+        out = bytearray()
+        while (size is None or size < 0 or len(out) < size) and not out.endswith(b"\n"):
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+        return bytes(out)
+
+    def drain(self):
+        while self.read(1 << 20):
+            pass

@@ -1,0 +1,102 @@
+"""The short way for registry reads (images/api/v2/fast.py) answers exactly as Django's full path does.
+
+Every request is sent twice: through the handler production uses (the fast path for manifest GET/HEAD,
+tags list, catalog and /v2/) and through Django's stock test handler (URL resolver, every middleware,
+DRF's dispatch). Status, headers (but the per-request id) and body must be the same, for anonymous,
+Basic and bearer callers, allowed and refused, on public and private repositories.
+"""
+
+from unittest import mock
+
+import pytest
+from django.test import Client
+from django.test.client import ClientHandler
+
+from images.api.v2 import fast
+from tests.auth.conftest import basic, fetch_token
+
+INDEX_ACCEPT = "application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json"
+PATHS = (
+    ("GET", "/v2/"),
+    ("GET", "/v2/_catalog"),
+    ("GET", "/v2/_catalog?n=1"),
+    ("GET", "/v2/{repo}/tags/list"),
+    ("GET", "/v2/{repo}/tags/list?n=1&last=a"),
+    ("GET", "/v2/{repo}/manifests/v1"),
+    ("HEAD", "/v2/{repo}/manifests/v1"),
+    ("GET", "/v2/{repo}/manifests/{digest}"),
+    ("HEAD", "/v2/{repo}/manifests/{digest}"),
+    ("GET", "/v2/{repo}/manifests/nope"),
+    ("HEAD", "/v2/{repo}/manifests/nope"),
+    ("GET", "/v2/acme/missing/manifests/v1"),
+    ("GET", "/v2/acme/missing/tags/list"),
+    ("GET", "/v2/Bad..Name/manifests/v1"),
+    ("GET", "/v2/{repo}/manifests/sha256:zz"),
+)
+CALLERS = ("anonymous", "basic-owner", "basic-other", "basic-wrong", "bearer-owner", "bearer-other", "bearer-bad")
+
+
+def _full_client():
+    client = Client()
+    client.handler = ClientHandler()  # Django's own: URL resolver, every middleware, DRF's dispatch
+    return client
+
+
+def _headers(api, world, caller, repo):
+    if caller == "anonymous":
+        return {}
+    scheme, who = caller.split("-")
+    if scheme == "basic":
+        password = "not-the-password" if who == "wrong" else world.credentials[WHO[who]][1]
+        return {"HTTP_AUTHORIZATION": basic(WHO.get(who, "olivia"), password)}
+    if who == "bad":
+        return {"HTTP_AUTHORIZATION": "Bearer not.a.token"}
+    scopes = [f"repository:{repo}:pull", "registry:catalog:*"]
+    return {"HTTP_AUTHORIZATION": f"Bearer {fetch_token(api, scopes, world.credentials[WHO[who]])['token']}"}
+
+
+WHO = {"owner": "olivia", "other": "eve", "wrong": "olivia"}
+
+
+def _answer(client, method, path, headers):
+    response = getattr(client, method.lower())(path, HTTP_ACCEPT=INDEX_ACCEPT, **headers)
+    kept = {k: v for k, v in response.headers.items() if k != "X-Request-Id"}
+    return response.status_code, kept, response.content
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("visibility", ("pub", "priv"))
+def test_fast_path_answers_as_the_full_path(world, api, caller, visibility):
+    repo = f"acme/{visibility}"
+    digest = api.get(f"/v2/{repo}/manifests/v1", **_headers(api, world, "basic-owner", repo))["Docker-Content-Digest"]
+    headers = _headers(api, world, caller, repo)
+    full = _full_client()
+    with mock.patch.object(fast, "serve", wraps=fast.serve) as served:
+        for method, template in PATHS:
+            path = template.format(repo=repo, digest=digest)
+            fast_answer = _answer(api, method, path, headers)
+            full_answer = _answer(full, method, path, headers)
+            assert fast_answer == full_answer, f"{caller} {method} {path}"
+    assert served.call_count == len(PATHS)  # every request above took the short way on the fast client
+
+
+def test_private_manifest_stays_private_on_the_fast_path(world, api):
+    with mock.patch.object(fast, "serve", wraps=fast.serve) as served:
+        anonymous = api.get("/v2/acme/priv/manifests/v1")
+        other = api.get("/v2/acme/priv/manifests/v1", HTTP_AUTHORIZATION=basic("eve", world.credentials["eve"][1]))
+        listed = api.get("/v2/_catalog").json()["repositories"]
+    assert served.call_count == 3
+    assert anonymous.status_code == 401 and b"MANIFEST" not in anonymous.content
+    assert other.status_code == 403
+    assert "acme/priv" not in listed and "acme/pub" in listed
+
+
+def test_fast_routes_are_the_url_patterns_of_the_same_views():
+    """A path the fast path takes resolves, through Django's URL resolver, to the same view."""
+    from django.urls import resolve
+
+    for path in ("/v2/", "/v2/_catalog", "/v2/a/b/tags/list", "/v2/a/manifests/latest", "/v2/a/b/c/manifests/x"):
+        route, _ = fast.match(path)
+        assert resolve(path).func.view_class is route.view_class, path
+    for path in ("/v2/token", "/v2/a/blobs/sha256:00", "/v2/a/blobs/uploads/", "/v1/_ping", "/api/"):
+        assert fast.match(path) is None, path

@@ -1,0 +1,80 @@
+"""What registry_site/server/ assumes about gunicorn's internals, named one by one.
+
+The adaptations there (the worker, the response, the refusals, the request-body readers, gunicorn.conf.py's
+socket read size) use private parts of gunicorn. They are written against the version pinned in
+requirements.txt; when an upgrade changes one of these, this test says which, before a push or a pull
+breaks in production. Update the adaptation, then the assumption here.
+"""
+
+import inspect
+from pathlib import Path
+
+import gunicorn
+from gunicorn.http import body, message, parser, unreader, wsgi
+from gunicorn.workers import gthread
+
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
+
+
+def _params(function):
+    return list(inspect.signature(function).parameters)
+
+
+def test_the_pinned_version_is_the_installed_one():
+    pinned = next(line for line in REQUIREMENTS.read_text().splitlines() if line.startswith("gunicorn=="))
+    assert gunicorn.__version__ == pinned.split("==", 1)[1].split()[0]
+
+
+def test_worker_hooks():
+    """workers.py: RegistryThreadWorker overrides and calls these gthread methods and attributes."""
+    worker = gthread.ThreadWorker
+    for name in ("run", "notify", "accept", "handle", "handle_error", "on_client_socket_readable", "init_process"):
+        assert callable(getattr(worker, name)), name
+    assert _params(worker.handle) == ["self", "conn"]
+    assert _params(worker.handle_error) == ["self", "req", "client", "addr", "exc"]
+    assert _params(worker.accept) == ["self", "server", "listener"]
+    assert _params(gthread.TConn.__init__) == ["self", "cfg", "sock", "client", "server"]
+    source = inspect.getsource(worker)
+    for attribute in ("self.poller", "self.nr_conns", "self._lock", "self.tpool", "self.futures"):
+        assert attribute in source, attribute
+    # handle() answers one request and returns (keepalive, conn): workers.py loops on it for keep-alive
+    assert "return (False, conn)" in inspect.getsource(worker.handle)
+
+
+def test_connection_parser_buffer():
+    """workers._buffered reads the unreader's BytesIO of a connection's parser."""
+    assert "self.unreader = " in inspect.getsource(parser.Parser.__init__)
+    assert "self.buf = io.BytesIO()" in inspect.getsource(unreader.Unreader.__init__)
+    assert _params(unreader.SocketUnreader.__init__) == ["self", "sock", "max_chunk"]  # gunicorn.conf.py
+    for name in ("read", "unread"):
+        assert callable(getattr(unreader.Unreader, name)), name
+
+
+def test_response_class_is_looked_up_at_each_request():
+    """gunicorn_response.install() replaces wsgi.Response; gunicorn must build it by that name."""
+    assert "Response(" in inspect.getsource(wsgi.create)
+    assert _params(wsgi.Response.__init__) == ["self", "req", "sock", "cfg"]
+    for name in ("send_headers", "default_headers", "close", "write", "sendfile"):
+        assert callable(getattr(wsgi.Response, name)), name
+    assert "headers_sent" in inspect.getsource(wsgi.Response.__init__)
+
+
+def test_request_parser_message_class():
+    """gunicorn_errors.install() sets RequestParser.mesg_class; Request.read_line/parse are wrapped."""
+    assert issubclass(parser.RequestParser.mesg_class, message.Request)
+    assert "self.mesg_class(" in inspect.getsource(parser.Parser.__next__)
+    assert _params(message.Request.read_line) == ["self", "unreader", "buf", "limit"]
+    assert _params(message.Request.parse) == ["self", "unreader"]
+
+
+def test_body_readers():
+    """bodies.py and chunked.py read gunicorn's request body readers directly."""
+    wrapper = inspect.getsource(body.Body.__init__)
+    assert "self.reader = reader" in wrapper and "self.buf = io.BytesIO()" in wrapper
+    length = inspect.getsource(body.LengthReader.__init__)
+    assert "self.unreader = unreader" in length and "self.length = length" in length
+    chunked = inspect.getsource(body.ChunkedReader.__init__)
+    for attribute in ("self.req = req", "self.parser = self.parse_chunked(unreader)", "self.buf = io.BytesIO()"):
+        assert attribute in chunked, attribute
+    assert inspect.isgeneratorfunction(body.ChunkedReader.parse_chunked)
+    assert "self.must_close = False" in inspect.getsource(message.Message.__init__)
