@@ -32,7 +32,7 @@ from images.services import blobs
 from proxy import store, upstream
 from proxy.models import BlobFetch
 from remote import errors as remote_errors
-from storage_backends import blobstore, paths, scratch, writeback
+from storage_backends import blobstore, paths, upload_staging, writeback
 
 logger = logging.getLogger("berth.proxy")
 BLOCK = 1024 * 1024
@@ -267,7 +267,7 @@ def _commit(route, digest, spool, size):
     """The verified spool -> staging of an upload -> committed blob linked to the cached repository."""
     store.cached_repository(route)
     upload = Upload.objects.create(repository_name=route.name)
-    scratch.create(upload.uuid)
+    upload_staging.create(upload.uuid)
     adapter = blobstore.adapter()
     moved = False
     if adapter.supports_append:
@@ -277,7 +277,7 @@ def _commit(route, digest, spool, size):
         except OSError:  # another file system: copy below
             pass
     if not moved:
-        scratch.append(upload.uuid, 0, _blocks(spool))
+        upload_staging.append(upload.uuid, 0, _blocks(spool))
         os.unlink(spool)
     blobs.commit_upload(upload, digest, size)
     store.add_size(route.name, size)

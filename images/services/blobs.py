@@ -18,10 +18,10 @@ from images.conf import registry_setting
 from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
-from images.services import upload_statements as statements
+from images.services import upload_sql as statements
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, upload_staging
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
 # Every blob HEAD/GET (and a HEAD before each upload): compiled once per process.
@@ -161,7 +161,7 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
     if not announced:
         announce(upload, digest)
     try:
-        scratch.promote(upload.uuid, digest, size)
+        upload_staging.promote(upload.uuid, digest, size)
     except FileNotFoundError:
         raise BlobUploadUnknown(
             "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
@@ -179,7 +179,7 @@ def commit_upload(upload, digest, size, then=None, link_to_repository=True, anno
                 raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
             if then is not None:
                 then(blob)
-    scratch.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
+    upload_staging.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
     return blob
 
 

@@ -8,15 +8,15 @@ from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
 from images.services import blobs
-from images.services import upload_statements as statements
+from images.services import upload_sql as statements
 from proxy import access as proxy_access
-from storage_backends import scratch
+from storage_backends import upload_staging
 
 
 def start(repository_name):
     proxy_access.refuse_push(repository_name)
     upload = Upload.objects.create(repository_name=repository_name)
-    scratch.create(upload.uuid)
+    upload_staging.create(upload.uuid)
     metrics.count_upload("started")
     return upload
 
@@ -62,10 +62,10 @@ def append(upload, blocks, start=None):
             detail={"offset": upload.offset, "start": start},
             headers=_progress_headers(upload),
         )
-    if not scratch.is_present(upload.uuid):
+    if not upload_staging.is_present(upload.uuid):
         raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
-    new_offset = scratch.append(upload.uuid, upload.offset, blocks)
-    staged = scratch.running_digest(upload.uuid, new_offset)
+    new_offset = upload_staging.append(upload.uuid, upload.offset, blocks)
+    staged = upload_staging.running_digest(upload.uuid, new_offset)
     if statements.enabled():
         updated = statements.advance(upload, new_offset, staged)
     else:
@@ -87,7 +87,7 @@ def complete(upload, digest, blocks=None, expected_size=None, start=None):
         append(upload, blocks, start=start)
     if expected_size is not None and expected_size != upload.offset:
         raise SizeInvalid(detail={"expected": expected_size, "received": upload.offset})
-    actual = scratch.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
+    actual = upload_staging.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
     blob = blobs.commit_upload(upload, digest, upload.offset)
@@ -97,7 +97,7 @@ def complete(upload, digest, blocks=None, expected_size=None, start=None):
 
 def cancel(upload):
     Upload.objects.filter(pk=upload.pk).delete()
-    scratch.discard(upload.uuid)
+    upload_staging.discard(upload.uuid)
     metrics.count_upload("cancelled")
 
 

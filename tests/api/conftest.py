@@ -13,19 +13,22 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from tests import live_server
 
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 CONFIG_TYPES = {
-    media.DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
-    media.OCI_MANIFEST: "application/vnd.oci.image.config.v1+json",
+    manifest_formats.DOCKER_MANIFEST: "application/vnd.docker.container.image.v1+json",
+    manifest_formats.OCI_MANIFEST: "application/vnd.oci.image.config.v1+json",
 }
 LAYER_TYPES = {
-    media.DOCKER_MANIFEST: "application/vnd.docker.image.rootfs.diff.tar.gzip",
-    media.OCI_MANIFEST: "application/vnd.oci.image.layer.v1.tar+gzip",
+    manifest_formats.DOCKER_MANIFEST: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    manifest_formats.OCI_MANIFEST: "application/vnd.oci.image.layer.v1.tar+gzip",
 }
-CHILD_TYPE = {media.DOCKER_LIST: media.DOCKER_MANIFEST, media.OCI_INDEX: media.OCI_MANIFEST}
+CHILD_TYPE = {
+    manifest_formats.DOCKER_LIST: manifest_formats.DOCKER_MANIFEST,
+    manifest_formats.OCI_INDEX: manifest_formats.OCI_MANIFEST,
+}
 AMD64 = {"architecture": "amd64", "os": "linux"}
 ARM64 = {"architecture": "arm64", "os": "linux", "variant": "v8"}
 
@@ -91,7 +94,7 @@ class Registry:
 
     def image_manifest(
         self,
-        media_type=media.OCI_MANIFEST,
+        media_type=manifest_formats.OCI_MANIFEST,
         config=b'{"architecture":"amd64","os":"linux"}',
         layers=(b"layer",),
         **extra,
@@ -109,7 +112,7 @@ class Registry:
         self,
         repository,
         reference="latest",
-        media_type=media.OCI_MANIFEST,
+        media_type=manifest_formats.OCI_MANIFEST,
         config=b'{"architecture":"amd64","os":"linux"}',
         layers=(b"layer",),
         **extra,
@@ -122,7 +125,9 @@ class Registry:
         entries = [child.descriptor(**({"platform": platform} if platform else {})) for child, platform in children]
         return encode({"schemaVersion": 2, "mediaType": media_type, "manifests": entries, **extra})
 
-    def push_index(self, repository, reference="latest", media_type=media.OCI_INDEX, platforms=(AMD64, ARM64)):
+    def push_index(
+        self, repository, reference="latest", media_type=manifest_formats.OCI_INDEX, platforms=(AMD64, ARM64)
+    ):
         """Push one child image per platform (pushed by digest, untagged), then the index."""
         child_type = CHILD_TYPE[media_type]
         children = []
@@ -139,7 +144,7 @@ class Registry:
 
     def push(self, media_type, repository, reference="latest"):
         """Push a manifest of any supported media type (indexes with two children)."""
-        if media_type in media.INDEX_TYPES:
+        if media_type in manifest_formats.INDEX_TYPES:
             return self.push_index(repository, reference, media_type)
         return self.push_image(repository, reference, media_type)
 

@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import Blob, Upload
 
@@ -110,19 +110,19 @@ def test_chunked_manifest_put(berth_server):
     manifest = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": 2},
             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer), "size": 5}],
         },
         indent=1,
     ).encode()
-    headers = {"Content-Type": media.OCI_MANIFEST}
+    headers = {"Content-Type": manifest_formats.OCI_MANIFEST}
     response = requests.put(f"{base}/manifests/v1", data=chunks(manifest, 10), headers=headers, timeout=10)
     assert response.status_code == 201, response.text
     assert response.headers["Docker-Content-Digest"] == sha256(manifest)
-    got = requests.get(f"{base}/manifests/v1", headers={"Accept": media.OCI_MANIFEST}, timeout=10)
+    got = requests.get(f"{base}/manifests/v1", headers={"Accept": manifest_formats.OCI_MANIFEST}, timeout=10)
     assert got.content == manifest
-    assert got.headers["Content-Type"] == media.OCI_MANIFEST
+    assert got.headers["Content-Type"] == manifest_formats.OCI_MANIFEST
 
     too_big = manifest + b" " * (4 * 1024 * 1024)
     response = requests.put(f"{base}/manifests/big", data=chunks(too_big), headers=headers, timeout=30)

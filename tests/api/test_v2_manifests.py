@@ -4,13 +4,18 @@ import json
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import Manifest, RepositoryManifest, Tag
 
 pytestmark = pytest.mark.django_db
 
-ALL_TYPES = [media.DOCKER_MANIFEST, media.DOCKER_LIST, media.OCI_MANIFEST, media.OCI_INDEX]
+ALL_TYPES = [
+    manifest_formats.DOCKER_MANIFEST,
+    manifest_formats.DOCKER_LIST,
+    manifest_formats.OCI_MANIFEST,
+    manifest_formats.OCI_INDEX,
+]
 ACCEPT_ALL = ", ".join(ALL_TYPES)
 ARTIFACT_TYPE = "application/vnd.example.sbom.v1+json"
 
@@ -109,7 +114,7 @@ def test_a_tag_moves_when_pushed_again(registry, client):
 def test_artifact_with_subject(registry, client):
     subject = registry.push_image("team/app")
     artifact = registry.image_manifest(
-        media.OCI_MANIFEST,
+        manifest_formats.OCI_MANIFEST,
         config=b"{}",
         layers=(b"sbom",),
         artifactType=ARTIFACT_TYPE,
@@ -117,21 +122,21 @@ def test_artifact_with_subject(registry, client):
     )
     for data in (b"{}", b"sbom"):
         registry.push_blob("team/app", data)
-    response = registry.put_manifest("team/app", sha256(artifact), artifact, media.OCI_MANIFEST)
+    response = registry.put_manifest("team/app", sha256(artifact), artifact, manifest_formats.OCI_MANIFEST)
     assert response.status_code == 201
     assert response["OCI-Subject"] == subject.digest
     assert response["Docker-Content-Digest"] == sha256(artifact)
     got = client.get(f"/v2/team/app/manifests/{sha256(artifact)}")
     assert got.content == artifact
-    assert got["Content-Type"] == media.OCI_MANIFEST
+    assert got["Content-Type"] == manifest_formats.OCI_MANIFEST
 
 
 def test_subject_may_be_unknown(registry):
     for data in (b"{}", b"sig"):
         registry.push_blob("team/app", data)
-    missing = {"mediaType": media.OCI_MANIFEST, "digest": sha256(b"not pushed yet"), "size": 14}
-    artifact = registry.image_manifest(media.OCI_MANIFEST, config=b"{}", layers=(b"sig",), subject=missing)
-    response = registry.put_manifest("team/app", "sig", artifact, media.OCI_MANIFEST)
+    missing = {"mediaType": manifest_formats.OCI_MANIFEST, "digest": sha256(b"not pushed yet"), "size": 14}
+    artifact = registry.image_manifest(manifest_formats.OCI_MANIFEST, config=b"{}", layers=(b"sig",), subject=missing)
+    response = registry.put_manifest("team/app", "sig", artifact, manifest_formats.OCI_MANIFEST)
     assert response.status_code == 201
     assert response["OCI-Subject"] == missing["digest"]
 
@@ -140,7 +145,7 @@ def test_put_by_digest(registry, client):
     data = registry.image_manifest()
     for blob in (b'{"architecture":"amd64","os":"linux"}', b"layer"):
         registry.push_blob("team/app", blob)
-    response = registry.put_manifest("team/app", sha256(data), data, media.OCI_MANIFEST)
+    response = registry.put_manifest("team/app", sha256(data), data, manifest_formats.OCI_MANIFEST)
     assert response.status_code == 201
     assert response["Location"] == f"/v2/team/app/manifests/{sha256(data)}"
     assert client.get(f"/v2/team/app/manifests/{sha256(data)}").content == data
@@ -160,7 +165,7 @@ def test_put_by_an_invalid_digest(registry, assert_error, reference):
     assert_error(registry.put_manifest("team/app", reference, pushed.data, pushed.media_type), 400, "DIGEST_INVALID")
 
 
-@pytest.mark.parametrize("media_type", [media.DOCKER_MANIFEST, media.OCI_MANIFEST])
+@pytest.mark.parametrize("media_type", [manifest_formats.DOCKER_MANIFEST, manifest_formats.OCI_MANIFEST])
 def test_unknown_blobs(registry, client, assert_error, media_type):
     config = b'{"architecture":"amd64","os":"linux"}'
     registry.push_blob("team/app", config)
@@ -173,11 +178,11 @@ def test_unknown_blobs(registry, client, assert_error, media_type):
     assert not Tag.objects.exists()
 
 
-@pytest.mark.parametrize("media_type", [media.DOCKER_LIST, media.OCI_INDEX])
+@pytest.mark.parametrize("media_type", [manifest_formats.DOCKER_LIST, manifest_formats.OCI_INDEX])
 def test_unknown_child_manifests(registry, client, assert_error, media_type):
-    child = registry.push_image("team/app", "child", media.OCI_MANIFEST)
-    never_pushed = registry.image_manifest(media.OCI_MANIFEST, layers=(b"never",))
-    stranger = registry.unpushed("team/app", never_pushed, media.OCI_MANIFEST)
+    child = registry.push_image("team/app", "child", manifest_formats.OCI_MANIFEST)
+    never_pushed = registry.image_manifest(manifest_formats.OCI_MANIFEST, layers=(b"never",))
+    stranger = registry.unpushed("team/app", never_pushed, manifest_formats.OCI_MANIFEST)
     data = registry.index_manifest(media_type, [(child, None), (stranger, None)])
     error = assert_error(registry.put_manifest("team/app", "list", data, media_type), 404, "MANIFEST_UNKNOWN")
     assert error["detail"] == {"digests": [stranger.digest]}
@@ -190,9 +195,9 @@ def test_manifest_larger_than_4_mib(registry, assert_error):
         registry.push_blob("team/app", blob)
     limit = 4 * 1024 * 1024
     exactly = data + b" " * (limit - len(data))
-    assert registry.put_manifest("team/app", "fits", exactly, media.OCI_MANIFEST).status_code == 201
+    assert registry.put_manifest("team/app", "fits", exactly, manifest_formats.OCI_MANIFEST).status_code == 201
     too_big = exactly + b" "
-    assert_error(registry.put_manifest("team/app", "big", too_big, media.OCI_MANIFEST), 413, "SIZE_INVALID")
+    assert_error(registry.put_manifest("team/app", "big", too_big, manifest_formats.OCI_MANIFEST), 413, "SIZE_INVALID")
     assert not Tag.objects.filter(name="big").exists()
 
 
@@ -206,14 +211,23 @@ def test_invalid_tag(registry, assert_error, tag):
 @pytest.mark.parametrize(
     ("data", "content_type"),
     [
-        (b"{not json", media.OCI_MANIFEST),
-        (b"", media.OCI_MANIFEST),
-        (b'{"schemaVersion": 2, "mediaType": "\xff\xfe"}', media.OCI_MANIFEST),
-        (b"[]", media.OCI_MANIFEST),
-        (json.dumps({"schemaVersion": 1, "name": "team/app", "fsLayers": []}).encode(), media.DOCKER_SCHEMA1[1]),
+        (b"{not json", manifest_formats.OCI_MANIFEST),
+        (b"", manifest_formats.OCI_MANIFEST),
+        (b'{"schemaVersion": 2, "mediaType": "\xff\xfe"}', manifest_formats.OCI_MANIFEST),
+        (b"[]", manifest_formats.OCI_MANIFEST),
+        (
+            json.dumps({"schemaVersion": 1, "name": "team/app", "fsLayers": []}).encode(),
+            manifest_formats.DOCKER_SCHEMA1[1],
+        ),
         (json.dumps({"schemaVersion": 1, "name": "team/app", "fsLayers": []}).encode(), "application/json"),
-        (json.dumps({"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": {}}).encode(), media.OCI_MANIFEST),
-        (json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": []}).encode(), media.OCI_MANIFEST),
+        (
+            json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_MANIFEST, "config": {}}).encode(),
+            manifest_formats.OCI_MANIFEST,
+        ),
+        (
+            json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": []}).encode(),
+            manifest_formats.OCI_MANIFEST,
+        ),
         (json.dumps({"schemaVersion": 2, "mediaType": "text/plain"}).encode(), "text/plain"),
     ],
     ids=[
@@ -235,34 +249,37 @@ def test_invalid_manifests(client, assert_error, data, content_type):
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream", "text/plain", "x/y; a=b"])
 def test_a_content_type_that_is_no_manifest_type_is_refused(registry, client, assert_error, content_type):
-    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
+    pushed = registry.push_image("team/app", "v1", manifest_formats.DOCKER_MANIFEST)
     assert_error(registry.put_manifest("team/app", "v2", pushed.data, content_type), 400, "MANIFEST_INVALID")
     assert client.get("/v2/team/app/manifests/v2").status_code == 404
 
 
 def test_a_content_type_naming_another_manifest_type_than_the_body_is_refused(registry, client, assert_error):
-    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
-    for other in (media.OCI_MANIFEST, media.OCI_INDEX, media.DOCKER_LIST):
+    pushed = registry.push_image("team/app", "v1", manifest_formats.DOCKER_MANIFEST)
+    for other in (manifest_formats.OCI_MANIFEST, manifest_formats.OCI_INDEX, manifest_formats.DOCKER_LIST):
         assert_error(registry.put_manifest("team/app", "v2", pushed.data, other), 400, "MANIFEST_INVALID")
     assert client.get("/v2/team/app/manifests/v2").status_code == 404
 
 
 def test_without_a_content_type_the_body_names_the_type(registry, client):
-    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
+    pushed = registry.push_image("team/app", "v1", manifest_formats.DOCKER_MANIFEST)
     response = client.generic("PUT", "/v2/team/app/manifests/v2", pushed.data, content_type="")
     assert response.status_code == 201, response.content
-    assert client.get("/v2/team/app/manifests/v2")["Content-Type"] == media.DOCKER_MANIFEST
+    assert client.get("/v2/team/app/manifests/v2")["Content-Type"] == manifest_formats.DOCKER_MANIFEST
 
 
 @pytest.mark.parametrize(
     ("index_type", "child_type"),
-    [(media.DOCKER_LIST, media.DOCKER_MANIFEST), (media.OCI_INDEX, media.OCI_MANIFEST)],
+    [
+        (manifest_formats.DOCKER_LIST, manifest_formats.DOCKER_MANIFEST),
+        (manifest_formats.OCI_INDEX, manifest_formats.OCI_MANIFEST),
+    ],
 )
 def test_index_asked_for_with_only_image_types_returns_the_linux_amd64_child(registry, client, index_type, child_type):
     index = registry.push_index("team/app", "multi", index_type)
     amd64 = index.children[0]
     assert json.loads(amd64.data)["config"]["digest"] == sha256(b'{"architecture": "amd64", "os": "linux"}')
-    only_images = f"{media.DOCKER_MANIFEST}, {media.OCI_MANIFEST}"
+    only_images = f"{manifest_formats.DOCKER_MANIFEST}, {manifest_formats.OCI_MANIFEST}"
     for reference in ("multi", index.digest):
         assert_manifest_response(client.get(f"/v2/team/app/manifests/{reference}", HTTP_ACCEPT=only_images), amd64)
         head = client.head(f"/v2/team/app/manifests/{reference}", HTTP_ACCEPT=only_images)
@@ -275,15 +292,15 @@ def test_index_asked_for_with_only_image_types_returns_the_linux_amd64_child(reg
 
 def test_index_without_linux_amd64_is_served_as_is(registry, client):
     arm_only = registry.push_index(
-        "team/app", "arm", media.DOCKER_LIST, platforms=[{"os": "linux", "architecture": "arm64"}]
+        "team/app", "arm", manifest_formats.DOCKER_LIST, platforms=[{"os": "linux", "architecture": "arm64"}]
     )
-    response = client.get("/v2/team/app/manifests/arm", HTTP_ACCEPT=media.DOCKER_MANIFEST)
+    response = client.get("/v2/team/app/manifests/arm", HTTP_ACCEPT=manifest_formats.DOCKER_MANIFEST)
     assert_manifest_response(response, arm_only)
 
 
 def test_image_manifests_are_served_whatever_the_accept_header(registry, client):
-    pushed = registry.push_image("team/app", "v1", media.DOCKER_MANIFEST)
-    assert_manifest_response(client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=media.OCI_INDEX), pushed)
+    pushed = registry.push_image("team/app", "v1", manifest_formats.DOCKER_MANIFEST)
+    assert_manifest_response(client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_INDEX), pushed)
 
 
 def test_get_by_tag_costs_a_constant_number_of_queries(registry, client, django_assert_max_num_queries):
@@ -301,7 +318,7 @@ def test_get_by_tag_costs_a_constant_number_of_queries(registry, client, django_
 
 def test_negotiated_get_costs_a_constant_number_of_queries(registry, client, django_assert_max_num_queries):
     platforms = [{"os": "linux", "architecture": arch} for arch in ("arm64", "ppc64le", "s390x", "386", "amd64")]
-    index = registry.push_index("team/app", "multi", media.OCI_INDEX, platforms=platforms)
+    index = registry.push_index("team/app", "multi", manifest_formats.OCI_INDEX, platforms=platforms)
     with django_assert_max_num_queries(3):
-        response = client.get("/v2/team/app/manifests/multi", HTTP_ACCEPT=media.OCI_MANIFEST)
+        response = client.get("/v2/team/app/manifests/multi", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST)
     assert response.content == index.children[-1].data

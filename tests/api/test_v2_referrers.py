@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 
 pytestmark = pytest.mark.django_db
@@ -22,18 +22,18 @@ def push_artifact(registry, repository, subject, layer, artifact_type=None, anno
         extra["annotations"] = annotations
     for data in (b"{}", layer):
         registry.push_blob(repository, data)
-    data = registry.image_manifest(media.OCI_MANIFEST, config=b"{}", layers=(layer,), **extra)
-    return registry.push_manifest(repository, sha256(data), data, media.OCI_MANIFEST)
+    data = registry.image_manifest(manifest_formats.OCI_MANIFEST, config=b"{}", layers=(layer,), **extra)
+    return registry.push_manifest(repository, sha256(data), data, manifest_formats.OCI_MANIFEST)
 
 
 def get_index(client, path, **headers):
     response = client.get(path, **headers)
     assert response.status_code == 200
-    assert response["Content-Type"] == media.OCI_INDEX
+    assert response["Content-Type"] == manifest_formats.OCI_INDEX
     assert response["Docker-Distribution-API-Version"] == "registry/2.0"
     body = json.loads(response.content)
     assert body["schemaVersion"] == 2
-    assert body["mediaType"] == media.OCI_INDEX
+    assert body["mediaType"] == manifest_formats.OCI_INDEX
     return response, body["manifests"]
 
 
@@ -60,14 +60,14 @@ def test_lists_referrers_with_their_descriptors(registry, client):
     assert sorted(entries, key=lambda e: e["digest"]) == sorted(
         [
             {
-                "mediaType": media.OCI_MANIFEST,
+                "mediaType": manifest_formats.OCI_MANIFEST,
                 "digest": sbom.digest,
                 "size": sbom.size,
                 "artifactType": SBOM,
                 "annotations": {"org.example.kind": "spdx"},
             },
             {
-                "mediaType": media.OCI_MANIFEST,
+                "mediaType": manifest_formats.OCI_MANIFEST,
                 "digest": plain.digest,
                 "size": plain.size,
                 "artifactType": "application/vnd.oci.image.config.v1+json",  # the config's media type

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import Manifest
 
@@ -109,7 +109,7 @@ def test_hostile_upload_starts(lenient, repo, query, status):
 def _manifest(**changes):
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(CONFIG), "size": 2},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": DIGEST, "size": 5}],
     }
@@ -148,7 +148,9 @@ MANIFEST_BODIES = {
 
 
 @pytest.mark.parametrize("body", MANIFEST_BODIES.values(), ids=MANIFEST_BODIES.keys())
-@pytest.mark.parametrize("content_type", [media.OCI_MANIFEST, "application/json", "text/plain; charset=\xff"])
+@pytest.mark.parametrize(
+    "content_type", [manifest_formats.OCI_MANIFEST, "application/json", "text/plain; charset=\xff"]
+)
 def test_broken_manifest_bodies(lenient, repo, body, content_type):
     response = lenient.put("/v2/team/app/manifests/latest", body, content_type=content_type)
     assert_client_error(response)
@@ -201,6 +203,8 @@ def test_unparseable_content_length(lenient, repo, method, length):
     else:
         path = f"/v2/team/app/blobs/uploads/?digest={DIGEST}"
     http_method = method.split("-")[0]
-    response = lenient.generic(http_method, path, _manifest(), content_type=media.OCI_MANIFEST, CONTENT_LENGTH=length)
+    response = lenient.generic(
+        http_method, path, _manifest(), content_type=manifest_formats.OCI_MANIFEST, CONTENT_LENGTH=length
+    )
     assert_client_error(response)
     assert json.loads(response.content)["errors"][0]["code"] == "SIZE_INVALID"

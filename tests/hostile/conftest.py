@@ -15,7 +15,7 @@ import requests
 from django.test import Client
 
 from images.digests import of_bytes
-from images.manifests import OCI_MANIFEST
+from images.manifest_formats import OCI_MANIFEST
 from tests.api.conftest import Registry
 from tests.e2e.servers import BerthServer, StartError, tail
 from tests.v1.conftest import DOCKER_UA, make_image

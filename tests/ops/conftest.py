@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Blob
 from images.services import blobs, gc, manifests, uploads
 from storage_backends import blobstore
@@ -35,7 +35,7 @@ def descriptor(media_type, data, **extra):
 def image_bytes(config, layers, **extra):
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": descriptor(CONFIG, config),
         "layers": [descriptor(LAYER, layer) for layer in layers],
         **extra,
@@ -49,7 +49,7 @@ def push_image(repository, reference="latest", config=None, layers=None, **extra
     layers = layers if layers is not None else [f"layer of {repository}:{reference}".encode()]
     used = [push_blob(repository, data) for data in (config, *layers)]
     data = image_bytes(config, layers, **extra)
-    manifests.put(repository, reference, data, media.OCI_MANIFEST)
+    manifests.put(repository, reference, data, manifest_formats.OCI_MANIFEST)
     return data, used
 
 
@@ -61,18 +61,18 @@ def push_index(repository, reference="latest", platforms=("amd64", "arm64")):
         layer = f"{repository} {arch} layer".encode()
         child = image_bytes(config, [layer])
         used += [push_blob(repository, config), push_blob(repository, layer)]
-        manifests.put(repository, sha256(child), child, media.OCI_MANIFEST)
+        manifests.put(repository, sha256(child), child, manifest_formats.OCI_MANIFEST)
         children.append(child)
-        entries.append(descriptor(media.OCI_MANIFEST, child, platform={"os": "linux", "architecture": arch}))
-    index = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}).encode()
-    manifests.put(repository, reference, index, media.OCI_INDEX)
+        entries.append(descriptor(manifest_formats.OCI_MANIFEST, child, platform={"os": "linux", "architecture": arch}))
+    index = json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}).encode()
+    manifests.put(repository, reference, index, manifest_formats.OCI_INDEX)
     return index, children, used
 
 
 def pull(repository, reference):
     """Everything a client would fetch for the reference, hash-checked; returns the blob digests read."""
     manifest = manifests.get(repository, reference)
-    parsed = media.parse(bytes(manifest.payload), manifest.media_type)
+    parsed = manifest_formats.parse(bytes(manifest.payload), manifest.media_type)
     read = []
     for child in parsed.children:
         read += pull(repository, child.digest)

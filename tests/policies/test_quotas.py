@@ -8,7 +8,7 @@ import pytest
 from images import digests
 from images.errors import Denied
 from images.models import Blob, Upload
-from images.services import gc, manifests, upload_statements, uploads
+from images.services import gc, manifests, upload_sql, uploads
 from policies.models import NamespaceUsage
 from policies.services import quotas, rules
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(params=["one statement", "transaction"])
 def commit_path(request, monkeypatch):
-    monkeypatch.setattr(upload_statements, "ENABLED", request.param == "one statement")
+    monkeypatch.setattr(upload_sql, "ENABLED", request.param == "one statement")
     return request.param
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.services import manifests, uploads
 
@@ -28,7 +28,7 @@ def image_manifest(config=b"{}", layers=(b"layer",), **extra):
     """OCI image manifest bytes referencing blobs with the given contents."""
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": CONFIG_TYPE, "digest": sha256(config), "size": len(config)},
         "layers": [{"mediaType": LAYER_TYPE, "digest": sha256(data), "size": len(data)} for data in layers],
         **extra,
@@ -39,10 +39,10 @@ def image_manifest(config=b"{}", layers=(b"layer",), **extra):
 def index_manifest(*children):
     """OCI index bytes over (manifest bytes, platform) pairs."""
     entries = [
-        {"mediaType": media.OCI_MANIFEST, "digest": sha256(data), "size": len(data), "platform": platform}
+        {"mediaType": manifest_formats.OCI_MANIFEST, "digest": sha256(data), "size": len(data), "platform": platform}
         for data, platform in children
     ]
-    return json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}).encode()
+    return json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}).encode()
 
 
 def push_image(repository, reference="latest", config=b"{}", layers=(b"layer",), **extra):
@@ -50,7 +50,7 @@ def push_image(repository, reference="latest", config=b"{}", layers=(b"layer",),
     for data in (config, *layers):
         push_blob(repository, data)
     data = image_manifest(config, layers, **extra)
-    manifests.put(repository, reference, data, media.OCI_MANIFEST)
+    manifests.put(repository, reference, data, manifest_formats.OCI_MANIFEST)
     return data
 
 
@@ -73,7 +73,7 @@ def blob_files(registry_storage):
 
 @pytest.fixture
 def upload_dirs(registry_storage):
-    """A callable listing the upload scratch folders left in registry storage."""
+    """A callable listing the upload staging folders left in registry storage."""
 
     def dirs():
         return sorted(p.name for p in registry_storage.glob("uploads/*"))

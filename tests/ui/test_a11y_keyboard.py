@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import RepositoryManifest
 from tests.ui.conftest import ADMIN
@@ -42,7 +42,7 @@ def push_over_the_api(base, name, tag):
     manifest = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "config": {
                 "mediaType": "application/vnd.oci.image.config.v1+json",
                 "digest": sha256(config),
@@ -58,7 +58,7 @@ def push_over_the_api(base, name, tag):
         }
     ).encode()
     status, headers, _ = call(
-        f"{base}/v2/{name}/manifests/{tag}", "PUT", manifest, {**auth, "Content-Type": media.OCI_MANIFEST}
+        f"{base}/v2/{name}/manifests/{tag}", "PUT", manifest, {**auth, "Content-Type": manifest_formats.OCI_MANIFEST}
     )
     assert status == 201
     return headers["Docker-Content-Digest"]

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from images import manifests, v1_format
+from images import manifest_formats, v1_format
 from images.errors import DataInvalid, ImageIdInvalid, ImageInvalid, LayerInvalid, TagInvalid
 
 
@@ -231,8 +231,8 @@ def test_image_config_defaults_platform():
 
 def test_image_manifest_parses_as_docker_schema2():
     data = v1_format.image_manifest("sha256:" + "c" * 64, 10, [("sha256:" + "1" * 64, 3), ("sha256:" + "2" * 64, 4)])
-    parsed = manifests.parse(data, manifests.DOCKER_MANIFEST)
-    assert parsed.media_type == manifests.DOCKER_MANIFEST
+    parsed = manifest_formats.parse(data, manifest_formats.DOCKER_MANIFEST)
+    assert parsed.media_type == manifest_formats.DOCKER_MANIFEST
     assert parsed.config.media_type == "application/vnd.docker.container.image.v1+json"
     assert [(d.digest[-1], d.size, d.media_type) for d in parsed.layers] == [
         ("1", 3, "application/vnd.docker.image.rootfs.diff.tar.gzip"),

@@ -9,7 +9,7 @@ import os
 
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import Repository, Tag
 from images.services import manifests, uploads
@@ -65,12 +65,12 @@ def push_image(repository, tag=None, arch="amd64", label="app", layers=2, layer_
         push_blob(repository, data)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
         "layers": [{"mediaType": OCI_LAYER, "digest": sha256(b), "size": len(b)} for b in blobs],
     }
     data = json.dumps(body, indent=2).encode()
-    manifests.put(repository, tag or sha256(data), data, media.OCI_MANIFEST)
+    manifests.put(repository, tag or sha256(data), data, manifest_formats.OCI_MANIFEST)
     return sha256(data)
 
 
@@ -81,10 +81,14 @@ def push_index(repository, tag, platforms=(("amd64", None), ("arm64", "v8")), la
         digest = push_image(repository, None, arch=arch, label=f"{label}-{arch}", variant=variant)
         platform = {"os": "linux", "architecture": arch, **({"variant": variant} if variant else {})}
         size = len(manifests.get(repository, digest).payload)
-        entries.append({"mediaType": media.OCI_MANIFEST, "digest": digest, "size": size, "platform": platform})
+        entries.append(
+            {"mediaType": manifest_formats.OCI_MANIFEST, "digest": digest, "size": size, "platform": platform}
+        )
         children["/".join(p for p in ("linux", arch, variant) if p)] = digest
-    data = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}, indent=2).encode()
-    manifests.put(repository, tag, data, media.OCI_INDEX)
+    data = json.dumps(
+        {"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}, indent=2
+    ).encode()
+    manifests.put(repository, tag, data, manifest_formats.OCI_INDEX)
     return sha256(data), children
 
 
@@ -96,7 +100,7 @@ def push_referrer(repository, subject_digest, artifact_type=SPDX, payload=b'{"sp
     subject = manifests.get(repository, subject_digest)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "artifactType": artifact_type,
         "config": {"mediaType": EMPTY_CONFIG, "digest": sha256(empty), "size": 2},
         "layers": [{"mediaType": artifact_type, "digest": sha256(payload), "size": len(payload)}],
@@ -104,7 +108,7 @@ def push_referrer(repository, subject_digest, artifact_type=SPDX, payload=b'{"sp
         "annotations": {"org.opencontainers.image.created": "2024-05-03T00:00:00Z"},
     }
     data = json.dumps(body, indent=2).encode()
-    manifests.put(repository, sha256(data), data, media.OCI_MANIFEST)
+    manifests.put(repository, sha256(data), data, manifest_formats.OCI_MANIFEST)
     return sha256(data)
 
 
@@ -116,7 +120,7 @@ def push_cosign_signature(repository, subject_digest):
     push_blob(repository, payload)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": OCI_CONFIG, "digest": sha256(config), "size": len(config)},
         "layers": [
             {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": sha256(payload), "size": 9}
@@ -125,7 +129,7 @@ def push_cosign_signature(repository, subject_digest):
     body["layers"][0]["size"] = len(payload)
     data = json.dumps(body).encode()
     tag = subject_digest.replace(":", "-") + ".sig"
-    manifests.put(repository, tag, data, media.OCI_MANIFEST)
+    manifests.put(repository, tag, data, manifest_formats.OCI_MANIFEST)
     return tag
 
 
@@ -157,7 +161,7 @@ HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar.gzip"
 WASM_ARTIFACT = "application/vnd.wasm.content.layer.v1+wasm"
 
 
-def push_empty_index(repository, tag, media_type=media.OCI_INDEX):
+def push_empty_index(repository, tag, media_type=manifest_formats.OCI_INDEX):
     """An index with no entries (what `podman manifest push --all` of an empty list sends)."""
     data = json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": []}).encode()
     manifests.put(repository, tag, data, media_type)
@@ -181,7 +185,7 @@ def push_artifact(repository, tag, config_media_type=EMPTY_CONFIG, config=b"{}",
     push_blob(repository, payload)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": config_media_type, "digest": sha256(config), "size": len(config)},
         "layers": [{"mediaType": layer_type or artifact_type or HELM_CHART, "digest": sha256(payload), "size": 512}],
         "annotations": {"org.opencontainers.image.title": "artifact.bin"},
@@ -189,7 +193,7 @@ def push_artifact(repository, tag, config_media_type=EMPTY_CONFIG, config=b"{}",
     if artifact_type:
         body["artifactType"] = artifact_type
     data = json.dumps(body).encode()
-    manifests.put(repository, tag, data, media.OCI_MANIFEST)
+    manifests.put(repository, tag, data, manifest_formats.OCI_MANIFEST)
     return sha256(data)
 
 
@@ -232,7 +236,7 @@ def push_every_kind(prefix="kinds"):
         "missing-config": (f"{prefix}/lost", "broken"),
     }
     push_empty_index(*kinds["empty-index"])
-    push_empty_index(*kinds["empty-manifest-list"], media_type=media.DOCKER_LIST)
+    push_empty_index(*kinds["empty-manifest-list"], media_type=manifest_formats.DOCKER_LIST)
     push_index_without_children(*kinds["index-without-children"])
     push_artifact(*kinds["helm-chart"], config_media_type=HELM_CONFIG, config=b'{"name": "chart", "version": "0.1.0"}')
     push_artifact(*kinds["oci-artifact"], artifact_type=WASM_ARTIFACT)

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Repository, RepositoryManifest, Tag
 from images.services import manifests, repositories
 from tests.web import content
@@ -160,11 +160,11 @@ def labelled_image(repository, tag, description):
         content.push_blob(repository, blob)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": content.OCI_CONFIG, "digest": content.sha256(data), "size": len(data)},
         "layers": [{"mediaType": content.OCI_LAYER, "digest": content.sha256(layer), "size": len(layer)}],
     }
-    manifests.put(repository, tag, json.dumps(body).encode(), media.OCI_MANIFEST)
+    manifests.put(repository, tag, json.dumps(body).encode(), manifest_formats.OCI_MANIFEST)
 
 
 def test_image_label_is_the_default_description(client, admin_client, db):
@@ -181,11 +181,11 @@ def test_image_label_is_the_default_description(client, admin_client, db):
 def test_index_annotation_is_the_default_description(client, db):
     index = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_INDEX,
+        "mediaType": manifest_formats.OCI_INDEX,
         "manifests": [],
         "annotations": {"org.opencontainers.image.description": "An index, described."},
     }
-    manifests.put("team/annotated", "v1", json.dumps(index).encode(), media.OCI_INDEX)
+    manifests.put("team/annotated", "v1", json.dumps(index).encode(), manifest_formats.OCI_INDEX)
     assert "An index, described." in client.get("/r/team/annotated/").content.decode()
 
 
@@ -202,14 +202,14 @@ def test_pull_counts_per_tag_and_repository(client, inline_bookkeeping, db):
     content.push_image("team/pulled", "1.0", layers=1, layer_size=64)
     content.push_image("team/pulled", "2.0", layers=1, layer_size=64)
     index, children = content.push_index("team/pulled", "multi")
-    get = lambda ref: client.get(f"/v2/team/pulled/manifests/{ref}", HTTP_ACCEPT=",".join(media.SUPPORTED_TYPES))  # noqa: E731
+    accept = ",".join(manifest_formats.SUPPORTED_TYPES)
     for ref in ("1.0", "1.0", "2.0", "multi", children["linux/amd64"]):
-        assert get(ref).status_code == 200
+        assert client.get(f"/v2/team/pulled/manifests/{ref}", HTTP_ACCEPT=accept).status_code == 200
     # The first pull wrote at once; the next ones wait for the minute to pass, in this process.
     assert Repository.objects.get(name="team/pulled").pull_count == 1
     manifests._last_pull_written["team/pulled"] -= manifests.PULL_TIME_RESOLUTION
     assert client.head("/v2/team/pulled/manifests/1.0").status_code == 200  # a HEAD is no pull
-    assert get("1.0").status_code == 200
+    assert client.get("/v2/team/pulled/manifests/1.0", HTTP_ACCEPT=accept).status_code == 200
     repo = Repository.objects.get(name="team/pulled")
     assert repo.pull_count == 5  # image manifests fetched: 1.0 three times, 2.0, the amd64 image (not the index)
     counts = dict(Tag.objects.filter(repository=repo).values_list("name", "pull_count"))

@@ -42,14 +42,10 @@ def _recall(upload_id, offset, algorithm):
     return digests.hasher(algorithm) if offset == 0 else None
 
 
-def _part_name(upload_id, offset):
-    return f"{paths.upload_dir(upload_id)}/{offset:016d}"
-
-
 def _parts(upload_id):
     """[(offset, name)] of an object-store upload, in order."""
     names = blobstore.adapter().list(paths.upload_dir(upload_id))
-    return sorted((int(name.rsplit("/", 1)[-1]), name) for name in names if name.rsplit("/", 1)[-1].isdigit())
+    return sorted((offset, name) for name in names if (offset := paths.upload_part_offset(name)) is not None)
 
 
 def create(upload_id):
@@ -91,7 +87,7 @@ def append(upload_id, offset, blocks):
             for block in _hashing(blocks, hasher, counter):
                 out.write(block)
     else:
-        part = _part_name(upload_id, offset)
+        part = paths.upload_part(upload_id, offset)
         store.write(part, _hashing(blocks, hasher, counter))
         if not counter[0]:
             store.delete(part)  # an empty part would only break ranged reads later
