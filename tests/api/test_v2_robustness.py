@@ -208,3 +208,19 @@ def test_unparseable_content_length(lenient, repo, method, length):
     )
     assert_client_error(response)
     assert json.loads(response.content)["errors"][0]["code"] == "SIZE_INVALID"
+
+
+def test_an_unexpected_failure_is_the_protocols_500_with_the_api_version_header(lenient, monkeypatch):
+    from accounts import registry_auth
+
+    def broken(request):
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(registry_auth, "authenticate", broken)
+    monkeypatch.setattr(registry_auth, "authenticate_v1", broken)
+    response = lenient.get("/v2/team/app/tags/list")
+    assert response.status_code == 500
+    assert response["Docker-Distribution-API-Version"] == "registry/2.0"
+    assert json.loads(response.content)["errors"][0]["code"] == "UNKNOWN"
+    v1 = lenient.get("/v1/repositories/team/app/tags")
+    assert v1.status_code == 500 and json.loads(v1.content) == {"error": "Internal server error"}

@@ -4,7 +4,8 @@ from django.http import HttpResponse
 
 from images import manifest_formats
 from images.api import streams
-from images.api.v2.base import RegistryView, empty
+from images.api.responses import empty
+from images.api.v2.base import RegistryView
 from images.conf import registry_setting
 from images.errors import PayloadTooLarge
 from images.services import manifests
