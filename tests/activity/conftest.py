@@ -8,7 +8,7 @@ import pytest
 from images import manifest_formats
 from images.services import notifications
 from tests.auth.conftest import api, basic, world  # noqa: F401  (fixtures)
-from tests.web import content
+from tests.support import content
 
 
 @pytest.fixture(autouse=True)

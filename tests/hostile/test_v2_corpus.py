@@ -1,6 +1,6 @@
 """Hostile requests to every v2 route: each gets the right 4xx and error code, never a 500.
 
-tests/api/test_v2_robustness.py already covers traversal in GET/HEAD/DELETE paths, odd
+tests/v2/test_v2_robustness.py already covers traversal in GET/HEAD/DELETE paths, odd
 pagination queries, broken manifest JSON, numeric Content-Range/Range/Content-Length
 garbage; this corpus covers the writes, the digest grammar on every route, lying
 digests, media types, and the rest. Every case also runs against gunicorn (test_wire.py).

@@ -12,7 +12,8 @@ from django.utils import timezone
 from images import manifest_formats
 from images.models import Webhook, WebhookDelivery
 from images.services import notifications
-from tests.ops.conftest import CONFIG, LAYER, descriptor, sha256
+from tests.ops.conftest import CONFIG, LAYER
+from tests.support.registry import descriptor, sha256
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from images import manifest_formats
 from registry_site.jsonlog import JsonFormatter
-from tests.ops.conftest import sha256
 from tests.ops.test_notifications import push_over_http
+from tests.support.registry import sha256
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 """images.manifest_formats.parse: bytes (+ Content-Type) -> ParsedManifest, no database."""
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 from images import manifest_formats
 from images.errors import ManifestInvalid
+from tests.support.registry import sha256
 
 FIXTURES = Path(__file__).parent / "manifests"
 
@@ -23,10 +23,6 @@ def fixture_json(name):
 
 def encode(body):
     return json.dumps(body).encode()
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def test_docker_schema2_manifest():

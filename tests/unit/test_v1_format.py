@@ -1,7 +1,6 @@
 """images.v1_format: ids, names, User-Agents, layer digests, v1 -> schema 2. No database."""
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -12,10 +11,7 @@ import pytest
 
 from images import manifest_formats, v1_format
 from images.errors import DataInvalid, ImageIdInvalid, ImageInvalid, LayerInvalid, TagInvalid
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+from tests.support.registry import sha256
 
 
 def a_tar(size=200_000):

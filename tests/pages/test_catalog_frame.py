@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from images.models import Manifest, Repository
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import re
 from playwright.sync_api import expect
 
 from images.models import Tag
-from tests.ui.conftest import sign_in
-from tests.ui.test_csp import visit, watched  # noqa: F401, F811  (fixture)
-from tests.web import content
+from tests.browser.conftest import sign_in
+from tests.browser.test_csp import visit, watched  # noqa: F401, F811  (fixture)
+from tests.support import content
 
 
 def test_activity_tab_lists_pushes(page, catalog):

@@ -4,8 +4,8 @@ answered 500), at desktop and phone width."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import PHONE
-from tests.web import content
+from tests.browser.conftest import PHONE
+from tests.support import content
 
 
 @pytest.fixture

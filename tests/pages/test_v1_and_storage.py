@@ -6,7 +6,7 @@ import pytest
 
 from images.models import Blob, Repository, Tag, V1Image, V1RepositoryImage
 from images.services import manifests
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

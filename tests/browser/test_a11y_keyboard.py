@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from images import manifest_formats
 from images.digests import of_bytes as sha256
 from images.models import RepositoryManifest
-from tests.ui.conftest import ADMIN
+from tests.browser.conftest import ADMIN
 
 FOCUSED = """() => {
   const el = document.activeElement;

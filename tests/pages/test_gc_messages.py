@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from images import task_worker
 from images.models import GarbageCollectionRun
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

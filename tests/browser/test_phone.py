@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from images.models import Manifest, V1Image
 from images.services import repositories
-from tests.ui.conftest import PHONE, sign_in
-from tests.web import content
+from tests.browser.conftest import PHONE, sign_in
+from tests.support import content
 
 LONG_REPOSITORY = "platform-team/observability/very-long-service-name-for-phones"
 LONG_TAG = "2026.12.06-build-123456-linux-amd64-release-candidate"

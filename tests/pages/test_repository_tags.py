@@ -11,7 +11,7 @@ from django.utils import timezone
 from images import manifest_formats
 from images.models import Repository, RepositoryManifest, Tag
 from images.services import manifests, repositories
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from accounts.models import AccessToken, Membership, Organisation, RepositoryGrant, Team
 from accounts.services import access_tokens
-from tests.ui.conftest import PHONE
-from tests.web import content
+from tests.browser.conftest import PHONE
+from tests.support import content
 
 OLIVIA = ("olivia", "olivia-secret-pass")
 RECORD_VIOLATIONS = """

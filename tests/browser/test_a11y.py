@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Organisation, RepositoryGrant, Team
 from images.models import Repository
-from tests.ui.axe import check_everywhere, same_origin_links
-from tests.ui.conftest import ADMIN, DESKTOP, PHONE
+from tests.browser.axe import check_everywhere, same_origin_links
+from tests.browser.conftest import ADMIN, DESKTOP, PHONE
 
 USER = ("reader", "reader-secret-pass")
 VIEWPORTS = (DESKTOP, PHONE)

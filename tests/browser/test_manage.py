@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from images.models import Repository, RepositoryManifest, Tag
-from tests.ui.conftest import ADMIN, sign_in
+from tests.browser.conftest import ADMIN, sign_in
 
 
 def test_visitors_see_no_actions(page, catalog):

@@ -3,7 +3,7 @@
 import pytest
 
 from images.models import Repository
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

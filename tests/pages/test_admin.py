@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from images.models import Manifest, Repository, RepositoryManifest, Tag, Upload
 from images.services import uploads
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from images.models import Repository, RepositoryManifest, Tag
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ Fixtures:
   berth_server   Berth's own runserver (registry_site.devserver) on a free port, for chunked bodies
 """
 
-import hashlib
 import json
 import socket
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from images import manifest_formats
-from tests import live_server
+from tests.support.registry import sha256
 
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")
 CONFIG_TYPES = {
@@ -31,10 +30,6 @@ CHILD_TYPE = {
 }
 AMD64 = {"architecture": "amd64", "os": "linux"}
 ARM64 = {"architecture": "arm64", "os": "linux", "variant": "v8"}
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def encode(body):
@@ -206,7 +201,7 @@ class LiveRegistry:
 
 
 @pytest.fixture
-def berth_server(transactional_db):
+def berth_server(live_registry_url):
     """Berth's runserver (de-chunking request bodies) in a thread, against the test database."""
-    with live_server.serving() as port:
-        yield LiveRegistry(f"http://127.0.0.1:{port}", "127.0.0.1", port)
+    host, port = live_registry_url.rsplit("/", 1)[-1].split(":")
+    return LiveRegistry(live_registry_url, host, int(port))

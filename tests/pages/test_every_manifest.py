@@ -5,7 +5,7 @@ whose config blob is gone. An empty index once failed its tag page with a 500.""
 import pytest
 
 from images.models import Manifest
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 from accounts.models import Membership, Organisation
 from images.models import Tag
 from policies.models import Policy
-from tests.ui.conftest import PHONE
-from tests.ui.test_organisations import RECORD_VIOLATIONS, sign_in_as
-from tests.web import content
+from tests.browser.conftest import PHONE
+from tests.browser.test_organisations import RECORD_VIOLATIONS, sign_in_as
+from tests.support import content
 
 OLIVIA = ("olivia", "olivia-secret-pass")
 

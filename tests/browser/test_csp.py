@@ -4,7 +4,7 @@ sign-in, account tokens, admin, browsable API), and the scripted interactions st
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import sign_in
+from tests.browser.conftest import sign_in
 
 # Records every violation the page reports (an init script runs before the page's own, CSP or not).
 RECORD_VIOLATIONS = """

@@ -10,21 +10,15 @@ import os
 from django.utils import timezone
 
 from images import manifest_formats
-from images.digests import of_bytes as sha256
 from images.models import Repository, Tag
-from images.services import manifests, uploads
+from images.services import manifests
+from tests.support.registry import push_blob, sha256
 
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 COSIGN_SIG = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SPDX = "application/spdx+json"
 EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
-
-
-def push_blob(repository, data):
-    upload = uploads.start(repository)
-    uploads.complete(upload, sha256(data), blocks=[data])
-    return sha256(data)
 
 
 def image_config(arch="amd64", label="app", variant=None, steps=2):

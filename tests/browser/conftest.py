@@ -13,7 +13,7 @@ import pytest
 from django.db import connections
 
 from images.services import repositories
-from tests.web import content
+from tests.support import content
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # to set up content are still plain synchronous code.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 

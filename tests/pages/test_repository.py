@@ -4,7 +4,7 @@ import pytest
 
 from images.models import Repository, Tag
 from images.services import manifests
-from tests.web import content
+from tests.support import content
 
 pytestmark = pytest.mark.django_db
 
