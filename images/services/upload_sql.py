@@ -2,9 +2,10 @@
 
 A blob PUT used to cost 13 round trips; it is two statements now (claim, then
 the rows), each atomic on its own, so neither needs BEGIN/COMMIT. The locking
-is the same as on the ORM path in images/services/blobs.py, which SQLite and
-v1 pushes still take (gc.py describes the protocol). A PATCH reads its session
-and moves its offset with one statement each.
+is the same as on the ORM path (images/services/upload_store.py, which chooses
+between the two once; gc.py describes the protocol). A PATCH reads its session
+and moves its offset with one statement each. The Blob upsert (BLOB_UPSERT) is
+the one every path that writes a Blob row uses (blobs.locked_row too).
 """
 
 import functools
@@ -18,13 +19,6 @@ from images import references
 from images.errors import BlobUploadUnknown
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
 from images.services import prepared, repositories
-
-# False sends PostgreSQL down the ORM path too (the tests run both).
-ENABLED = True
-
-
-def enabled():
-    return ENABLED and _connection().vendor == "postgresql"
 
 
 def _connection():
@@ -87,6 +81,14 @@ def find(repository_name, uid):
     return Upload.from_db(_connection().alias, _SESSION_FIELDS, rows[0]) if rows else None
 
 
+# The Blob row, created if missing, locked against the collector: the no-op update (the digest set to
+# itself) takes the row lock the collector's SELECT ... FOR UPDATE waits on.
+BLOB_UPSERT = (
+    "INSERT INTO {Blob} (digest, size, media_type, created_at) {values} "
+    "ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at"
+)
+
+
 _ADVANCE_SQL = """
 UPDATE {Upload} SET "offset" = %(new)s, staged_digest = %(staged)s, updated_at = %(now)s
 WHERE id = %(id)s AND "offset" = %(old)s
@@ -127,7 +129,7 @@ SELECT claimed.*, (SELECT id FROM {Repository} WHERE name = %(repository)s) AS k
 
 
 def commit_rows(upload, digest, size):
-    """The rows of blobs.commit_upload's transaction: session deleted, Blob row upserted and locked
+    """The rows of blobs.commit_blob: session deleted, Blob row upserted and locked
     (as blobs.locked_row), repository link, and on a first push the repository itself; no rows at
     all (not even the repository) when the session is gone."""
     repository_id = getattr(upload, "known_repository_id", None)  # from claim()
@@ -156,11 +158,7 @@ _NEW_REPOSITORY = """repository AS (
 _COMMIT_ROWS_SQL = """
 WITH gone AS (DELETE FROM {Upload} WHERE id = %(upload)s RETURNING id),
 {repository},
-blob AS (
-    INSERT INTO {Blob} (digest, size, media_type, created_at)
-    SELECT %(digest)s::varchar, %(size)s::bigint, '', %(now)s::timestamptz FROM gone
-    ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at
-),
+blob AS ({blob_upsert}),
 link AS (
     INSERT INTO {RepositoryBlob} (repository_id, blob_id, created_at)
     SELECT repository.id, blob.id, %(now)s::timestamptz FROM blob, repository
@@ -168,5 +166,9 @@ link AS (
 )
 SELECT id, digest, size, media_type, created_at FROM blob
 """
+_COMMIT_ROWS_SQL = _COMMIT_ROWS_SQL.replace(
+    "{blob_upsert}",
+    BLOB_UPSERT.replace("{values}", "SELECT %(digest)s::varchar, %(size)s::bigint, '', %(now)s::timestamptz FROM gone"),
+)
 _COMMIT_ROWS_KNOWN_REPOSITORY_SQL = _COMMIT_ROWS_SQL.replace("{repository}", _KNOWN_REPOSITORY)
 _COMMIT_ROWS_NEW_REPOSITORY_SQL = _COMMIT_ROWS_SQL.replace("{repository}", _NEW_REPOSITORY)

@@ -20,7 +20,6 @@ from images.errors import (
 )
 from images.models import V1Image
 from images.services import blobs, uploads
-from storage_backends import upload_staging
 
 # Upload.repository_name of v1 staging areas; no registry name starts with "_".
 STAGING_PREFIX = "_v1/"
@@ -111,11 +110,9 @@ def put_layer(image_id, blocks, user_agent=""):
     digester = v1_format.LayerDigester(image_json)
     upload = uploads.start(f"{STAGING_PREFIX}{image_id}")
     try:
-        size = upload_staging.append(upload.uuid, 0, digester.wrap(blocks))
+        uploads.append(upload, digester.wrap(blocks))
         checksum, diff_id = digester.finish()
-        attach = _attach(image, image_json, checksum, diff_id)
-        digest = upload_staging.digest_of(upload.uuid, size)
-        blob = blobs.commit_upload(upload, digest, size, then=attach, link_to_repository=False)
+        blob = uploads.commit_layer(upload, _attach(image, image_json, checksum, diff_id))
     except BaseException:
         uploads.cancel(upload)
         raise

@@ -10,19 +10,12 @@ from django.utils import timezone
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories, upload_sql, uploads, uploads_purge
+from images.services import repositories, uploads, uploads_purge
 from storage_backends import upload_staging
 
 pytestmark = pytest.mark.django_db
 
 DATA = b"some layer bytes" * 1000
-
-
-@pytest.fixture(params=["one statement", "transaction"])
-def commit_path(request, monkeypatch):
-    """Both ways commit_upload writes its rows (one statement is PostgreSQL's; SQLite always uses the transaction)."""
-    monkeypatch.setattr(upload_sql, "ENABLED", request.param == "one statement")
-    return request.param
 
 
 def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs, commit_path):
