@@ -5,6 +5,8 @@ what: members read, admins and staff change, everyone else gets 404. Changes are
 destructive ones first show a confirmation page on GET.
 """
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -31,6 +33,16 @@ def _confirm(request, title, text, button, cancel_url):
     return render(
         request, "accounts/confirm.html", {"title": title, "text": text, "button": button, "cancel_url": cancel_url}
     )
+
+
+def _confirm_then(request, confirm, act, done, then_url):
+    """GET: the confirmation page, confirm = (title, text, button, cancel URL); POST: act(), `done` as
+    a message, then `then_url`."""
+    if request.method == "GET":
+        return _confirm(request, *confirm)
+    act()
+    messages.success(request, done)
+    return redirect(then_url)
 
 
 def _org_url(org):
@@ -137,18 +149,15 @@ def org_edit(request, name):
 def org_delete(request, name):
     org = service.get(request.user, name)
     service.require_staff(request.user, "delete organisations")
-    if request.method == "GET":
-        return _confirm(
-            request,
-            f"Delete the organisation {org.name}?",
-            "Its memberships, teams, their grants and its robot accounts go. Repositories in its namespace stay "
-            "(staff can still reach them).",
-            f"Delete {org.name}",
-            _org_url(org),
-        )
-    service.delete_organisation(request.user, org)
-    messages.success(request, f"Deleted organisation {org.name}.")
-    return redirect("org-list")
+    confirm = (
+        f"Delete the organisation {org.name}?",
+        "Its memberships, teams, their grants and its robot accounts go. Repositories in its namespace stay "
+        "(staff can still reach them).",
+        f"Delete {org.name}",
+        _org_url(org),
+    )
+    act = partial(service.delete_organisation, request.user, org)
+    return _confirm_then(request, confirm, act, f"Deleted organisation {org.name}.", "org-list")
 
 
 @login_required
@@ -233,17 +242,14 @@ def grant_revoke(request, name, pk):
     org = _managed(request, name)
     grant = service.get_grant(org, pk)
     who = f"team {grant.team.name}" if grant.team_id else grant.user.get_username()
-    if request.method == "GET":
-        return _confirm(
-            request,
-            f"Revoke {who}'s {grant.role} access to {grant.repository.name}?",
-            f"{who} keeps only what other roles and grants give on {grant.repository.name}.",
-            "Revoke access",
-            _org_url(org),
-        )
-    service.revoke_grant(request.user, org, pk)
-    messages.success(request, f"Revoked {who}'s access to {grant.repository.name}.")
-    return redirect(_org_url(org))
+    confirm = (
+        f"Revoke {who}'s {grant.role} access to {grant.repository.name}?",
+        f"{who} keeps only what other roles and grants give on {grant.repository.name}.",
+        "Revoke access",
+        _org_url(org),
+    )
+    act = partial(service.revoke_grant, request.user, org, pk)
+    return _confirm_then(request, confirm, act, f"Revoked {who}'s access to {grant.repository.name}.", _org_url(org))
 
 
 @never_cache
@@ -262,14 +268,11 @@ def robot_add(request, name):
 def robot_revoke(request, name, robot):
     org = _managed(request, name)
     row = service.get_robot(org, robot)
-    if request.method == "GET":
-        return _confirm(
-            request,
-            f"Revoke the robot account {row.login_name}?",
-            f"Clients logging in as {row.login_name} are refused from now on. This cannot be undone.",
-            f"Revoke {row.login_name}",
-            _org_url(org),
-        )
-    service.revoke_robot(request.user, org, robot)
-    messages.success(request, f"Revoked robot account {row.login_name}.")
-    return redirect(_org_url(org))
+    confirm = (
+        f"Revoke the robot account {row.login_name}?",
+        f"Clients logging in as {row.login_name} are refused from now on. This cannot be undone.",
+        f"Revoke {row.login_name}",
+        _org_url(org),
+    )
+    act = partial(service.revoke_robot, request.user, org, robot)
+    return _confirm_then(request, confirm, act, f"Revoked robot account {row.login_name}.", _org_url(org))

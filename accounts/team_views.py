@@ -1,5 +1,7 @@
 """Team pages (/orgs/<org>/teams/<team>/): members, grants, delete. Rules in accounts/services/organisations.py."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import TeamMemberForm, add_service_error
-from accounts.org_views import _confirm, _managed, _org_url
+from accounts.org_views import _confirm_then, _managed, _org_url
 from accounts.services import organisations as service
 
 
@@ -64,19 +66,16 @@ def team_member_add(request, name, team):
 def team_member_remove(request, name, team, username):
     org = _managed(request, name)
     row = service.get_team(org, team)
-    if request.method == "GET":
-        if not row.members.filter(username=username).exists():
-            return redirect(_team_url(row))
-        return _confirm(
-            request,
-            f"Remove {username} from team {row.name}?",
-            f"{username} stays a member of {org.name} but loses what the team's grants gave.",
-            f"Remove {username} from {row.name}",
-            _team_url(row),
-        )
-    service.remove_team_member(request.user, row, username)
-    messages.success(request, f"Removed {username} from team {row.name}.")
-    return redirect(_team_url(row))
+    if request.method == "GET" and not row.members.filter(username=username).exists():
+        return redirect(_team_url(row))
+    confirm = (
+        f"Remove {username} from team {row.name}?",
+        f"{username} stays a member of {org.name} but loses what the team's grants gave.",
+        f"Remove {username} from {row.name}",
+        _team_url(row),
+    )
+    act = partial(service.remove_team_member, request.user, row, username)
+    return _confirm_then(request, confirm, act, f"Removed {username} from team {row.name}.", _team_url(row))
 
 
 @login_required
@@ -84,14 +83,11 @@ def team_member_remove(request, name, team, username):
 def team_delete(request, name, team):
     org = _managed(request, name)
     row = service.get_team(org, team)
-    if request.method == "GET":
-        return _confirm(
-            request,
-            f"Delete team {row.name}?",
-            f"The team and its {row.repository_grants.count()} repository grant(s) go; its members stay in {org.name}.",
-            f"Delete team {row.name}",
-            _team_url(row),
-        )
-    service.delete_team(request.user, row)
-    messages.success(request, f"Deleted team {row.name}.")
-    return redirect(_org_url(org))
+    confirm = (
+        f"Delete team {row.name}?",
+        f"The team and its {row.repository_grants.count()} repository grant(s) go; its members stay in {org.name}.",
+        f"Delete team {row.name}",
+        _team_url(row),
+    )
+    act = partial(service.delete_team, request.user, row)
+    return _confirm_then(request, confirm, act, f"Deleted team {row.name}.", _org_url(org))

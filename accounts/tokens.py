@@ -184,13 +184,6 @@ def grants(claims, name, action):
     return False
 
 
-def grants_catalog(claims):
-    return any(
-        isinstance(e, dict) and e.get("type") == "registry" and e.get("name") == "catalog"
-        for e in claims.get("access") or []
-    )
-
-
 # --- v1 index tokens ----------------------------------------------------------------------------
 
 V1_SALT = "berth.v1-token"

@@ -19,8 +19,7 @@ import json
 import posixpath
 import re
 
-from images import manifests as media
-from images import references
+from images import manifest_formats, references
 
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
@@ -106,7 +105,7 @@ def docker_manifest(config, layers):
     """Docker schema 2 manifest bytes over (digest, size) of the config and (digest, size, media type) of layers."""
     body = {
         "schemaVersion": 2,
-        "mediaType": media.DOCKER_MANIFEST,
+        "mediaType": manifest_formats.DOCKER_MANIFEST,
         "config": {"mediaType": DOCKER_CONFIG, "size": config[1], "digest": config[0]},
         "layers": [{"mediaType": t, "size": size, "digest": digest} for digest, size, t in layers],
     }
@@ -150,7 +149,9 @@ def select(index, wanted=""):
 
 
 def layout_index(entries):
-    return json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}, indent=2).encode()
+    return json.dumps(
+        {"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}, indent=2
+    ).encode()
 
 
 # --- names ---------------------------------------------------------------------------------------

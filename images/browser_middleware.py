@@ -13,18 +13,15 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as _Auth
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
 from django.http import HttpResponseBadRequest
 
-REGISTRY_API_PREFIXES = ("/v2/", "/v1/")
+from images.api.responses import protocol_of
+
 ADMIN_PREFIX = "/admin/"  # registry_site/urls.py
-
-
-def is_registry_api(request):
-    return request.path_info.startswith(REGISTRY_API_PREFIXES)
 
 
 def browser_only(base):
     class BrowserOnly(base):
         def __call__(self, request):
-            if is_registry_api(request):
+            if protocol_of(request):
                 return self.get_response(request)
             return super().__call__(request)
 

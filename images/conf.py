@@ -28,6 +28,8 @@ DEFAULTS = {
     "EMBEDDED_WORKER": True,  # `manage.py runserver` runs a worker thread (database backend)
     "METRICS_TOKEN": "",  # when set, /metrics wants `Authorization: Bearer <token>`
     "ACCESS_LOG": False,  # one `berth.access` log record per request (on by default with JSON logs)
+    "DB_SERVER_PREPARE": True,  # PREPARE the hot reads once per PostgreSQL session (images/services/prepared.py)
+    "BIND": "",  # the server's listen address; its port goes into webhook events' source.addr
     # Accounts and access (accounts/, images/permissions.py).
     "AUTH": "token",  # "token": docker token auth + Basic; "none": an open registry (trusted networks only)
     "ANONYMOUS_PULL": True,  # anonymous clients may pull public repositories

@@ -15,12 +15,12 @@ import time
 import uuid
 
 from images import metrics
+from images.api.streams import BYTES_IN_KEY
 from images.conf import registry_setting
 from images.services import notifications
 
 access_log = logging.getLogger("berth.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-BYTES_IN_KEY = "berth.bytes_in"
 NO_BODY = (204, 304)  # no Content-Length on these (RFC 9110)
 
 

@@ -187,7 +187,7 @@ class Tag(models.Model):
 
 
 class Upload(models.Model):
-    """A blob upload session; its bytes live in scratch storage under its uuid."""
+    """A blob upload session; its bytes live in upload staging storage under its uuid."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     repository_name = models.CharField(max_length=255)

@@ -176,8 +176,3 @@ def visible_repositories(user, queryset=None):
     if user.is_staff or user.is_superuser:
         return qs
     return qs.filter(_visible_to_user(user))
-
-
-def may_create_in(user, repository_name):
-    """Whether a first push may create this repository (push allowed on a name that doesn't exist yet)."""
-    return PUSH in actions_for(user, repository_name, None)

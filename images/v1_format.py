@@ -1,6 +1,6 @@
 """The legacy v1 formats, pure: ids, names, image JSON, layer checksums, v1 -> schema 2.
 
-No database, no storage (like manifests.py); see V1_PROTOCOL.md for the rules.
+No database, no storage (like manifest_formats.py); see V1_PROTOCOL.md for the rules.
 """
 
 import hashlib
@@ -11,7 +11,7 @@ import string
 import time
 import zlib
 
-from images import manifests
+from images import manifest_formats
 from images.errors import DataInvalid, ImageIdInvalid, ImageInvalid, LayerInvalid, TagInvalid
 
 IMAGE_ID = re.compile(r"^(?:[a-f0-9]{16}|[a-f0-9]{64})$")
@@ -277,7 +277,7 @@ def image_manifest(config_digest, config_size, layers):
     return canonical_json(
         {
             "schemaVersion": 2,
-            "mediaType": manifests.DOCKER_MANIFEST,
+            "mediaType": manifest_formats.DOCKER_MANIFEST,
             "config": {"mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config_size},
             "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": d, "size": s} for d, s in layers],
         }

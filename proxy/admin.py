@@ -5,17 +5,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from proxy import eviction, routing, services
+from proxy.credentials import WriteOnlyPasswordForm
 from proxy.models import CachedRepository, Proxy
 
 
-class ProxyForm(forms.ModelForm):
+class ProxyForm(WriteOnlyPasswordForm):
     upstream_url = forms.URLField(max_length=500, assume_scheme="https", help_text="e.g. https://registry-1.docker.io")
-    password = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="write-only: stored encrypted, never shown; leave empty to keep the stored one",
-    )
-    clear_password = forms.BooleanField(required=False, help_text="forget the stored password")
 
     class Meta:
         model = Proxy
@@ -61,10 +56,7 @@ class ProxyAdmin(admin.ModelAdmin):
         return eviction.cached_bytes(obj)
 
     def save_model(self, request, obj, form, change):
-        if form.cleaned_data.get("clear_password"):
-            obj.set_password("")
-        elif form.cleaned_data.get("password"):
-            obj.set_password(form.cleaned_data["password"])
+        form.apply_password(obj)
         super().save_model(request, obj, form, change)
         routing.changed()
 

@@ -6,7 +6,7 @@ sent) and hands the stream to a thread that appends it to a spool file (the remo
 it passes). Every
 client, the first one included, tails that spool file: it gets bytes as they arrive, memory stays
 at one block. When the download is complete and its digest and size match, the spool becomes an
-ordinary upload and is committed through the upload path (images/services/blobs.commit_upload);
+ordinary upload and is committed through the upload path (images/services/blobs.commit_blob);
 then the row goes. A failed download never lands: the row goes, the spool is truncated, and every
 tailer aborts its response (the last byte is held back until the commit, so a client never gets
 a complete body of bad bytes).
@@ -32,7 +32,7 @@ from images.services import blobs
 from proxy import store, upstream
 from proxy.models import BlobFetch
 from remote import errors as remote_errors
-from storage_backends import blobstore, paths, scratch, writeback
+from storage_backends import blobstore, paths, upload_staging, writeback
 
 logger = logging.getLogger("berth.proxy")
 BLOCK = 1024 * 1024
@@ -267,7 +267,7 @@ def _commit(route, digest, spool, size):
     """The verified spool -> staging of an upload -> committed blob linked to the cached repository."""
     store.cached_repository(route)
     upload = Upload.objects.create(repository_name=route.name)
-    scratch.create(upload.uuid)
+    upload_staging.create(upload.uuid)
     adapter = blobstore.adapter()
     moved = False
     if adapter.supports_append:
@@ -277,9 +277,9 @@ def _commit(route, digest, spool, size):
         except OSError:  # another file system: copy below
             pass
     if not moved:
-        scratch.append(upload.uuid, 0, _blocks(spool))
+        upload_staging.append(upload.uuid, 0, _blocks(spool))
         os.unlink(spool)
-    blobs.commit_upload(upload, digest, size)
+    blobs.commit_blob(upload, digest, size)
     store.add_size(route.name, size)
 
 

@@ -9,8 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from images import manifests as manifest_types
-from images import references
+from images import manifest_formats, references
 from images.models import Repository, RepositoryManifest, Tag
 from images.services import manifests as manifest_service
 from proxy import routing
@@ -41,7 +40,7 @@ def cached_repository(route):
 
 def store_manifest(route, remote, tag=None):
     """Keep a fetched manifest (and point the tag at it); returns the Manifest row."""
-    parsed = manifest_types.parse(remote.payload, remote.media_type)
+    parsed = manifest_formats.parse(remote.payload, remote.media_type)
     cached = cached_repository(route)
     now = timezone.now()
     with transaction.atomic():

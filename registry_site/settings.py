@@ -190,6 +190,10 @@ REGISTRY = {
     "ACCEL_REDIRECT_PREFIX": os.environ.get("BERTH_ACCEL_REDIRECT", ""),
 }
 
+# BERTH_DB_SERVER_PREPARE=false behind a pooler that hands one session's statements to another.
+REGISTRY["DB_SERVER_PREPARE"] = env_bool("BERTH_DB_SERVER_PREPARE", True)
+REGISTRY["BIND"] = os.environ.get("BERTH_BIND", "")  # gunicorn.conf.py reads it too
+
 # Accounts and access (accounts/, images/permissions.py). REGISTRY_AUTH=none makes an open registry.
 REGISTRY["AUTH"] = os.environ.get("REGISTRY_AUTH", "token").strip().lower()
 if REGISTRY["AUTH"] not in ("token", "none"):

@@ -4,18 +4,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from proxy.credentials import WriteOnlyPasswordForm
 from replication import services, triggers
 from replication.models import Remote, ReplicationItem, ReplicationRule, ReplicationRun
 
 
-class RemoteForm(forms.ModelForm):
+class RemoteForm(WriteOnlyPasswordForm):
     url = forms.URLField(max_length=500, assume_scheme="https", help_text="e.g. https://dr.example.com")
-    password = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="write-only: stored encrypted, never shown; leave empty to keep the stored one",
-    )
-    clear_password = forms.BooleanField(required=False, help_text="forget the stored password")
 
     class Meta:
         model = Remote
@@ -35,10 +30,7 @@ class RemoteAdmin(admin.ModelAdmin):
     actions = ["test_connection"]
 
     def save_model(self, request, obj, form, change):
-        if form.cleaned_data.get("clear_password"):
-            obj.set_password("")
-        elif form.cleaned_data.get("password"):
-            obj.set_password(form.cleaned_data["password"])
+        form.apply_password(obj)
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Test connection")

@@ -22,7 +22,7 @@ APT_PACKAGES+=(docker-registry apache2-utils)
 # slapd the package may start is left alone) and what python-ldap compiles against (no wheels on PyPI).
 APT_PACKAGES+=(slapd ldap-utils libldap-dev libsasl2-dev gcc python3-dev)
 # The browser tests drive Debian's Chromium (Playwright never downloads one here).
-if [ -d tests/ui ]; then APT_PACKAGES+=(chromium); fi
+if [ -d tests/browser ]; then APT_PACKAGES+=(chromium); fi
 # shellcheck disable=SC2206 # a space-separated list on purpose
 APT_PACKAGES+=(${BERTH_EXTRA_APT_PACKAGES:-})
 
@@ -75,7 +75,7 @@ log "pip install -r requirements-dev.txt"
 # --no-install-recommends by the script, which runs apt-get update itself) and Azurite (npm).
 bash scripts/swift.sh install
 bash scripts/azurite.sh install
-# axe-core for tests/ui/test_a11y*.py: the registry's tarball (npm checks its integrity), checked again
+# axe-core for tests/browser/test_a11y*.py: the registry's tarball (npm checks its integrity), checked again
 # against the pinned sha1 (npm's published dist.shasum) before unpacking. Not committed: var/ is ignored.
 AXE_VERSION=4.11.4
 AXE_SHA1=5b535e381ff1e61ffdd615e5483d16186d3b46a5

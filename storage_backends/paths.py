@@ -1,7 +1,8 @@
 """The one place where object names in the registry storage are built.
 
 blobs/<algorithm>/<first two hex>/<hex>    content, one object per digest
-uploads/<uuid>/data                        bytes of an upload session in progress
+uploads/<uuid>/data                        bytes of an upload session in progress (filesystem)
+uploads/<uuid>/<offset, 16 digits>         one part of it per PATCH (object stores)
 quarantine/<algorithm>/<hex>               blobs found corrupt by verify_blobs
 """
 
@@ -37,6 +38,17 @@ def upload(upload_id):
 
 def upload_dir(upload_id):
     return f"uploads/{upload_id}"
+
+
+def upload_part(upload_id, offset):
+    """The object holding an upload's bytes from `offset` on an object store (one per PATCH)."""
+    return f"{upload_dir(upload_id)}/{offset:016d}"
+
+
+def upload_part_offset(name):
+    """The offset an upload part's name stands for, or None for any other name."""
+    last = name.rsplit("/", 1)[-1]
+    return int(last) if last.isdigit() else None
 
 
 def quarantine(digest):

@@ -2,8 +2,9 @@
 
 import pytest
 
-# Real upstream registries (distribution 2.8.2, a second Berth, a counting proxy) for any test that asks.
-pytest_plugins = ["tests.support.upstreams"]
+# Real upstream registries (distribution 2.8.2, a second Berth, a counting proxy) for any test that asks;
+# the shared helpers and Berth over real HTTP (tests/support/registry.py).
+pytest_plugins = ["tests.support.upstreams", "tests.support.registry"]
 
 
 @pytest.fixture(autouse=True)

@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from images import archive_formats as fmt
-from images import digests, references
-from images import manifests as media
+from images import digests, manifest_formats, references
 from images.errors import RegistryError
 from images.models import Blob, Upload
 from images.progress import NullProgress
 from images.services import blobs, manifests, uploads
-from storage_backends import blobstore, scratch
+from storage_backends import blobstore, upload_staging
 
 STAGING_NAME = "_import/staging"
 BLOCK = 1024 * 1024
@@ -104,8 +103,8 @@ class Source:
         upload = uploads.start(STAGING_NAME)
         head = []
         try:
-            written = scratch.append(upload.uuid, 0, _blocks(fileobj, size, head))
-            digest = scratch.digest_of(upload.uuid, written)
+            written = upload_staging.append(upload.uuid, 0, _blocks(fileobj, size, head))
+            digest = upload_staging.digest_of(upload.uuid, written)
         except BaseException:
             uploads.cancel(upload)
             raise
@@ -130,7 +129,7 @@ class Source:
             return
         Upload.objects.filter(pk=staged.upload.pk).update(repository_name=repository)
         staged.upload.repository_name = repository
-        blobs.commit_upload(staged.upload, staged.digest, staged.size)
+        blobs.commit_blob(staged.upload, staged.digest, staged.size)
         self.committed.add(staged.digest)
 
     def cleanup(self):
@@ -323,7 +322,7 @@ def _import_docker(source, entry, repository, tag):
     for staged in [config_staged, *layers]:
         source.commit(repository, staged)
     data = fmt.docker_manifest((config_staged.digest, config_staged.size), described)
-    manifest, _ = manifests.put(repository, tag, data, media.DOCKER_MANIFEST)
+    manifest, _ = manifests.put(repository, tag, data, manifest_formats.DOCKER_MANIFEST)
     total = config_staged.size + sum(s.size for s in layers)
     return Imported(repository, tag, manifest.digest, manifest.media_type, 1 + len(layers), total)
 
@@ -334,7 +333,7 @@ def _push_oci(source, repository, descriptor, tag, counts):
     data = source.blob_document(digest)
     if digests.of_bytes(data, digests.parse(digest)[0]) != digest:
         raise ArchiveError(f"manifest {digest} does not hash to its name")
-    parsed = media.parse(data, descriptor.get("mediaType", ""))
+    parsed = manifest_formats.parse(data, descriptor.get("mediaType", ""))
     for child in parsed.children:
         _push_oci(source, repository, {"digest": child.digest, "mediaType": child.media_type}, "", counts)
     for d in [parsed.config, *parsed.layers] if parsed.config else list(parsed.layers):
@@ -485,7 +484,7 @@ def _blob_row(digest):
 
 
 def _image_for_platform(repository, manifest, platform):
-    if manifest.media_type not in media.INDEX_TYPES:
+    if manifest.media_type not in manifest_formats.INDEX_TYPES:
         return manifest
     os_name, _, arch = platform.partition("/")
     arch, _, variant = arch.partition("/")
@@ -533,7 +532,7 @@ def export_docker(repository, reference, dest, platform="linux/amd64", repo_tags
     """A tarball `docker load` takes: manifest.json, <config hex>.json, <layer hex>/layer.tar."""
     top = manifests.get(repository, reference)
     image = _image_for_platform(repository, top, platform)
-    parsed = media.parse(bytes(image.payload), image.media_type)
+    parsed = manifest_formats.parse(bytes(image.payload), image.media_type)
     if parsed.config is None:
         raise ArchiveError(f"{image.digest} is not an image manifest")
     config = _blob_row(parsed.config.digest)
@@ -573,7 +572,7 @@ def _oci_contents(repository, manifest, out):
     """Fill out {digest: (size, bytes or Blob)} with the manifest, its children, configs and layers."""
     data = bytes(manifest.payload)
     out[manifest.digest] = (manifest.size, data)
-    parsed = media.parse(data, manifest.media_type)
+    parsed = manifest_formats.parse(data, manifest.media_type)
     for child in parsed.children:
         _oci_contents(repository, manifests.get(repository, child.digest), out)
     for d in [parsed.config, *parsed.layers] if parsed.config else list(parsed.layers):

@@ -17,11 +17,10 @@ from images import digests, references
 from images.conf import registry_setting
 from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import prepared, repositories
-from images.services import upload_statements as statements
+from images.services import prepared, repositories, upload_sql, upload_store
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, upload_staging
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
 # Every blob HEAD/GET (and a HEAD before each upload): compiled once per process.
@@ -96,15 +95,12 @@ def locked_row(digest, size):
     collector deleted the row). A row it inserts is ours and uncommitted.
     """
     connection = connections[router.db_for_write(Blob)]
-    sql = _LOCKED_ROW_SQL.format(table=connection.ops.quote_name(Blob._meta.db_table))
+    sql = upload_sql.BLOB_UPSERT.format(Blob=connection.ops.quote_name(Blob._meta.db_table), values=_VALUES)
     params = [digest, size, "", connection.ops.adapt_datetimefield_value(timezone.now())]
     return next(iter(Blob.objects.raw(sql, params).using(connection.alias)))
 
 
-_LOCKED_ROW_SQL = (
-    "INSERT INTO {table} (digest, size, media_type, created_at) VALUES (%s, %s, %s, %s) "
-    "ON CONFLICT (digest) DO UPDATE SET digest = EXCLUDED.digest RETURNING id, digest, size, media_type, created_at"
-)
+_VALUES = "VALUES (%s, %s, %s, %s)"
 
 
 def link(repository_name, digest, size, verify_bytes=False):
@@ -115,7 +111,7 @@ def link(repository_name, digest, size, verify_bytes=False):
     them there. Checked under the lock, as the collector deletes bytes only
     while no row holds them.
     """
-    # No savepoint when nested (commit_upload): an error here aborts the caller's transaction anyway.
+    # No savepoint when nested (commit_blob): an error here aborts the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         repo = repositories.get_or_create(repository_name)
         blob = locked_row(digest, size)
@@ -151,35 +147,37 @@ def _cancel_deletion(digest):
         cursor.execute(f"DELETE FROM {table} WHERE digest = %s", [digest])
 
 
-def commit_upload(upload, digest, size, then=None, link_to_repository=True, announced=False):
-    """Intent, then bytes (moved to the content address), then rows in one transaction.
-
-    `then(blob)` runs inside that transaction (v1 attaches the layer to its image).
-    `announced`: the caller recorded the intent already (statements.claim).
-    """
+def _promote(upload, digest, size, announced):
+    """Quota, intent (unless the caller claimed the session already), then the bytes to their content address."""
     policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
     if not announced:
         announce(upload, digest)
     try:
-        scratch.promote(upload.uuid, digest, size)
+        upload_staging.promote(upload.uuid, digest, size)
     except FileNotFoundError:
         raise BlobUploadUnknown(
             "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
         ) from None
-    if link_to_repository and then is None and statements.enabled():
-        blob = statements.commit_rows(upload, digest, size)
-    else:
-        with transaction.atomic():
-            if link_to_repository:
-                blob = link(upload.repository_name, digest, size)
-            else:
-                blob = locked_row(digest, size)
-            if not Upload.objects.filter(pk=upload.pk).delete()[0]:
-                # Purged while committing: without our intent the bytes were not protected.
-                raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
-            if then is not None:
-                then(blob)
-    scratch.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
+
+
+def commit_blob(upload, digest, size, announced=False):
+    """A v2 blob (also imports and the proxy): intent, bytes, then the rows (upload_store) linking it
+    to the upload's repository. `announced`: the session was claimed (upload_store's claim)."""
+    _promote(upload, digest, size, announced)
+    blob = upload_store.store().commit_rows(upload, digest, size)
+    upload_staging.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
+    return blob
+
+
+def commit_layer(upload, digest, size, attach):
+    """A v1 layer: intent, bytes, then the Blob row, the session's deletion and `attach(blob)` (the
+    layer set on its image) in one transaction; no repository link (v1 images are global)."""
+    _promote(upload, digest, size, announced=False)
+    with transaction.atomic():
+        blob = locked_row(digest, size)
+        upload_store.delete_session(upload)
+        attach(blob)
+    upload_staging.discard(upload.uuid)  # as commit_blob
     return blob
 
 

@@ -14,8 +14,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from images import manifests as media
-from images import permissions
+from images import manifest_formats, permissions
 from images.models import (
     Blob,
     Manifest,
@@ -204,18 +203,18 @@ def referrer_tag_count(repo):
 def decorate_tags(tag_rows):
     """Give each tag .kind, .size, .platforms (list of str) and .referrer_kind; constant queries."""
     tag_rows = list(tag_rows)
-    index_ids = [t.manifest_id for t in tag_rows if t.manifest.media_type in media.INDEX_TYPES]
+    index_ids = [t.manifest_id for t in tag_rows if t.manifest.media_type in manifest_formats.INDEX_TYPES]
     children = {}
     for child in ManifestChild.objects.filter(parent_id__in=index_ids).order_by("parent_id", "position"):
         children.setdefault(child.parent_id, []).append(child)
     child_digests = {c.digest for group in children.values() for c in group}
     child_sizes = manifest_sizes(child_digests)
-    configs = configs_for([t.manifest for t in tag_rows if t.manifest.media_type not in media.INDEX_TYPES])
+    configs = configs_for([t.manifest for t in tag_rows if t.manifest.media_type not in manifest_formats.INDEX_TYPES])
     for tag in tag_rows:
         m = tag.manifest
         match = COSIGN_TAG.match(tag.name)
         tag.referrer_kind = {"sig": "signature", "att": "attestation", "sbom": "sbom"}[match["kind"]] if match else ""
-        if m.media_type in media.INDEX_TYPES:
+        if m.media_type in manifest_formats.INDEX_TYPES:
             real = [c for c in children.get(m.pk, []) if not Platform.of(c.platform).unknown]
             tag.kind = "index"
             tag.platforms = [str(Platform.of(c.platform)) for c in real]
@@ -486,7 +485,7 @@ def image_detail(repo, manifest, extra_referrers=()):
 
 def index_detail(repo, manifest):
     try:
-        parsed = media.parse(bytes(manifest.payload), manifest.media_type)
+        parsed = manifest_formats.parse(bytes(manifest.payload), manifest.media_type)
         descriptors, annotations = list(parsed.children), parsed.annotations
     except Exception:  # stored bytes were valid when pushed; stay readable whatever happens
         descriptors, annotations = [], {}

@@ -45,7 +45,7 @@ transaction that locks, re-checks with fresh statements, then deletes:
   (Upload.digest) exist for the digest. Every writer of blobs/<digest>
   (images/services/blobs.py) first records its intent and deletes the
   tombstone (which waits for that lock; a blob PUT on PostgreSQL does both in
-  one statement, images/services/upload_statements.py), then writes the bytes,
+  one statement, images/services/upload_sql.py), then writes the bytes,
   then creates the row. Whatever the interleaving, either the writer's bytes land after the
   collector deleted the old ones, or the collector sees the intent or the
   row and keeps them (the intent is checked before the row: a commit swaps

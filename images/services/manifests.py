@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from activity import pulls, recorder
-from images import digests, manifests, references
+from images import digests, manifest_formats, references
 from images.conf import registry_setting
 from images.errors import (
     DigestInvalid,
@@ -45,7 +45,7 @@ def put(repository_name, reference, data, content_type):
         )
     kind, value = references.split_reference(reference)
     proxy_access.refuse_push(repository_name)
-    parsed = manifests.parse(data, content_type)
+    parsed = manifest_formats.parse(data, content_type)
     if kind == "digest":
         algorithm, _ = digests.parse(value)
         if digests.of_bytes(data, algorithm) != value:
@@ -234,7 +234,9 @@ def record_pull(repository_name, manifest, reference):
     is not an image: `docker pull` of a multi-platform tag counts once, for the platform's image).
     """
     kind, value = _lookup_reference(reference)
-    _count_pull(repository_name, value if kind == "tag" else "", manifest.media_type not in manifests.INDEX_TYPES)
+    _count_pull(
+        repository_name, value if kind == "tag" else "", manifest.media_type not in manifest_formats.INDEX_TYPES
+    )
     also = _touch_pull if _pull_time_due(repository_name) else None
     also = policy_hooks.with_tag_pull(also, repository_name, value if kind == "tag" else "")  # retention's pull time
     also = pulls.note(repository_name, manifest.digest, value if kind == "tag" else "", also)

@@ -37,7 +37,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -101,7 +100,7 @@ def wants(webhook, action, repository):
 
 
 def _source_addr():
-    bind = os.environ.get("BERTH_BIND", "")
+    bind = registry_setting("BIND")
     port = bind.rsplit(":", 1)[-1] if ":" in bind else ""
     host = socket.gethostname()
     return f"{host}:{port}" if port else host

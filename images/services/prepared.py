@@ -15,11 +15,11 @@ most of its time for these one-row lookups. Set `BERTH_DB_SERVER_PREPARE=false` 
 that hands one session's statements to another (PgBouncer in transaction mode).
 """
 
-import os
-
 from django.db import connections
 
-SERVER_PREPARE = os.environ.get("BERTH_DB_SERVER_PREPARE", "true").strip().lower() not in ("0", "false", "no", "off")
+from images.conf import registry_setting
+
+SERVER_PREPARE = registry_setting("DB_SERVER_PREPARE")  # chosen once, at start-up
 MAX_PER_CONNECTION = 100  # page queries differ by page size; past this many, run the plain SQL
 
 

@@ -67,7 +67,7 @@ def delete_repository(name):
     garbage collection finds them unreferenced.
     """
     from images.models import RepositoryBlob, RepositoryManifest, Tag, Upload
-    from storage_backends import scratch
+    from storage_backends import upload_staging
 
     with transaction.atomic():
         repo = Repository.objects.select_for_update().filter(name=name).first()
@@ -85,5 +85,5 @@ def delete_repository(name):
         repo.delete()
         upload_ids = list(Upload.objects.filter(repository_name=name).values_list("uuid", flat=True))
         Upload.objects.filter(uuid__in=upload_ids).delete()
-        transaction.on_commit(lambda: [scratch.discard(uid) for uid in upload_ids])
+        transaction.on_commit(lambda: [upload_staging.discard(uid) for uid in upload_ids])
     return counts

@@ -2,21 +2,18 @@
 
 import uuid as uuidlib
 
-from django.utils import timezone
-
 from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
-from images.services import blobs
-from images.services import upload_statements as statements
+from images.services import blobs, upload_store
 from proxy import access as proxy_access
-from storage_backends import scratch
+from storage_backends import upload_staging
 
 
 def start(repository_name):
     proxy_access.refuse_push(repository_name)
     upload = Upload.objects.create(repository_name=repository_name)
-    scratch.create(upload.uuid)
+    upload_staging.create(upload.uuid)
     metrics.count_upload("started")
     return upload
 
@@ -27,29 +24,25 @@ def get(repository_name, upload_id):
         uid = uuidlib.UUID(str(upload_id))
     except ValueError:
         raise unknown from None
-    if statements.enabled():
-        upload = statements.find(repository_name, uid)
-    else:
-        upload = Upload.objects.filter(uuid=uid, repository_name=repository_name).first()
+    upload = upload_store.store().find(repository_name, uid)
     if upload is None:
         raise unknown
     return upload
 
 
 def complete_staged(repository_name, upload_id, digest):
-    """A final PUT without a body whose digest is the one recorded for the staged bytes: claimed and
-    committed with two statements on PostgreSQL. None when that does not apply (use get/complete)."""
-    if not statements.enabled():
-        return None
+    """A final PUT without a body whose digest is the one recorded for the staged bytes: claimed by the
+    upload store (intent recorded) and committed without reading the bytes back; two statements on
+    PostgreSQL. None when that does not apply (use get/complete)."""
     try:
         digests.parse(digest)
     except DigestInvalid:
         return None  # the general path says so, after checking the session
-    upload = statements.claim(repository_name, upload_id, digest)
+    upload = upload_store.store().claim(repository_name, upload_id, digest)
     if upload is None:
         return None
     proxy_access.refuse_push(repository_name)
-    blob = blobs.commit_upload(upload, digest, upload.offset, announced=True)
+    blob = blobs.commit_blob(upload, digest, upload.offset, announced=True)
     metrics.count_upload("completed")
     return blob
 
@@ -62,17 +55,11 @@ def append(upload, blocks, start=None):
             detail={"offset": upload.offset, "start": start},
             headers=_progress_headers(upload),
         )
-    if not scratch.is_present(upload.uuid):
+    if not upload_staging.is_present(upload.uuid):
         raise BlobUploadUnknown("upload data is gone", detail={"uuid": str(upload.uuid)})
-    new_offset = scratch.append(upload.uuid, upload.offset, blocks)
-    staged = scratch.running_digest(upload.uuid, new_offset)
-    if statements.enabled():
-        updated = statements.advance(upload, new_offset, staged)
-    else:
-        updated = Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
-            offset=new_offset, staged_digest=staged, updated_at=timezone.now()
-        )
-    if not updated:
+    new_offset = upload_staging.append(upload.uuid, upload.offset, blocks)
+    staged = upload_staging.running_digest(upload.uuid, new_offset)
+    if not upload_store.store().advance(upload, new_offset, staged):
         raise RangeInvalid("upload was modified concurrently", headers=_progress_headers(upload))
     upload.offset, upload.staged_digest = new_offset, staged
     return upload
@@ -87,17 +74,24 @@ def complete(upload, digest, blocks=None, expected_size=None, start=None):
         append(upload, blocks, start=start)
     if expected_size is not None and expected_size != upload.offset:
         raise SizeInvalid(detail={"expected": expected_size, "received": upload.offset})
-    actual = scratch.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
+    actual = upload_staging.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
-    blob = blobs.commit_upload(upload, digest, upload.offset)
+    blob = blobs.commit_blob(upload, digest, upload.offset)
     metrics.count_upload("completed")
     return blob
 
 
+def commit_layer(upload, attach):
+    """A v1 layer streamed into the session (append): its bytes become a blob, attached by
+    `attach(blob)` in the rows' transaction (images/services/v1_images.py)."""
+    digest = upload_staging.digest_of(upload.uuid, upload.offset, known=upload.staged_digest)
+    return blobs.commit_layer(upload, digest, upload.offset, attach)
+
+
 def cancel(upload):
     Upload.objects.filter(pk=upload.pk).delete()
-    scratch.discard(upload.uuid)
+    upload_staging.discard(upload.uuid)
     metrics.count_upload("cancelled")
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from images import metrics
 from images.models import Upload
 from images.progress import NullProgress
-from storage_backends import scratch
+from storage_backends import upload_staging
 
 STUCK_COMMIT = timedelta(days=1)
 BATCH = 500
@@ -57,7 +57,7 @@ def plan(cutoff, now=None):
     cutoff_ts = cutoff.timestamp()
     stray = [
         (uid, size)
-        for uid, size, newest in scratch.iter_staged()
+        for uid, size, newest in upload_staging.iter_staged()
         if _is_uuid(uid) and uid not in known and newest < cutoff_ts
     ]
     return sessions, stray
@@ -83,14 +83,14 @@ def purge(cutoff, dry_run=False, progress=NullProgress, now=None):
             )
             Upload.objects.filter(pk__in=[pk for pk, _, _ in gone]).delete()
         for _, uid, size in gone:
-            scratch.discard(uid)
+            upload_staging.discard(uid)
             metrics.count_upload("purged")
             result.sessions += 1
             result.bytes += size
         bar.update(len(batch))
     for uid, size in stray:
         if not Upload.objects.filter(uuid=uid).exists():
-            scratch.discard(uid)
+            upload_staging.discard(uid)
             result.stray += 1
             result.bytes += size
         bar.update()

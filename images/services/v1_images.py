@@ -20,7 +20,6 @@ from images.errors import (
 )
 from images.models import V1Image
 from images.services import blobs, uploads
-from storage_backends import scratch
 
 # Upload.repository_name of v1 staging areas; no registry name starts with "_".
 STAGING_PREFIX = "_v1/"
@@ -111,10 +110,9 @@ def put_layer(image_id, blocks, user_agent=""):
     digester = v1_format.LayerDigester(image_json)
     upload = uploads.start(f"{STAGING_PREFIX}{image_id}")
     try:
-        size = scratch.append(upload.uuid, 0, digester.wrap(blocks))
+        uploads.append(upload, digester.wrap(blocks))
         checksum, diff_id = digester.finish()
-        attach = _attach(image, image_json, checksum, diff_id)
-        blob = commit_staged(upload, scratch.digest_of(upload.uuid, size), size, attach)
+        blob = uploads.commit_layer(upload, _attach(image, image_json, checksum, diff_id))
     except BaseException:
         uploads.cancel(upload)
         raise
@@ -133,11 +131,6 @@ def _attach(image, image_json, checksum, diff_id):
         current.save(update_fields=["layer", "size", "checksum", "diff_id", "updated_at"])
 
     return attach
-
-
-def commit_staged(upload, digest, size, then=None):
-    """Bytes to their content address first, then the Blob row (and `then`) in one transaction."""
-    return blobs.commit_upload(upload, digest, size, then=then, link_to_repository=False)
 
 
 def store_bytes(data):

@@ -11,8 +11,7 @@ import json
 from django.db import transaction
 
 from activity import recorder
-from images import manifests as manifest_types
-from images import v1_format
+from images import manifest_formats, v1_format
 from images.errors import DataInvalid, ImageIncomplete, ImageUnknown, NameInvalid, NameUnknown, TagUnknown
 from images.models import Manifest, ManifestChild, Repository, RepositoryBlob, Tag, V1Image, V1RepositoryImage
 from images.services import manifests, repositories, v1_images
@@ -99,7 +98,7 @@ def _image_ids(tags):
             "name", "v1_image__image_id", "manifest__digest", "manifest__media_type", "manifest__config_digest"
         )
     )
-    indexes = {d for _, v1_id, d, media_type, _ in rows if not v1_id and media_type in manifest_types.INDEX_TYPES}
+    indexes = {d for _, v1_id, d, media_type, _ in rows if not v1_id and media_type in manifest_formats.INDEX_TYPES}
     platform_configs = _platform_configs(indexes) if indexes else {}
     return {
         name: v1_id or v1_format.image_id_of(platform_configs.get(digest) or config_digest, digest)
@@ -143,7 +142,7 @@ def put_tag(path, tag, raw, user_agent="", unreadable=v1_images.nothing_hidden):
             [RepositoryBlob(repository=repo, blob=b) for b in {config_blob, *(i.layer for i in chain)}],
             ignore_conflicts=True,
         )
-        manifest, _ = manifests.put(repo.name, tag, manifest_bytes, manifest_types.DOCKER_MANIFEST)
+        manifest, _ = manifests.put(repo.name, tag, manifest_bytes, manifest_formats.DOCKER_MANIFEST)
         Tag.objects.filter(repository=repo, name=tag).update(
             v1_image=image, v1_metadata=v1_format.tag_metadata(user_agent)
         )

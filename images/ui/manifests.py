@@ -5,8 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from images import manifests as media
-from images import permissions
+from images import manifest_formats, permissions
 from images.errors import RegistryError
 from images.services import catalog, gc
 from images.services import manifests as manifest_service
@@ -24,7 +23,7 @@ def manifest_context(request, repo, manifest):
         "selected": None,
         "image": None,
     }
-    if manifest.media_type in media.INDEX_TYPES:
+    if manifest.media_type in manifest_formats.INDEX_TYPES:
         index = catalog.index_detail(repo, manifest)
         selected = catalog.select_child(index, request.GET.get("platform", ""))
         context.update(index=index, selected=selected)

@@ -16,7 +16,7 @@ from images.models import Repository, RepositoryBlob, Upload
 from policies import sizes
 from policies.models import NamespaceUsage
 from policies.services import rules
-from storage_backends import scratch
+from storage_backends import upload_staging
 
 WARNING_ACTION = "quota"
 
@@ -67,7 +67,7 @@ def admit_blob(upload, digest, size):
         return
     used, quota = NamespaceUsage.objects.filter(namespace=namespace).values_list("bytes", "quota_bytes").get()
     Upload.objects.filter(pk=upload.pk).delete()
-    scratch.discard(upload.uuid)
+    upload_staging.discard(upload.uuid)
     raise Denied(
         f"quota exceeded: {sizes.human(used)} of {sizes.human(quota)} used",
         detail={"namespace": namespace, "used": used, "quota": quota, "blob_size": size},

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.services import notifications
 from tests.auth.conftest import api, basic, world  # noqa: F401  (fixtures)
-from tests.web import content
+from tests.support import content
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def image_bytes(repository, label):
         content.push_blob(repository, data)
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": content.OCI_CONFIG, "digest": content.sha256(config), "size": len(config)},
         "layers": [{"mediaType": content.OCI_LAYER, "digest": content.sha256(layer), "size": len(layer)}],
     }
@@ -46,6 +46,6 @@ def put(client, creds, repository, reference, data):
         "PUT",
         f"/v2/{repository}/manifests/{reference}",
         data,
-        content_type=media.OCI_MANIFEST,
+        content_type=manifest_formats.OCI_MANIFEST,
         HTTP_AUTHORIZATION=basic(*creds),
     )

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from activity.models import Event
-from images import manifests as media
+from images import manifest_formats
 from images.models import Manifest, Tag
 from images.services import gc
 from tests.activity.conftest import basic, image_bytes, put
@@ -24,7 +24,9 @@ def _story(world, api):
     second, second_digest = image_bytes("acme/pub", "two")
     assert put(api, olivia, "acme/pub", "2", first).status_code == 201
     assert put(api, olivia, "acme/pub", "2", second).status_code == 201
-    pulled = api.get("/v2/acme/pub/manifests/2", HTTP_ACCEPT=media.OCI_MANIFEST, HTTP_AUTHORIZATION=basic(*tom))
+    pulled = api.get(
+        "/v2/acme/pub/manifests/2", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST, HTTP_AUTHORIZATION=basic(*tom)
+    )
     assert pulled.status_code == 200
     assert api.delete("/v2/acme/pub/manifests/2", HTTP_AUTHORIZATION=basic(*olivia)).status_code == 202
     return first_digest, second_digest
@@ -57,8 +59,8 @@ def test_pulls_are_counted_per_day_and_actor(world, api):
     # Counters written by earlier tests' background bookkeeping (its own connection, so committed) go.
     Event.objects.filter(action="pull", repository="acme/pub").delete()
     for _ in range(3):
-        api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST, HTTP_AUTHORIZATION=basic(*tom))
-    api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST)
+        api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST, HTTP_AUTHORIZATION=basic(*tom))
+    api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST)
     from activity import pulls
 
     pulls.flush()

@@ -20,7 +20,7 @@ from accounts import tokens
 from accounts.models import AccessToken, Membership, Organisation, RepositoryGrant, Team
 from images.models import Repository
 from images.services import repositories
-from tests.web import content
+from tests.support import content
 
 AUTH_DIR = Path(__file__).resolve().parent
 
@@ -92,13 +92,13 @@ def api():
 
 @pytest.fixture
 def assert_error():
-    from tests.api.conftest import _assert_error
+    from tests.v2.conftest import _assert_error
 
     return _assert_error
 
 
 @pytest.fixture
 def registry(api):
-    from tests.api.conftest import Registry
+    from tests.v2.conftest import Registry
 
     return Registry(api)

@@ -7,8 +7,8 @@ two ways clients authenticate: Basic on every call, and a Bearer JWT from /v2/to
 
 import pytest
 
-from tests.api.conftest import Registry
 from tests.auth.conftest import basic, fetch_token
+from tests.v2.conftest import Registry
 
 OK, UNAUTH, DENIED = 200, 401, 403
 PRINCIPALS = ("anonymous", "owner", "team", "other", "robot", "admin")

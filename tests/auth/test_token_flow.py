@@ -10,7 +10,7 @@ from accounts import tokens
 from accounts.models import AccessToken
 from images.models import Repository
 from tests.auth.conftest import PASSWORDS, basic, claims, fetch_token, make_token
-from tests.web import content
+from tests.support import content
 
 
 def bearer(token):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Webhook
 from images.services import notifications
 from tests.auth.conftest import basic
@@ -19,8 +19,11 @@ def test_pull_and_delete_events_carry_the_caller(world, api, receiver, django_ca
     Webhook.objects.create(name="all", url=receiver.url)
     olivia = {"HTTP_AUTHORIZATION": basic(*world.credentials["olivia"])}
     with django_capture_on_commit_callbacks(execute=True):
-        assert api.get("/v2/acme/priv/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST, **olivia).status_code == 200
-        assert api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST).status_code == 200
+        assert (
+            api.get("/v2/acme/priv/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST, **olivia).status_code
+            == 200
+        )
+        assert api.get("/v2/acme/pub/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         assert api.delete("/v2/acme/priv/manifests/v1", **olivia).status_code == 202
 

@@ -1,6 +1,5 @@
 """Helpers for the operations e2e tests: manage.py against a running Berth, tolerant HTTP pushes, full pulls."""
 
-import hashlib
 import json
 import os
 import subprocess
@@ -10,6 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, venv_bin
+from tests.support.registry import sha256
 
 TIMEOUT = 60
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -44,10 +44,6 @@ def start_open_server(workdir, **extra_env):
     server = OpenBerthServer("gunicorn", workdir, os.environ.get("DATABASE_URL"))
     server.extra_env = {**OpenBerthServer.extra_env, **extra_env}
     return started_or_fail(server)
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def manage(server, *args, timeout=300, check=True, extra_env=None):

@@ -15,10 +15,10 @@ import requests
 from django.test import Client
 
 from images.digests import of_bytes
-from images.manifests import OCI_MANIFEST
-from tests.api.conftest import Registry
+from images.manifest_formats import OCI_MANIFEST
 from tests.e2e.servers import BerthServer, StartError, tail
 from tests.v1.conftest import DOCKER_UA, make_image
+from tests.v2.conftest import Registry
 
 STORAGE_TOP_LEVEL = {"blobs", "uploads", "quarantine"}
 SENTINEL = b"berth hostile-input sentinel\n"

@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.conf import registry_setting
 from images.models import Upload
 from tests.hostile.cases import MISSING, OCTETS
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _manifest_of_size(size):
-    body = {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "layers": [], "annotations": {"pad": ""}}
+    body = {"schemaVersion": 2, "mediaType": manifest_formats.OCI_MANIFEST, "layers": [], "annotations": {"pad": ""}}
     config = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": MISSING, "size": 2}
     body["config"] = config
     padding = size - len(json.dumps(body).encode())
@@ -36,7 +36,7 @@ def test_manifest_limit_is_exactly_4_mib(lenient, seeded_v2, extra, status, code
     limit = registry_setting("MAX_MANIFEST_BYTES")
     assert limit == 4 * 1024 * 1024
     data = _manifest_of_size(limit + extra)
-    response = lenient.put("/v2/team/app/manifests/big", data, content_type=media.OCI_MANIFEST)
+    response = lenient.put("/v2/team/app/manifests/big", data, content_type=manifest_formats.OCI_MANIFEST)
     status_, headers, body = django_answer(response)
     assert v2_error_code(status_, headers, body) == code  # (the config blob is unknown: it got that far)
     assert status is None or status_ == status

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.api.conftest import Registry
+from tests.v2.conftest import Registry
 
 ADMIN = ("schema-admin", "s3cret-Schema")
 

@@ -1,6 +1,6 @@
 """Hostile requests to every v2 route: each gets the right 4xx and error code, never a 500.
 
-tests/api/test_v2_robustness.py already covers traversal in GET/HEAD/DELETE paths, odd
+tests/v2/test_v2_robustness.py already covers traversal in GET/HEAD/DELETE paths, odd
 pagination queries, broken manifest JSON, numeric Content-Range/Range/Content-Length
 garbage; this corpus covers the writes, the digest grammar on every route, lying
 digests, media types, and the rest. Every case also runs against gunicorn (test_wire.py).
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Blob, Manifest, Tag
 from tests.hostile.cases import HEX, MIB, MISSING, OCTETS, Case, needs_upload, send
 from tests.hostile.checks import django_answer, v2_error_code
@@ -27,13 +27,13 @@ TRAVERSAL_NAMES += ["team/app%00", "team/./app", "team//app", "Team/App", "team/
 BAD_DIGESTS = {"upper": UPPER, "short": SHORT, "long": LONG, "md5": MD5, "sha512-short": SHA512_SHORT}
 BAD_DIGESTS |= {"dotdot": "sha256:..", "nul": f"sha256:{HEX[:-1]}%00", "traversal": "..%2f..%2fetc%2fpasswd"}
 BAD_DIGESTS |= {"no-algorithm": HEX, "colon-only": ":", "backslash": f"sha256:{HEX[:-1]}%5c"}
-OCI = {"Content-Type": media.OCI_MANIFEST}
+OCI = {"Content-Type": manifest_formats.OCI_MANIFEST}
 
 
 def _manifest(**changes):
     body = {
         "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": MISSING, "size": 2},
         "layers": [],
     }
@@ -140,28 +140,37 @@ RANGES = [
 
 INDEX_WITH_STRING_PLATFORM = {
     "schemaVersion": 2,
-    "mediaType": media.OCI_INDEX,
-    "manifests": [{**_descriptor(MISSING, media.OCI_MANIFEST), "platform": "linux"}],
+    "mediaType": manifest_formats.OCI_INDEX,
+    "manifests": [{**_descriptor(MISSING, manifest_formats.OCI_MANIFEST), "platform": "linux"}],
 }
 INVALID_MANIFESTS = {  # label: (body, Content-Type)
-    "empty": (b"", media.OCI_MANIFEST),
-    "array": (b"[]", media.OCI_MANIFEST),
+    "empty": (b"", manifest_formats.OCI_MANIFEST),
+    "array": (b"[]", manifest_formats.OCI_MANIFEST),
     "schema1-type": (_manifest(), "application/vnd.docker.distribution.manifest.v1+prettyjws"),
-    "type-mismatch": (_manifest(), media.DOCKER_MANIFEST),
-    "index-type-on-image": (_manifest(mediaType=media.OCI_INDEX), media.OCI_MANIFEST),
+    "type-mismatch": (_manifest(), manifest_formats.DOCKER_MANIFEST),
+    "index-type-on-image": (_manifest(mediaType=manifest_formats.OCI_INDEX), manifest_formats.OCI_MANIFEST),
     "unknown-media-type": (_manifest(mediaType="text/html"), "text/html"),
-    "no-config": (json.dumps({"schemaVersion": 2, "mediaType": media.OCI_MANIFEST}).encode(), media.OCI_MANIFEST),
-    "layer-md5": (_manifest(layers=[_descriptor(MD5)]), media.OCI_MANIFEST),
-    "layer-upper-hex": (_manifest(layers=[_descriptor(UPPER)]), media.OCI_MANIFEST),
-    "layer-traversal": (_manifest(layers=[_descriptor("sha256:../../../../etc/passwd")]), media.OCI_MANIFEST),
-    "negative-size": (_manifest(layers=[{**_descriptor(MISSING), "size": -1}]), media.OCI_MANIFEST),
-    "size-string": (_manifest(layers=[{**_descriptor(MISSING), "size": "1"}]), media.OCI_MANIFEST),
-    "layer-null": (_manifest(layers=[None]), media.OCI_MANIFEST),
-    "subject-bad-digest": (_manifest(subject=_descriptor(SHORT, media.OCI_MANIFEST)), media.OCI_MANIFEST),
-    "platform-string": (json.dumps(INDEX_WITH_STRING_PLATFORM).encode(), media.OCI_INDEX),
-    "schema-version-1": (_manifest(schemaVersion=1), media.OCI_MANIFEST),
-    "bad-utf8-key": (_manifest().replace(b'"layers"', b'"layers\xc3\x28"'), media.OCI_MANIFEST),
-    "duplicate-keys": (_manifest()[:-1] + b', "schemaVersion": 1}', media.OCI_MANIFEST),
+    "no-config": (
+        json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_MANIFEST}).encode(),
+        manifest_formats.OCI_MANIFEST,
+    ),
+    "layer-md5": (_manifest(layers=[_descriptor(MD5)]), manifest_formats.OCI_MANIFEST),
+    "layer-upper-hex": (_manifest(layers=[_descriptor(UPPER)]), manifest_formats.OCI_MANIFEST),
+    "layer-traversal": (
+        _manifest(layers=[_descriptor("sha256:../../../../etc/passwd")]),
+        manifest_formats.OCI_MANIFEST,
+    ),
+    "negative-size": (_manifest(layers=[{**_descriptor(MISSING), "size": -1}]), manifest_formats.OCI_MANIFEST),
+    "size-string": (_manifest(layers=[{**_descriptor(MISSING), "size": "1"}]), manifest_formats.OCI_MANIFEST),
+    "layer-null": (_manifest(layers=[None]), manifest_formats.OCI_MANIFEST),
+    "subject-bad-digest": (
+        _manifest(subject=_descriptor(SHORT, manifest_formats.OCI_MANIFEST)),
+        manifest_formats.OCI_MANIFEST,
+    ),
+    "platform-string": (json.dumps(INDEX_WITH_STRING_PLATFORM).encode(), manifest_formats.OCI_INDEX),
+    "schema-version-1": (_manifest(schemaVersion=1), manifest_formats.OCI_MANIFEST),
+    "bad-utf8-key": (_manifest().replace(b'"layers"', b'"layers\xc3\x28"'), manifest_formats.OCI_MANIFEST),
+    "duplicate-keys": (_manifest()[:-1] + b', "schemaVersion": 1}', manifest_formats.OCI_MANIFEST),
 }
 MANIFESTS = [
     Case("manifest-over-4mib", "PUT", LATEST, 413, "SIZE_INVALID", _manifest(annotations={"pad": "x" * (4 * MIB)}), OCI)

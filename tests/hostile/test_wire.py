@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from images import manifests as media
+from images import manifest_formats
 from images.errors import RequestHeadersTooLarge, RequestLineTooLong
 from tests.hostile.cases import MIB, MISSING, needs_upload
 from tests.hostile.checks import v1_error_message, v2_error_code
@@ -54,7 +54,10 @@ def patch_upload(body, *headers):
 
 def put_manifest(body, *headers):
     return (
-        head("PUT", "/v2/team/app/manifests/latest", b"Content-Type: " + media.OCI_MANIFEST.encode(), *headers) + body
+        head(
+            "PUT", "/v2/team/app/manifests/latest", b"Content-Type: " + manifest_formats.OCI_MANIFEST.encode(), *headers
+        )
+        + body
     )
 
 

@@ -1,6 +1,5 @@
 """Helpers for the operations tests: content pushed through the services, checked the way a pull reads it."""
 
-import hashlib
 import json
 from datetime import timedelta
 from types import SimpleNamespace
@@ -8,49 +7,23 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Blob
-from images.services import blobs, gc, manifests, uploads
+from images.services import blobs, gc, manifests
 from storage_backends import blobstore
+from tests.support import registry as support
+from tests.support.registry import descriptor, image_manifest, push_blob, sha256
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def push_blob(repository, data):
-    upload = uploads.start(repository)
-    uploads.append(upload, [data])
-    uploads.complete(upload, sha256(data))
-    return sha256(data)
-
-
-def descriptor(media_type, data, **extra):
-    return {"mediaType": media_type, "digest": sha256(data), "size": len(data), **extra}
-
-
-def image_bytes(config, layers, **extra):
-    body = {
-        "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
-        "config": descriptor(CONFIG, config),
-        "layers": [descriptor(LAYER, layer) for layer in layers],
-        **extra,
-    }
-    return json.dumps(body, indent=2).encode()
 
 
 def push_image(repository, reference="latest", config=None, layers=None, **extra):
     """Push blobs and an OCI image manifest; returns (manifest bytes, [blob digests])."""
     config = config if config is not None else json.dumps({"os": "linux", "n": reference}).encode()
     layers = layers if layers is not None else [f"layer of {repository}:{reference}".encode()]
-    used = [push_blob(repository, data) for data in (config, *layers)]
-    data = image_bytes(config, layers, **extra)
-    manifests.put(repository, reference, data, media.OCI_MANIFEST)
-    return data, used
+    data = support.push_image(repository, reference, config, layers, **extra)
+    return data, [sha256(blob) for blob in (config, *layers)]
 
 
 def push_index(repository, reference="latest", platforms=("amd64", "arm64")):
@@ -59,20 +32,20 @@ def push_index(repository, reference="latest", platforms=("amd64", "arm64")):
     for arch in platforms:
         config = json.dumps({"os": "linux", "architecture": arch, "repo": repository}).encode()
         layer = f"{repository} {arch} layer".encode()
-        child = image_bytes(config, [layer])
+        child = image_manifest(config, [layer])
         used += [push_blob(repository, config), push_blob(repository, layer)]
-        manifests.put(repository, sha256(child), child, media.OCI_MANIFEST)
+        manifests.put(repository, sha256(child), child, manifest_formats.OCI_MANIFEST)
         children.append(child)
-        entries.append(descriptor(media.OCI_MANIFEST, child, platform={"os": "linux", "architecture": arch}))
-    index = json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}).encode()
-    manifests.put(repository, reference, index, media.OCI_INDEX)
+        entries.append(descriptor(manifest_formats.OCI_MANIFEST, child, platform={"os": "linux", "architecture": arch}))
+    index = json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}).encode()
+    manifests.put(repository, reference, index, manifest_formats.OCI_INDEX)
     return index, children, used
 
 
 def pull(repository, reference):
     """Everything a client would fetch for the reference, hash-checked; returns the blob digests read."""
     manifest = manifests.get(repository, reference)
-    parsed = media.parse(bytes(manifest.payload), manifest.media_type)
+    parsed = manifest_formats.parse(bytes(manifest.payload), manifest.media_type)
     read = []
     for child in parsed.children:
         read += pull(repository, child.digest)
@@ -117,7 +90,7 @@ def ops():
         push_blob=push_blob,
         push_image=push_image,
         push_index=push_index,
-        image_bytes=image_bytes,
+        image_bytes=image_manifest,
         pull=pull,
         has_bytes=has_bytes,
         has_row=has_row,

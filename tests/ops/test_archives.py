@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from images import archive_formats as fmt
-from images import manifests as media
+from images import manifest_formats
 from images.models import Upload
 from images.services import archives, manifests
 from tests.e2e.builders import OCILayout, random_files, tar_bytes
@@ -81,7 +81,7 @@ def test_import_a_docker_save_tarball(ops, tmp_path, gzip_it, capsys):
     call_command("import_image", str(path), "team/app:imported")
     assert "imported team/app:imported sha256:" in capsys.readouterr().out
     manifest = manifests.get("team/app", "imported")
-    assert manifest.media_type == media.DOCKER_MANIFEST
+    assert manifest.media_type == manifest_formats.DOCKER_MANIFEST
     body = json.loads(bytes(manifest.payload))
     assert [x["digest"] for x in body["layers"]] == [sha(base), sha(top), sha(base)]
     assert {x["mediaType"] for x in body["layers"]} == {fmt.DOCKER_LAYER}
@@ -116,7 +116,7 @@ def test_import_an_oci_layout_folder_and_an_oci_archive(ops, tmp_path):
     layout.tag(index, "3.0")
     call_command("import_image", str(tmp_path / "layout"), "team/multi")
     top = manifests.get("team/multi", "3.0")
-    assert top.digest == index.digest and top.media_type == media.OCI_INDEX
+    assert top.digest == index.digest and top.media_type == manifest_formats.OCI_INDEX
     assert len(ops.pull("team/multi", "3.0")) == 4
 
     archive = tmp_path / "multi.oci.tar"

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.errors import ManifestBlobUnknown
 from images.models import (
     BlobDeletion,
@@ -22,7 +22,7 @@ from images.models import (
     V1Image,
 )
 from images.services import blobs, gc, manifests, repositories, uploads
-from storage_backends import blobstore, scratch
+from storage_backends import blobstore, upload_staging
 
 pytestmark = pytest.mark.django_db
 
@@ -70,14 +70,14 @@ def test_index_children_and_referrers_are_reached_from_the_tag(ops, settings):
     referrer = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "artifactType": "application/vnd.example.sig",
             "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
             "layers": [{"mediaType": "application/octet-stream", "digest": signature, "size": 11}],
             "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size},
         }
     ).encode()
-    manifests.put("team/multi", ops.sha256(referrer), referrer, media.OCI_MANIFEST)
+    manifests.put("team/multi", ops.sha256(referrer), referrer, manifest_formats.OCI_MANIFEST)
 
     result = ops.collect(delete_untagged=True)
     assert result.manifests == 0 and result.blobs == 0
@@ -128,7 +128,7 @@ def test_dry_run_reports_what_the_run_deletes(ops):
     assert (real.blobs, real.blob_bytes, real.orphans, real.orphan_bytes, real.uploads) == (2, 19, 1, 6, 1)
     assert real.bytes_freed == dry.bytes_freed == 19 + 6 + len(b"half a layer")
     assert not ops.has_bytes(ops.sha256(b"orphan")) and not Upload.objects.exists()
-    assert not scratch.is_present(upload.uuid)
+    assert not upload_staging.is_present(upload.uuid)
 
 
 def test_orphan_bytes_respect_the_grace_window_by_age(ops):
@@ -193,7 +193,7 @@ def test_a_manifest_push_never_references_a_swept_link(ops):
         ops.push_blob("team/app", data)
     ops.collect()  # the blobs were never used by a manifest: their links and rows go
     with pytest.raises(ManifestBlobUnknown):
-        manifests.put("team/app", "1", ops.image_bytes(config, [layer]), media.OCI_MANIFEST)
+        manifests.put("team/app", "1", ops.image_bytes(config, [layer]), manifest_formats.OCI_MANIFEST)
     assert not Manifest.objects.exists()
 
 
@@ -206,7 +206,7 @@ def test_uploads_in_progress_stay_within_grace_and_committing_ones_longer(ops):
     assert Upload.objects.count() == 2
     ops.collect(grace=timedelta(hours=1), now=ops.later(hours=2))
     assert list(Upload.objects.values_list("uuid", flat=True)) == [committing.uuid]
-    assert not scratch.is_present(idle.uuid)
+    assert not upload_staging.is_present(idle.uuid)
     ops.collect(grace=timedelta(hours=1), now=ops.later(days=2))
     assert not Upload.objects.exists()
 
@@ -223,7 +223,7 @@ def test_untagged_is_decided_per_repository(ops):
     data, used = ops.push_image("team/a", "1")
     for digest in used:  # the same image pushed by digest into team/b, untagged there
         blobs.link("team/b", digest, blobs.Blob.objects.get(digest=digest).size)
-    manifests.put("team/b", ops.sha256(data), data, media.OCI_MANIFEST)
+    manifests.put("team/b", ops.sha256(data), data, manifest_formats.OCI_MANIFEST)
     result = ops.collect(delete_untagged=True)
     assert (result.manifest_links, result.blob_links, result.manifests, result.blobs) == (1, 2, 0, 0)
     assert list(RepositoryManifest.objects.values_list("repository__name", flat=True)) == ["team/a"]

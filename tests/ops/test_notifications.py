@@ -9,10 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Webhook, WebhookDelivery
 from images.services import notifications
-from tests.ops.conftest import CONFIG, LAYER, descriptor, sha256
+from tests.ops.conftest import CONFIG, LAYER
+from tests.support.registry import descriptor, sha256
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,14 @@ def push_over_http(client, name, tag, layer=b"a layer"):
     body = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "config": descriptor(CONFIG, config),
             "layers": [descriptor(LAYER, layer)],
         }
     ).encode()
-    r = client.put(f"/v2/{name}/manifests/{tag}", body, content_type=media.OCI_MANIFEST, HTTP_USER_AGENT="test-agent/1")
+    r = client.put(
+        f"/v2/{name}/manifests/{tag}", body, content_type=manifest_formats.OCI_MANIFEST, HTTP_USER_AGENT="test-agent/1"
+    )
     assert r.status_code == 201, r.content
     return body
 
@@ -47,7 +50,7 @@ def test_push_pull_delete_are_posted_in_the_distribution_envelope(client, receiv
     with django_capture_on_commit_callbacks(execute=True):
         body = push_over_http(client, "team/app", "1.0")
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.get("/v2/team/app/manifests/1.0", HTTP_ACCEPT=media.OCI_MANIFEST).status_code == 200
+        assert client.get("/v2/team/app/manifests/1.0", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
         assert client.head("/v2/team/app/manifests/1.0").status_code == 200  # HEAD is not a pull
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete("/v2/team/app/manifests/1.0").status_code == 202
@@ -59,7 +62,7 @@ def test_push_pull_delete_are_posted_in_the_distribution_envelope(client, receiv
     push = receiver.events()[0]
     assert set(push) == {"id", "timestamp", "action", "target", "request", "actor", "source"}
     assert push["target"] == {
-        "mediaType": media.OCI_MANIFEST,
+        "mediaType": manifest_formats.OCI_MANIFEST,
         "size": len(body),
         "digest": sha256(body),
         "length": len(body),
@@ -88,9 +91,14 @@ def test_nothing_is_sent_for_a_rolled_back_push(client, receiver, django_capture
     Webhook.objects.create(name="all", url=receiver.url)
     with django_capture_on_commit_callbacks(execute=True):
         body = json.dumps(
-            {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": descriptor(CONFIG, b"{}"), "layers": []}
+            {
+                "schemaVersion": 2,
+                "mediaType": manifest_formats.OCI_MANIFEST,
+                "config": descriptor(CONFIG, b"{}"),
+                "layers": [],
+            }
         )
-        r = client.put("/v2/team/app/manifests/1", body, content_type=media.OCI_MANIFEST)
+        r = client.put("/v2/team/app/manifests/1", body, content_type=manifest_formats.OCI_MANIFEST)
         assert r.status_code == 400  # MANIFEST_BLOB_UNKNOWN
     assert not WebhookDelivery.objects.exists() and not receiver.requests
 

@@ -6,10 +6,10 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from images import manifests as media
+from images import manifest_formats
 from registry_site.jsonlog import JsonFormatter
-from tests.ops.conftest import sha256
 from tests.ops.test_notifications import push_over_http
+from tests.support.registry import sha256
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_requests_bytes_pushes_and_pulls_are_counted(client, django_capture_on_c
     assert response["X-Request-Id"]
     assert client.get(f"/v2/team/metrics/blobs/{sha256(b'nope')}").status_code == 404
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.get("/v2/team/metrics/manifests/1", HTTP_ACCEPT=media.OCI_MANIFEST).status_code == 200
+        assert client.get("/v2/team/metrics/manifests/1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
 
     assert value("berth_http_requests_total", method="GET", route=blob_route, status="200") == before["requests"] + 1
     assert value("berth_http_requests_total", method="GET", route=blob_route, status="404") == before["missing"] + 1

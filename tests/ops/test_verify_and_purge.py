@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from images.models import Blob, RepositoryBlob, Upload
 from images.services import uploads, verify
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, upload_staging
 
 pytestmark = pytest.mark.django_db
 
@@ -69,4 +69,4 @@ def test_purge_uploads_command(ops, capsys):
     call_command("purge_uploads", "--older-than", "1d")
     assert "purged 1 upload session(s) and 0 stray staging folder(s), 15 bytes" in capsys.readouterr().out
     assert list(Upload.objects.values_list("pk", flat=True)) == [fresh.pk]
-    assert not scratch.is_present(old.uuid) and scratch.is_present(fresh.uuid)
+    assert not upload_staging.is_present(old.uuid) and upload_staging.is_present(fresh.uuid)

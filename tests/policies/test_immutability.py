@@ -3,8 +3,7 @@ by changing the policy, which is recorded."""
 
 import pytest
 
-from images import digests
-from images import manifests as media
+from images import digests, manifest_formats
 from images.errors import Denied
 from images.models import Tag
 from images.services import manifests
@@ -27,7 +26,7 @@ def test_moving_an_immutable_tag_is_denied(registry, v12):
 
 
 def test_same_digest_again_is_accepted(v12):
-    manifest, _ = manifests.put("team/app", "v1.2", v12, media.OCI_MANIFEST)
+    manifest, _ = manifests.put("team/app", "v1.2", v12, manifest_formats.OCI_MANIFEST)
     assert manifest.digest == digests.of_bytes(v12)
 
 

@@ -8,17 +8,11 @@ import pytest
 from images import digests
 from images.errors import Denied
 from images.models import Blob, Upload
-from images.services import gc, manifests, upload_statements, uploads
+from images.services import gc, manifests, uploads
 from policies.models import NamespaceUsage
 from policies.services import quotas, rules
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["one statement", "transaction"])
-def commit_path(request, monkeypatch):
-    monkeypatch.setattr(upload_statements, "ENABLED", request.param == "one statement")
-    return request.param
 
 
 def test_push_over_quota_is_refused_with_usage_and_staged_bytes_freed(registry, operator, upload_dirs, commit_path):

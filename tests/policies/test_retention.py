@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from images import digests
-from images import manifests as media
+from images import digests, manifest_formats
 from images.models import RepositoryManifest, Tag, Webhook, WebhookDelivery
 from images.services import gc, manifests
 from policies.models import RetentionRun
@@ -80,7 +79,7 @@ def test_signatures_and_index_children_of_kept_images_are_kept(registry, operato
     child = registry.image_manifest(b'{"c":1}', (b"child layer",))
     registry.push_image("team/app", digests.of_bytes(child), config=b'{"c":1}', layers=(b"child layer",))
     index = registry.index_manifest((child, {"os": "linux", "architecture": "amd64"}))
-    manifests.put("team/app", "multi", index, media.OCI_INDEX)
+    manifests.put("team/app", "multi", index, manifest_formats.OCI_INDEX)
     rules.set_policy(operator, "team", {"keep_last": 2, "untagged_days": 0})
     record = retention.run("team")
     removed = {i["digest"] for i in record.items if i["kind"] == "manifest"}

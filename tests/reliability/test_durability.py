@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, upload_staging
 from tests.e2e.ops_helpers import sha256
 
 
@@ -45,12 +45,12 @@ def folders_up_to(path, root):
 def test_completed_upload_is_fsynced_before_and_after_its_rename(registry_storage, syscalls):
     data = os.urandom(300_000)
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    scratch.append(upload_id, 0, [data])
+    upload_staging.create(upload_id)
+    upload_staging.append(upload_id, 0, [data])
     staged = blobstore.local_path(paths.upload(upload_id))
     syscalls.clear()
 
-    scratch.promote(upload_id, sha256(data), len(data))
+    upload_staging.promote(upload_id, sha256(data), len(data))
 
     target = blobstore.blob_path(sha256(data))
     assert syscalls == [("fsync", staged), ("rename", target), *folders_up_to(target, registry_storage)]

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from images.digests import of_bytes
-from images.manifests import OCI_MANIFEST
+from images.manifest_formats import OCI_MANIFEST
 from tests.e2e.servers import (
     REPO_ROOT,
     Database,

@@ -59,3 +59,17 @@ def test_replication_page_is_for_staff(staff, client):
     assert run.status == ReplicationRun.EMPTY and "nothing matched" in staff.get("/replication/").content.decode()
     client.logout()
     assert client.get("/replication/").status_code == 404
+
+
+def test_admin_password_is_write_only_kept_when_left_empty_and_cleared_on_request(staff):
+    form = {"name": "far", "url": "http://127.0.0.1:9", "username": "robot", "verify_tls": "on"}
+    added = staff.post("/admin/replication/remote/add/", {**form, "password": "s3cret"})
+    assert added.status_code == 302, added.content.decode()[:2000]
+    remote = Remote.objects.get(name="far")
+    assert remote.get_password() == "s3cret"
+    change = f"/admin/replication/remote/{remote.pk}/change/"
+    assert "s3cret" not in staff.get(change).content.decode()
+    assert staff.post(change, form).status_code == 302  # the password field left empty
+    assert Remote.objects.get(name="far").get_password() == "s3cret"
+    assert staff.post(change, {**form, "clear_password": "on"}).status_code == 302
+    assert not Remote.objects.get(name="far").has_password

@@ -12,7 +12,7 @@ import pytest
 
 from images.models import RepositoryBlob
 from tests.auth.conftest import PASSWORDS, api, basic, fetch_token, registry, world  # noqa: F401 (fixtures)
-from tests.web import content
+from tests.support import content
 
 SECURITY_DIR = Path(__file__).resolve().parent
 

@@ -8,50 +8,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from images import manifests as media
-from images.digests import of_bytes as sha256
-from images.services import manifests, uploads
+from images import manifest_formats
+from tests.support.registry import image_manifest, push_blob, push_image, sha256
 
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 
 
-def push_blob(repository, data):
-    """Upload `data` into `repository` the way a client does (session, chunk, complete); return its digest."""
-    upload = uploads.start(repository)
-    uploads.append(upload, [data])
-    uploads.complete(upload, sha256(data))
-    return sha256(data)
-
-
-def image_manifest(config=b"{}", layers=(b"layer",), **extra):
-    """OCI image manifest bytes referencing blobs with the given contents."""
-    body = {
-        "schemaVersion": 2,
-        "mediaType": media.OCI_MANIFEST,
-        "config": {"mediaType": CONFIG_TYPE, "digest": sha256(config), "size": len(config)},
-        "layers": [{"mediaType": LAYER_TYPE, "digest": sha256(data), "size": len(data)} for data in layers],
-        **extra,
-    }
-    return json.dumps(body, indent=2).encode()
-
-
 def index_manifest(*children):
     """OCI index bytes over (manifest bytes, platform) pairs."""
     entries = [
-        {"mediaType": media.OCI_MANIFEST, "digest": sha256(data), "size": len(data), "platform": platform}
+        {"mediaType": manifest_formats.OCI_MANIFEST, "digest": sha256(data), "size": len(data), "platform": platform}
         for data, platform in children
     ]
-    return json.dumps({"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": entries}).encode()
-
-
-def push_image(repository, reference="latest", config=b"{}", layers=(b"layer",), **extra):
-    """Push the blobs, then the manifest; return the manifest bytes."""
-    for data in (config, *layers):
-        push_blob(repository, data)
-    data = image_manifest(config, layers, **extra)
-    manifests.put(repository, reference, data, media.OCI_MANIFEST)
-    return data
+    return json.dumps({"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries}).encode()
 
 
 @pytest.fixture
@@ -73,7 +43,7 @@ def blob_files(registry_storage):
 
 @pytest.fixture
 def upload_dirs(registry_storage):
-    """A callable listing the upload scratch folders left in registry storage."""
+    """A callable listing the upload staging folders left in registry storage."""
 
     def dirs():
         return sorted(p.name for p in registry_storage.glob("uploads/*"))

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from images import digests
-from images import manifests as media
+from images import digests, manifest_formats
 from images.errors import (
     DigestInvalid,
     ManifestBlobUnknown,
@@ -34,7 +33,7 @@ def test_put_stores_manifest_references_and_tag(registry):
     manifest = Manifest.objects.get()
     assert bytes(manifest.payload) == data
     assert manifest.digest == digests.of_bytes(data)
-    assert manifest.media_type == media.OCI_MANIFEST
+    assert manifest.media_type == manifest_formats.OCI_MANIFEST
     assert manifest.config_digest == digests.of_bytes(b"{}")
     assert list(manifest.layers.values_list("position", "digest")) == [
         (-1, digests.of_bytes(b"{}")),
@@ -50,14 +49,14 @@ def test_unknown_blob_leaves_no_manifest_tag_or_link(registry):
     registry.push_blob("team/app", b"known")
     data = registry.image_manifest(layers=(b"known", b"missing-1", b"missing-2"))
     with pytest.raises(ManifestBlobUnknown) as excinfo:
-        manifests.put("team/app", "latest", data, media.OCI_MANIFEST)
+        manifests.put("team/app", "latest", data, manifest_formats.OCI_MANIFEST)
     assert excinfo.value.detail == {"digests": sorted([digests.of_bytes(b"missing-1"), digests.of_bytes(b"missing-2")])}
     assert_no_manifest_rows()
 
 
 def test_unknown_blob_in_a_new_repository_does_not_create_it(registry):
     with pytest.raises(ManifestBlobUnknown):
-        manifests.put("new/repo", "latest", registry.image_manifest(), media.OCI_MANIFEST)
+        manifests.put("new/repo", "latest", registry.image_manifest(), manifest_formats.OCI_MANIFEST)
     assert not Repository.objects.exists()
     assert_no_manifest_rows()
 
@@ -65,7 +64,7 @@ def test_unknown_blob_in_a_new_repository_does_not_create_it(registry):
 def test_blobs_of_another_repository_are_unknown(registry):
     registry.push_image("a/one")
     with pytest.raises(ManifestBlobUnknown):
-        manifests.put("b/two", "latest", registry.image_manifest(), media.OCI_MANIFEST)
+        manifests.put("b/two", "latest", registry.image_manifest(), manifest_formats.OCI_MANIFEST)
     assert not RepositoryManifest.objects.filter(repository__name="b/two").exists()
 
 
@@ -76,7 +75,7 @@ def test_index_with_an_unknown_child_leaves_nothing(registry):
         (registry.image_manifest(layers=(b"never pushed",)), {"os": "linux", "architecture": "arm64"}),
     )
     with pytest.raises(ManifestUnknown):
-        manifests.put("team/app", "latest", index, media.OCI_INDEX)
+        manifests.put("team/app", "latest", index, manifest_formats.OCI_INDEX)
     assert Manifest.objects.count() == 1
     assert not ManifestChild.objects.exists()
     assert list(Tag.objects.values_list("name", flat=True)) == ["amd64"]
@@ -95,14 +94,14 @@ def test_refused_manifests_leave_nothing(registry, reference, data, error):
     registry.push_blob("team/app", b"{}")
     registry.push_blob("team/app", b"layer")
     with pytest.raises(error):
-        manifests.put("team/app", reference, data or registry.image_manifest(), media.OCI_MANIFEST)
+        manifests.put("team/app", reference, data or registry.image_manifest(), manifest_formats.OCI_MANIFEST)
     assert_no_manifest_rows()
 
 
 def test_size_limit(registry, settings):
     settings.REGISTRY = {"MAX_MANIFEST_BYTES": 100}
     with pytest.raises(PayloadTooLarge) as excinfo:
-        manifests.put("team/app", "latest", b" " * 101, media.OCI_MANIFEST)
+        manifests.put("team/app", "latest", b" " * 101, manifest_formats.OCI_MANIFEST)
     assert excinfo.value.status == 413
     assert_no_manifest_rows()
 
@@ -111,7 +110,7 @@ def test_put_by_matching_digest_creates_no_tag(registry):
     data = registry.image_manifest()
     registry.push_blob("team/app", b"{}")
     registry.push_blob("team/app", b"layer")
-    manifest, parsed = manifests.put("team/app", digests.of_bytes(data), data, media.OCI_MANIFEST)
+    manifest, parsed = manifests.put("team/app", digests.of_bytes(data), data, manifest_formats.OCI_MANIFEST)
     assert manifest.digest == parsed.digest == digests.of_bytes(data)
     assert RepositoryManifest.objects.filter(repository__name="team/app", manifest=manifest).exists()
     assert not Tag.objects.exists()
@@ -130,7 +129,7 @@ def test_identical_manifest_in_two_repositories_is_stored_once(registry):
 
 def test_pushing_the_same_manifest_twice_is_idempotent(registry):
     data = registry.push_image("team/app")
-    manifests.put("team/app", "latest", data, media.OCI_MANIFEST)
+    manifests.put("team/app", "latest", data, manifest_formats.OCI_MANIFEST)
     assert Manifest.objects.count() == RepositoryManifest.objects.count() == Tag.objects.count() == 1
 
 
@@ -156,7 +155,7 @@ def test_get_errors(registry):
 
 def test_delete_by_tag_only_untags(registry):
     data = registry.push_image("team/app", "v1")
-    manifests.put("team/app", "v2", data, media.OCI_MANIFEST)
+    manifests.put("team/app", "v2", data, manifest_formats.OCI_MANIFEST)
     manifests.delete("team/app", "v1")
     assert list(Tag.objects.values_list("name", flat=True)) == ["v2"]
     assert manifests.get("team/app", digests.of_bytes(data))
@@ -168,7 +167,7 @@ def test_delete_by_tag_only_untags(registry):
 
 def test_delete_by_digest_removes_the_manifest_and_its_tags_from_one_repository(registry):
     data = registry.push_image("team/app", "v1")
-    manifests.put("team/app", "v2", data, media.OCI_MANIFEST)
+    manifests.put("team/app", "v2", data, manifest_formats.OCI_MANIFEST)
     other = registry.push_image("team/app", "other", layers=(b"other",))
     registry.push_image("mirror/app", "v1")
 
@@ -195,7 +194,7 @@ def test_index_children_and_platform_child(registry):
     index = registry.index_manifest(
         (arm64, {"os": "linux", "architecture": "arm64"}), (amd64, {"os": "linux", "architecture": "amd64"})
     )
-    manifest, _ = manifests.put("team/app", "latest", index, media.OCI_INDEX)
+    manifest, _ = manifests.put("team/app", "latest", index, manifest_formats.OCI_INDEX)
     assert list(manifest.children.values_list("position", "digest")) == [
         (0, digests.of_bytes(arm64)),
         (1, digests.of_bytes(amd64)),
@@ -206,7 +205,7 @@ def test_index_children_and_platform_child(registry):
 
 def test_referrers_lists_manifests_whose_subject_is_the_digest(registry):
     subject = registry.push_image("team/app")
-    descriptor = {"mediaType": media.OCI_MANIFEST, "digest": digests.of_bytes(subject), "size": len(subject)}
+    descriptor = {"mediaType": manifest_formats.OCI_MANIFEST, "digest": digests.of_bytes(subject), "size": len(subject)}
     sbom = registry.push_image(
         "team/app", "sbom", layers=(b"sbom",), subject=descriptor, artifactType="application/vnd.example.sbom"
     )
@@ -218,13 +217,13 @@ def test_referrers_lists_manifests_whose_subject_is_the_digest(registry):
     entries = manifests.referrers("team/app", digests.of_bytes(subject))
     assert entries == [
         {
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "digest": digests.of_bytes(sbom),
             "size": len(sbom),
             "artifactType": "application/vnd.example.sbom",
         },
         {
-            "mediaType": media.OCI_MANIFEST,
+            "mediaType": manifest_formats.OCI_MANIFEST,
             "digest": digests.of_bytes(sig),
             "size": len(sig),
             "artifactType": "application/vnd.oci.image.config.v1+json",

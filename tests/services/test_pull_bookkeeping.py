@@ -2,7 +2,7 @@
 
 import pytest
 
-from images import manifests as media
+from images import manifest_formats
 from images.models import Repository
 from images.services import manifests
 
@@ -19,12 +19,12 @@ def test_a_pull_sets_last_pull_at_once_a_minute(registry, client, django_assert_
     registry.push_image("team/app", "v1")
     assert Repository.objects.get(name="team/app").last_pull_at is None
 
-    assert client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST).status_code == 200
+    assert client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
     first = Repository.objects.get(name="team/app").last_pull_at
     assert first is not None
 
     with django_assert_num_queries(1):  # the manifest lookup only: no update, no webhook query
-        assert client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=media.OCI_MANIFEST).status_code == 200
+        assert client.get("/v2/team/app/manifests/v1", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
     assert Repository.objects.get(name="team/app").last_pull_at == first
 
     assert client.head("/v2/team/app/manifests/v1").status_code == 200  # a HEAD is not a pull

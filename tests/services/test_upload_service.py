@@ -10,19 +10,12 @@ from django.utils import timezone
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories, upload_statements, uploads, uploads_purge
-from storage_backends import scratch
+from images.services import repositories, uploads, uploads_purge
+from storage_backends import upload_staging
 
 pytestmark = pytest.mark.django_db
 
 DATA = b"some layer bytes" * 1000
-
-
-@pytest.fixture(params=["one statement", "transaction"])
-def commit_path(request, monkeypatch):
-    """Both ways commit_upload writes its rows (one statement is PostgreSQL's; SQLite always uses the transaction)."""
-    monkeypatch.setattr(upload_statements, "ENABLED", request.param == "one statement")
-    return request.param
 
 
 def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs, commit_path):
@@ -115,7 +108,7 @@ def test_a_chunk_that_fails_midway_is_discarded_on_the_next_append():
 
 
 def _another_process(monkeypatch):
-    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())  # a fresh process knows no hasher
+    monkeypatch.setattr(upload_staging, "_hashers", type(upload_staging._hashers)())  # a fresh process knows no hasher
 
 
 def test_complete_in_another_process_checks_the_digest_recorded_with_the_last_chunk(monkeypatch):
@@ -127,7 +120,7 @@ def test_complete_in_another_process_checks_the_digest_recorded_with_the_last_ch
     def no_reading_back(*args):
         raise AssertionError("the staged bytes were read back")
 
-    monkeypatch.setattr(scratch, "_staged_blocks", no_reading_back)
+    monkeypatch.setattr(upload_staging, "_staged_blocks", no_reading_back)
     with pytest.raises(DigestInvalid) as excinfo:
         uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(b"other"))
     assert excinfo.value.detail["actual"] == digests.of_bytes(DATA)
@@ -139,7 +132,7 @@ def test_a_first_chunk_in_another_process_than_the_post_is_hashed_as_it_is_writt
     _another_process(monkeypatch)  # with 3 workers, 2 PATCHes in 3 land away from their POST
     uploads.append(uploads.get("r", upload.uuid), [DATA])
     assert Upload.objects.get(pk=upload.pk).staged_digest == digests.of_bytes(DATA)
-    monkeypatch.setattr(scratch, "_staged_blocks", lambda *args: pytest.fail("the staged bytes were read back"))
+    monkeypatch.setattr(upload_staging, "_staged_blocks", lambda *args: pytest.fail("the staged bytes were read back"))
     _another_process(monkeypatch)
     assert uploads.complete(uploads.get("r", upload.uuid), digests.of_bytes(DATA)).size == len(DATA)
 
@@ -176,13 +169,13 @@ def test_identical_content_is_stored_once(blob_files, commit_path):
 def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypatch, commit_path):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
-    promote = scratch.promote
+    promote = upload_staging.promote
 
     def purged_meanwhile(upload_id, digest, size):
         promote(upload_id, digest, size)
         Upload.objects.filter(uuid=upload_id).delete()  # purge_uploads, while the bytes moved
 
-    monkeypatch.setattr(scratch, "promote", purged_meanwhile)
+    monkeypatch.setattr(upload_staging, "promote", purged_meanwhile)
     with pytest.raises(BlobUploadUnknown):
         uploads.complete(upload, digests.of_bytes(DATA))
     assert not Blob.objects.exists() and not RepositoryBlob.objects.exists()
@@ -237,7 +230,7 @@ def test_a_put_the_recorded_digest_does_not_answer_claims_nothing():
 def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeypatch, commit_path):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
-    scratch.discard(upload.uuid)  # the staging folder lost between the last chunk and the PUT
+    upload_staging.discard(upload.uuid)  # the staging folder lost between the last chunk and the PUT
     _another_process(monkeypatch)  # the PUT lands where the recorded digest is all there is
     with pytest.raises(BlobUploadUnknown):
         if uploads.complete_staged("team/app", upload.uuid, digests.of_bytes(DATA)) is None:
@@ -263,13 +256,13 @@ def test_a_session_purged_while_its_blob_commits_leaves_no_rows(blob_files, monk
         repositories.get_or_create("team/new")
     upload = uploads.start("team/new")
     uploads.append(upload, [DATA])
-    promote = scratch.promote
+    promote = upload_staging.promote
 
     def promote_then_purged(*args):
         promote(*args)
         Upload.objects.filter(pk=upload.pk).delete()  # the purge, between the bytes and the rows
 
-    monkeypatch.setattr(scratch, "promote", promote_then_purged)
+    monkeypatch.setattr(upload_staging, "promote", promote_then_purged)
     with pytest.raises(BlobUploadUnknown):
         if uploads.complete_staged("team/new", upload.uuid, digests.of_bytes(DATA)) is None:
             uploads.complete(uploads.get("team/new", upload.uuid), digests.of_bytes(DATA))
@@ -308,7 +301,7 @@ def test_get_finds_a_session_only_in_its_repository(commit_path):
 
 def test_append_to_a_session_whose_bytes_are_gone():
     upload = uploads.start("r")
-    scratch.discard(upload.uuid)
+    upload_staging.discard(upload.uuid)
     with pytest.raises(BlobUploadUnknown):
         uploads.append(upload, [b"x"])
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from images import digests
-from storage_backends import blobstore, paths, scratch
+from storage_backends import blobstore, paths, upload_staging
 
 MIB = 1024 * 1024
 
@@ -19,7 +19,7 @@ def blocks_of(data, size=256 * 1024):
 
 def forget_hashers(monkeypatch):
     """As if the next request landed in another server process."""
-    monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())
+    monkeypatch.setattr(upload_staging, "_hashers", type(upload_staging._hashers)())
 
 
 def test_blob_roundtrip_ranges_and_delete(backend):
@@ -52,20 +52,20 @@ def test_upload_in_chunks_then_promote(backend, monkeypatch, other_process):
     data = os.urandom(2 * MIB + 7)
     chunks = [data[:MIB], data[MIB : 2 * MIB], data[2 * MIB :]]
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
+    upload_staging.create(upload_id)
     offset = 0
     for chunk in chunks:
         if other_process:
             forget_hashers(monkeypatch)
-        offset = scratch.append(upload_id, offset, blocks_of(chunk))
+        offset = upload_staging.append(upload_id, offset, blocks_of(chunk))
     assert offset == len(data)
     if other_process:
         forget_hashers(monkeypatch)
-    digest = scratch.digest_of(upload_id, offset)
+    digest = upload_staging.digest_of(upload_id, offset)
     assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
-    scratch.promote(upload_id, digest, offset)
+    upload_staging.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == data
-    scratch.discard(upload_id)  # after the rows (images.services.blobs.commit_upload)
+    upload_staging.discard(upload_id)  # after the rows (images.services.blobs.commit_blob)
     assert blobstore.adapter().list(paths.upload_dir(upload_id)) == []
 
 
@@ -73,56 +73,56 @@ def test_promote_keeps_the_staging_for_a_retried_commit(backend, monkeypatch):
     """A commit killed after the bytes have their address but before its rows: the retry re-checks the
     digest against the staging, so promote leaves it whole until the rows are in (then discard)."""
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    offset = scratch.append(upload_id, 0, [b"chunk one, ", b"chunk two"])
+    upload_staging.create(upload_id)
+    offset = upload_staging.append(upload_id, 0, [b"chunk one, ", b"chunk two"])
     digest = digests.of_bytes(b"chunk one, chunk two")
     if not blobstore.adapter().supports_append:  # the filesystem moves its one staging file into place
-        scratch.promote(upload_id, digest, offset)
+        upload_staging.promote(upload_id, digest, offset)
         forget_hashers(monkeypatch)
-        assert scratch.digest_of(upload_id, offset) == digest
-    scratch.promote(upload_id, digest, offset)
-    scratch.discard(upload_id)
+        assert upload_staging.digest_of(upload_id, offset) == digest
+    upload_staging.promote(upload_id, digest, offset)
+    upload_staging.discard(upload_id)
     assert b"".join(blobstore.read_blob(digest)) == b"chunk one, chunk two"
 
 
 def test_rewritten_chunk_replaces_the_torn_tail(backend, monkeypatch):
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    scratch.append(upload_id, 0, [b"hello "])
-    scratch.append(upload_id, 6, [b"wrong bytes"])
+    upload_staging.create(upload_id)
+    upload_staging.append(upload_id, 0, [b"hello "])
+    upload_staging.append(upload_id, 6, [b"wrong bytes"])
     forget_hashers(monkeypatch)
-    offset = scratch.append(upload_id, 6, [b"world"])  # the client retries the chunk at offset 6
-    assert scratch.digest_of(upload_id, offset) == digests.of_bytes(b"hello world")
+    offset = upload_staging.append(upload_id, 6, [b"world"])  # the client retries the chunk at offset 6
+    assert upload_staging.digest_of(upload_id, offset) == digests.of_bytes(b"hello world")
 
 
 def test_a_late_copy_of_an_old_chunk_leaves_the_newer_chunks_alone(backend, monkeypatch):
     """A client gave up on a chunk and sent it again (maybe to another instance), the session moved on,
     and only then does the first request write its copy: the bytes staged after it stay."""
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    offset = scratch.append(upload_id, 0, [b"hello "])
-    offset = scratch.append(upload_id, offset, [b"world"])
-    scratch.append(upload_id, 0, [b"hello "])  # the request the client had given up on
+    upload_staging.create(upload_id)
+    offset = upload_staging.append(upload_id, 0, [b"hello "])
+    offset = upload_staging.append(upload_id, offset, [b"world"])
+    upload_staging.append(upload_id, 0, [b"hello "])  # the request the client had given up on
     forget_hashers(monkeypatch)
     digest = digests.of_bytes(b"hello world")
-    assert scratch.digest_of(upload_id, offset) == digest
-    scratch.promote(upload_id, digest, offset)
+    assert upload_staging.digest_of(upload_id, offset) == digest
+    upload_staging.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == b"hello world"
 
 
 def test_empty_upload_and_discard(backend):
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    offset = scratch.append(upload_id, 0, [])
-    digest = scratch.digest_of(upload_id, offset)
+    upload_staging.create(upload_id)
+    offset = upload_staging.append(upload_id, 0, [])
+    digest = upload_staging.digest_of(upload_id, offset)
     assert digest == digests.of_bytes(b"")
-    scratch.promote(upload_id, digest, offset)
+    upload_staging.promote(upload_id, digest, offset)
     assert blobstore.size(digest) == 0
 
     other = uuid.uuid4()
-    scratch.create(other)
-    scratch.append(other, 0, [b"abandoned"])
-    scratch.discard(other)
+    upload_staging.create(other)
+    upload_staging.append(other, 0, [b"abandoned"])
+    upload_staging.discard(other)
     assert blobstore.adapter().list(paths.upload_dir(other)) == []
 
 
@@ -146,32 +146,32 @@ def test_check_reports_a_reachable_store(backend):
 
 def test_promote_takes_only_the_checked_bytes(backend):
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    offset = scratch.append(upload_id, 0, [b"hello "])
+    upload_staging.create(upload_id)
+    offset = upload_staging.append(upload_id, 0, [b"hello "])
     if blobstore.adapter().supports_append:  # a failed chunk's torn tail, left past the offset
         with open(blobstore.local_path(paths.upload(upload_id)), "ab") as fh:
             fh.write(b"torn tail")
     digest = digests.of_bytes(b"hello ")
-    scratch.promote(upload_id, digest, offset)
+    upload_staging.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == b"hello "
 
 
 def test_promote_of_staging_that_is_gone_writes_nothing(backend):
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    offset = scratch.append(upload_id, 0, [b"staged, then lost"])
-    scratch.discard(upload_id)  # as a bucket lifecycle rule or a wiped disk would
+    upload_staging.create(upload_id)
+    offset = upload_staging.append(upload_id, 0, [b"staged, then lost"])
+    upload_staging.discard(upload_id)  # as a bucket lifecycle rule or a wiped disk would
     digest = digests.of_bytes(b"staged, then lost")
     with pytest.raises(FileNotFoundError):
-        scratch.promote(upload_id, digest, offset)
+        upload_staging.promote(upload_id, digest, offset)
     assert not blobstore.exists(digest)
 
 
 def test_promote_of_short_staging_writes_nothing(backend):
     upload_id = uuid.uuid4()
-    scratch.create(upload_id)
-    scratch.append(upload_id, 0, [b"first chunk "])
+    upload_staging.create(upload_id)
+    upload_staging.append(upload_id, 0, [b"first chunk "])
     digest = digests.of_bytes(b"first chunk second chunk")
     with pytest.raises(FileNotFoundError):
-        scratch.promote(upload_id, digest, len(b"first chunk second chunk"))  # the second never landed
+        upload_staging.promote(upload_id, digest, len(b"first chunk second chunk"))  # the second never landed
     assert not blobstore.exists(digest)

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from images import digests
-from storage_backends import scratch
+from storage_backends import upload_staging
 
 pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024
@@ -18,7 +18,7 @@ def push_in_chunks(client, repo, data, chunk, monkeypatch):
     assert response.status_code == 202
     location = response["Location"]
     for start in range(0, len(data), chunk):
-        monkeypatch.setattr(scratch, "_hashers", type(scratch._hashers)())  # next chunk: another process
+        monkeypatch.setattr(upload_staging, "_hashers", type(upload_staging._hashers)())  # next chunk: another process
         part = data[start : start + chunk]
         response = client.generic(
             "PATCH",

@@ -1,14 +1,14 @@
-"""images.manifests.parse: bytes (+ Content-Type) -> ParsedManifest, no database."""
+"""images.manifest_formats.parse: bytes (+ Content-Type) -> ParsedManifest, no database."""
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from images import manifests
+from images import manifest_formats
 from images.errors import ManifestInvalid
+from tests.support.registry import sha256
 
 FIXTURES = Path(__file__).parent / "manifests"
 
@@ -25,15 +25,11 @@ def encode(body):
     return json.dumps(body).encode()
 
 
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def test_docker_schema2_manifest():
     data = fixture_bytes("docker_manifest.json")
-    parsed = manifests.parse(data, manifests.DOCKER_MANIFEST)
+    parsed = manifest_formats.parse(data, manifest_formats.DOCKER_MANIFEST)
     body = json.loads(data)
-    assert parsed.media_type == manifests.DOCKER_MANIFEST
+    assert parsed.media_type == manifest_formats.DOCKER_MANIFEST
     assert parsed.digest == sha256(data)
     assert parsed.size == len(data)
     assert not parsed.is_index
@@ -48,8 +44,8 @@ def test_docker_schema2_manifest():
 
 def test_docker_manifest_list():
     data = fixture_bytes("docker_manifest_list.json")
-    parsed = manifests.parse(data, manifests.DOCKER_LIST)
-    assert parsed.media_type == manifests.DOCKER_LIST
+    parsed = manifest_formats.parse(data, manifest_formats.DOCKER_LIST)
+    assert parsed.media_type == manifest_formats.DOCKER_LIST
     assert parsed.is_index
     assert parsed.config is None
     assert parsed.layers == ()
@@ -57,13 +53,13 @@ def test_docker_manifest_list():
         {"architecture": "amd64", "os": "linux"},
         {"architecture": "arm64", "os": "linux", "variant": "v8"},
     ]
-    assert all(c.media_type == manifests.DOCKER_MANIFEST for c in parsed.children)
+    assert all(c.media_type == manifest_formats.DOCKER_MANIFEST for c in parsed.children)
 
 
 def test_oci_manifest():
     data = fixture_bytes("oci_manifest.json")
-    parsed = manifests.parse(data, manifests.OCI_MANIFEST)
-    assert parsed.media_type == manifests.OCI_MANIFEST
+    parsed = manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
+    assert parsed.media_type == manifest_formats.OCI_MANIFEST
     assert parsed.config.media_type == "application/vnd.oci.image.config.v1+json"
     assert len(parsed.layers) == 2
     assert parsed.annotations == {"org.opencontainers.image.created": "2024-01-01T00:00:00Z"}
@@ -73,8 +69,8 @@ def test_oci_manifest():
 
 def test_oci_index():
     data = fixture_bytes("oci_index.json")
-    parsed = manifests.parse(data, manifests.OCI_INDEX)
-    assert parsed.media_type == manifests.OCI_INDEX
+    parsed = manifest_formats.parse(data, manifest_formats.OCI_INDEX)
+    assert parsed.media_type == manifest_formats.OCI_INDEX
     assert parsed.is_index
     assert len(parsed.children) == 3
     assert parsed.children[2].platform is None
@@ -86,11 +82,11 @@ def test_oci_index():
 def test_artifact_with_artifact_type_and_subject():
     data = fixture_bytes("oci_artifact.json")
     body = json.loads(data)
-    parsed = manifests.parse(data, manifests.OCI_MANIFEST)
+    parsed = manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
     assert parsed.artifact_type == "application/vnd.example.sbom.v1+json"
     assert parsed.effective_artifact_type == "application/vnd.example.sbom.v1+json"
     assert parsed.subject.digest == body["subject"]["digest"]
-    assert parsed.subject.media_type == manifests.OCI_MANIFEST
+    assert parsed.subject.media_type == manifest_formats.OCI_MANIFEST
     assert parsed.subject.size == 7682
     assert parsed.config.media_type == "application/vnd.oci.empty.v1+json"
 
@@ -98,8 +94,8 @@ def test_artifact_with_artifact_type_and_subject():
 def test_index_may_carry_a_subject_and_artifact_type():
     body = fixture_json("oci_index.json")
     body["artifactType"] = "application/vnd.example.signatures"
-    body["subject"] = {"mediaType": manifests.OCI_MANIFEST, "digest": sha256(b"x"), "size": 1}
-    parsed = manifests.parse(encode(body), manifests.OCI_INDEX)
+    body["subject"] = {"mediaType": manifest_formats.OCI_MANIFEST, "digest": sha256(b"x"), "size": 1}
+    parsed = manifest_formats.parse(encode(body), manifest_formats.OCI_INDEX)
     assert parsed.subject.digest == sha256(b"x")
     assert parsed.effective_artifact_type == "application/vnd.example.signatures"
 
@@ -108,77 +104,81 @@ def test_digest_is_of_the_exact_bytes():
     compact = encode(fixture_json("oci_manifest.json"))
     pretty = fixture_bytes("oci_manifest.json")
     assert compact != pretty
-    assert manifests.parse(compact, manifests.OCI_MANIFEST).digest == sha256(compact)
-    assert manifests.parse(pretty, manifests.OCI_MANIFEST).digest == sha256(pretty)
+    assert manifest_formats.parse(compact, manifest_formats.OCI_MANIFEST).digest == sha256(compact)
+    assert manifest_formats.parse(pretty, manifest_formats.OCI_MANIFEST).digest == sha256(pretty)
 
 
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [
-        ("docker_manifest.json", manifests.DOCKER_MANIFEST),
-        ("docker_manifest_list.json", manifests.DOCKER_LIST),
-        ("oci_manifest.json", manifests.OCI_MANIFEST),
-        ("oci_index.json", manifests.OCI_INDEX),
+        ("docker_manifest.json", manifest_formats.DOCKER_MANIFEST),
+        ("docker_manifest_list.json", manifest_formats.DOCKER_LIST),
+        ("oci_manifest.json", manifest_formats.OCI_MANIFEST),
+        ("oci_index.json", manifest_formats.OCI_INDEX),
     ],
 )
 def test_media_type_comes_from_the_body_without_a_content_type(fixture, expected):
-    assert manifests.parse(fixture_bytes(fixture), "").media_type == expected
+    assert manifest_formats.parse(fixture_bytes(fixture), "").media_type == expected
 
 
 @pytest.mark.parametrize("fixture", ["docker_manifest.json", "oci_index.json"])
 @pytest.mark.parametrize("content_type", ["application/json", "application/octet-stream", "text/plain; charset=utf-8"])
 def test_a_generic_content_type_is_refused(fixture, content_type):
     with pytest.raises(ManifestInvalid, match="not a manifest media type"):
-        manifests.parse(fixture_bytes(fixture), content_type)
+        manifest_formats.parse(fixture_bytes(fixture), content_type)
 
 
 @pytest.mark.parametrize(
-    ("fixture", "expected"), [("oci_manifest.json", manifests.OCI_MANIFEST), ("oci_index.json", manifests.OCI_INDEX)]
+    ("fixture", "expected"),
+    [("oci_manifest.json", manifest_formats.OCI_MANIFEST), ("oci_index.json", manifest_formats.OCI_INDEX)],
 )
 def test_media_type_is_guessed_when_neither_header_nor_body_declares_it(fixture, expected):
     body = fixture_json(fixture)
     del body["mediaType"]
-    assert manifests.parse(encode(body), "").media_type == expected
+    assert manifest_formats.parse(encode(body), "").media_type == expected
 
 
 def test_content_type_parameters_and_case_are_ignored():
     data = fixture_bytes("oci_manifest.json")
-    parsed = manifests.parse(data, "Application/VND.oci.image.manifest.v1+json; charset=utf-8")
-    assert parsed.media_type == manifests.OCI_MANIFEST
+    parsed = manifest_formats.parse(data, "Application/VND.oci.image.manifest.v1+json; charset=utf-8")
+    assert parsed.media_type == manifest_formats.OCI_MANIFEST
 
 
 def test_content_type_is_used_when_the_body_has_no_media_type():
     body = fixture_json("docker_manifest.json")
     del body["mediaType"]
-    assert manifests.parse(encode(body), manifests.DOCKER_MANIFEST).media_type == manifests.DOCKER_MANIFEST
+    assert (
+        manifest_formats.parse(encode(body), manifest_formats.DOCKER_MANIFEST).media_type
+        == manifest_formats.DOCKER_MANIFEST
+    )
 
 
 @pytest.mark.parametrize(
     ("fixture", "content_type"),
     [
-        ("docker_manifest.json", manifests.OCI_MANIFEST),
-        ("oci_manifest.json", manifests.DOCKER_MANIFEST),
-        ("oci_index.json", manifests.DOCKER_LIST),
-        ("docker_manifest_list.json", manifests.OCI_INDEX),
-        ("oci_manifest.json", manifests.OCI_INDEX),
+        ("docker_manifest.json", manifest_formats.OCI_MANIFEST),
+        ("oci_manifest.json", manifest_formats.DOCKER_MANIFEST),
+        ("oci_index.json", manifest_formats.DOCKER_LIST),
+        ("docker_manifest_list.json", manifest_formats.OCI_INDEX),
+        ("oci_manifest.json", manifest_formats.OCI_INDEX),
     ],
 )
 def test_media_type_must_match_content_type(fixture, content_type):
     with pytest.raises(ManifestInvalid, match="does not match Content-Type"):
-        manifests.parse(fixture_bytes(fixture), content_type)
+        manifest_formats.parse(fixture_bytes(fixture), content_type)
 
 
-@pytest.mark.parametrize("content_type", ["", "application/json", *manifests.DOCKER_SCHEMA1])
+@pytest.mark.parametrize("content_type", ["", "application/json", *manifest_formats.DOCKER_SCHEMA1])
 def test_docker_schema1_is_refused(content_type):
     with pytest.raises(ManifestInvalid, match="schema 1|not a manifest media type"):
-        manifests.parse(fixture_bytes("docker_schema1.json"), content_type)
+        manifest_formats.parse(fixture_bytes("docker_schema1.json"), content_type)
 
 
 def test_schema1_media_type_in_body_is_refused():
     body = fixture_json("oci_manifest.json")
-    body["mediaType"] = manifests.DOCKER_SCHEMA1[1]
+    body["mediaType"] = manifest_formats.DOCKER_SCHEMA1[1]
     with pytest.raises(ManifestInvalid, match="schema 1"):
-        manifests.parse(encode(body), "")
+        manifest_formats.parse(encode(body), "")
 
 
 @pytest.mark.parametrize("media_type", ["application/vnd.example.unknown+json", "text/plain"])
@@ -186,7 +186,7 @@ def test_unsupported_media_types_are_refused(media_type):
     body = fixture_json("oci_manifest.json")
     body["mediaType"] = media_type
     with pytest.raises(ManifestInvalid, match="unsupported manifest media type"):
-        manifests.parse(encode(body), "")
+        manifest_formats.parse(encode(body), "")
 
 
 @pytest.mark.parametrize(
@@ -220,13 +220,13 @@ def test_unsupported_media_types_are_refused(media_type):
 )
 def test_invalid_json_is_refused(data):
     with pytest.raises(ManifestInvalid):
-        manifests.parse(data, manifests.OCI_MANIFEST)
+        manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
 
 
 @pytest.mark.parametrize("data", [b"[]", b'"manifest"', b"2", b"null", b"true"])
 def test_non_object_json_is_refused(data):
     with pytest.raises(ManifestInvalid, match="JSON object"):
-        manifests.parse(data, manifests.OCI_MANIFEST)
+        manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
 
 
 @pytest.mark.parametrize("version", [None, 3, "2", 0])
@@ -237,28 +237,28 @@ def test_schema_version_must_be_2(version):
     else:
         body["schemaVersion"] = version
     with pytest.raises(ManifestInvalid, match="schemaVersion"):
-        manifests.parse(encode(body), manifests.OCI_MANIFEST)
+        manifest_formats.parse(encode(body), manifest_formats.OCI_MANIFEST)
 
 
 def test_media_type_must_be_a_string():
     body = fixture_json("oci_manifest.json")
     body["mediaType"] = ["application/vnd.oci.image.manifest.v1+json"]
     with pytest.raises(ManifestInvalid, match="mediaType must be a string"):
-        manifests.parse(encode(body), "")
+        manifest_formats.parse(encode(body), "")
 
 
 def test_image_manifest_needs_a_config():
     body = fixture_json("oci_manifest.json")
     del body["config"]
     with pytest.raises(ManifestInvalid, match="config"):
-        manifests.parse(encode(body), manifests.OCI_MANIFEST)
+        manifest_formats.parse(encode(body), manifest_formats.OCI_MANIFEST)
 
 
 def test_annotations_must_be_an_object():
     body = fixture_json("oci_manifest.json")
     body["annotations"] = ["a", "b"]
     with pytest.raises(ManifestInvalid, match="annotations"):
-        manifests.parse(encode(body), manifests.OCI_MANIFEST)
+        manifest_formats.parse(encode(body), manifest_formats.OCI_MANIFEST)
 
 
 def _mutate(fixture, path, value):
@@ -307,7 +307,7 @@ BAD_DESCRIPTORS = [
 def test_bad_descriptors_in_image_manifests(path, value):
     data = _mutate("oci_artifact.json", path, value)
     with pytest.raises(ManifestInvalid) as excinfo:
-        manifests.parse(data, manifests.OCI_MANIFEST)
+        manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
     assert excinfo.value.code == "MANIFEST_INVALID"
     assert excinfo.value.status == 400
 
@@ -330,24 +330,24 @@ BAD_CHILDREN = [
 def test_bad_descriptors_in_indexes(path, value):
     data = _mutate("oci_index.json", path, value)
     with pytest.raises(ManifestInvalid):
-        manifests.parse(data, manifests.OCI_INDEX)
+        manifest_formats.parse(data, manifest_formats.OCI_INDEX)
 
 
 def test_descriptor_errors_name_the_offending_field():
     data = _mutate("oci_manifest.json", ("layers", 1, "digest"), "sha256:short")
     with pytest.raises(ManifestInvalid, match=r"layers\[1\]"):
-        manifests.parse(data, manifests.OCI_MANIFEST)
+        manifest_formats.parse(data, manifest_formats.OCI_MANIFEST)
 
 
 def test_empty_layers_and_empty_index_are_valid():
     image = _mutate("oci_manifest.json", ("layers",), [])
-    assert manifests.parse(image, manifests.OCI_MANIFEST).layers == ()
+    assert manifest_formats.parse(image, manifest_formats.OCI_MANIFEST).layers == ()
     index = _mutate("oci_index.json", ("manifests",), [])
-    assert manifests.parse(index, manifests.OCI_INDEX).children == ()
+    assert manifest_formats.parse(index, manifest_formats.OCI_INDEX).children == ()
 
 
 def test_descriptor_as_dict_round_trips_optional_fields():
-    parsed = manifests.parse(fixture_bytes("oci_index.json"), manifests.OCI_INDEX)
+    parsed = manifest_formats.parse(fixture_bytes("oci_index.json"), manifest_formats.OCI_INDEX)
     first, _, last = parsed.children
     assert first.as_dict()["platform"] == {"architecture": "amd64", "os": "linux"}
     assert "annotations" not in first.as_dict()

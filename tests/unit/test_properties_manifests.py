@@ -1,4 +1,4 @@
-"""Properties of images.manifests.parse: arbitrary bytes, JSON or Content-Type fail only with
+"""Properties of images.manifest_formats.parse: arbitrary bytes, JSON or Content-Type fail only with
 ManifestInvalid; any well-formed image or index parses, keeping its exact digest, size and descriptors."""
 
 import hashlib
@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from images import manifests
+from images import manifest_formats
 from images.errors import ManifestInvalid
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None)
@@ -28,13 +28,15 @@ MANIFEST_KEYS = [
     "artifactType",
 ]
 DESCRIPTOR_KEYS = ["mediaType", "digest", "size", "platform", "annotations", "artifactType"]
-CONTENT_TYPES = st.one_of(st.sampled_from([*manifests.SUPPORTED_TYPES, *manifests.DOCKER_SCHEMA1, ""]), st.text())
+CONTENT_TYPES = st.one_of(
+    st.sampled_from([*manifest_formats.SUPPORTED_TYPES, *manifest_formats.DOCKER_SCHEMA1, ""]), st.text()
+)
 HEX = st.text("0123456789abcdef", min_size=64, max_size=64)
 
 
 def parse_or_invalid(data, content_type=""):
     try:
-        return manifests.parse(data, content_type)
+        return manifest_formats.parse(data, content_type)
     except ManifestInvalid:
         return None
 
@@ -62,7 +64,7 @@ def _descriptors():
         {},
         optional={
             "schemaVersion": st.sampled_from([2, 1, "2", 2.0, True, None]),
-            "mediaType": st.sampled_from(manifests.SUPPORTED_TYPES) | JSON_VALUES,
+            "mediaType": st.sampled_from(manifest_formats.SUPPORTED_TYPES) | JSON_VALUES,
             "config": _descriptors().map(lambda d: d[0] if d else {}),
             "layers": _descriptors() | JSON_VALUES,
             "manifests": _descriptors() | JSON_VALUES,
@@ -76,7 +78,7 @@ def _descriptors():
 def test_manifest_shaped_json_with_wrong_types_is_manifest_invalid(body, content_type):
     parsed = parse_or_invalid(json.dumps(body).encode(), content_type)
     if parsed is not None:
-        assert parsed.media_type in manifests.SUPPORTED_TYPES
+        assert parsed.media_type in manifest_formats.SUPPORTED_TYPES
 
 
 @st.composite
@@ -86,7 +88,7 @@ def descriptors(draw, media_type="application/vnd.oci.image.layer.v1.tar"):
 
 @st.composite
 def images(draw):
-    media_type = draw(st.sampled_from(manifests.IMAGE_TYPES))
+    media_type = draw(st.sampled_from(manifest_formats.IMAGE_TYPES))
     body = {
         "schemaVersion": 2,
         "mediaType": media_type,
@@ -102,7 +104,7 @@ def images(draw):
 def test_valid_images_parse_and_keep_digest_size_and_descriptors(image, indent, parameters):
     media_type, body = image
     data = json.dumps(body, indent=indent or None).encode()
-    parsed = manifests.parse(data, media_type + parameters)
+    parsed = manifest_formats.parse(data, media_type + parameters)
     assert parsed.digest == "sha256:" + hashlib.sha256(data).hexdigest()
     assert parsed.size == len(data) and parsed.media_type == media_type
     assert parsed.config.as_dict() == body["config"]
@@ -111,8 +113,8 @@ def test_valid_images_parse_and_keep_digest_size_and_descriptors(image, indent, 
 
 
 @PROPERTY
-@given(st.sampled_from(manifests.INDEX_TYPES), st.lists(descriptors(manifests.OCI_MANIFEST), max_size=5))
+@given(st.sampled_from(manifest_formats.INDEX_TYPES), st.lists(descriptors(manifest_formats.OCI_MANIFEST), max_size=5))
 def test_valid_indexes_parse_with_their_children(media_type, children):
     data = json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": children}).encode()
-    parsed = manifests.parse(data, media_type)
+    parsed = manifest_formats.parse(data, media_type)
     assert parsed.is_index and [child.as_dict() for child in parsed.children] == children

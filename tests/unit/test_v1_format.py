@@ -1,7 +1,6 @@
 """images.v1_format: ids, names, User-Agents, layer digests, v1 -> schema 2. No database."""
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -10,12 +9,9 @@ import zlib
 
 import pytest
 
-from images import manifests, v1_format
+from images import manifest_formats, v1_format
 from images.errors import DataInvalid, ImageIdInvalid, ImageInvalid, LayerInvalid, TagInvalid
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+from tests.support.registry import sha256
 
 
 def a_tar(size=200_000):
@@ -231,8 +227,8 @@ def test_image_config_defaults_platform():
 
 def test_image_manifest_parses_as_docker_schema2():
     data = v1_format.image_manifest("sha256:" + "c" * 64, 10, [("sha256:" + "1" * 64, 3), ("sha256:" + "2" * 64, 4)])
-    parsed = manifests.parse(data, manifests.DOCKER_MANIFEST)
-    assert parsed.media_type == manifests.DOCKER_MANIFEST
+    parsed = manifest_formats.parse(data, manifest_formats.DOCKER_MANIFEST)
+    assert parsed.media_type == manifest_formats.DOCKER_MANIFEST
     assert parsed.config.media_type == "application/vnd.docker.container.image.v1+json"
     assert [(d.digest[-1], d.size, d.media_type) for d in parsed.layers] == [
         ("1", 3, "application/vnd.docker.image.rootfs.diff.tar.gzip"),

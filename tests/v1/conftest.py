@@ -1,8 +1,8 @@
 """Helpers for the v1 API tests: images shaped the way Docker 1.x writes them, and a real server.
 
 Fixtures:
-  v1_server   Berth's runserver (registry_site.server.devserver, de-chunks bodies) in a thread, over real HTTP
   images      a 3-image chain (base, mid, top) with gzip tar layers and Docker 1.x JSON
+  (Berth over real HTTP: live_registry_url, tests/support/registry.py)
 """
 
 import gzip
@@ -15,15 +15,11 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests import live_server
+from tests.support.registry import sha256
 
 DOCKER_UA = "docker/1.4.1 go/go1.3.3 git-commit/5bc2ff8 kernel/3.16.0-4-AMD64 os/Linux arch/AMD64"
 DOCKER_SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def image_id(seed):
@@ -172,13 +168,6 @@ def images():
 
 
 # --- a real server ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def v1_server(transactional_db):
-    """Base URL of Berth served over real HTTP on 127.0.0.1, against the test database."""
-    with live_server.serving() as port:
-        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

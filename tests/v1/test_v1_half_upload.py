@@ -77,11 +77,11 @@ def _cut_short_put(base_url, path, body, announced):
     return int(answer.split(b" ", 2)[1])
 
 
-def test_a_layer_cut_short_leaves_nothing_behind(v1_server, http):
+def test_a_layer_cut_short_leaves_nothing_behind(live_registry_url, http):
     base = make_chain("cut")[0]
-    url = f"{v1_server}/v1/images/{base.id}"
+    url = f"{live_registry_url}/v1/images/{base.id}"
     assert http.put(f"{url}/json", data=base.json).status_code == 200
-    status = _cut_short_put(v1_server, f"/v1/images/{base.id}/layer", base.layer[:100], len(base.layer))
+    status = _cut_short_put(live_registry_url, f"/v1/images/{base.id}/layer", base.layer[:100], len(base.layer))
     assert status == 400
     assert not Upload.objects.exists()
     image = V1Image.objects.get(image_id=base.id)

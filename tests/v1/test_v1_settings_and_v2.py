@@ -5,14 +5,12 @@ import json
 
 import pytest
 
+from tests.support.registry import sha256
+
 pytestmark = pytest.mark.django_db
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def with_registry(settings, **values):

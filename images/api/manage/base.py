@@ -56,7 +56,7 @@ class ManageAPIMixin:
 
 
 # DRF's page template has no block around <html> and an icon-only format button: the two attributes an
-# accessible page needs there are added to the rendered page (tests/ui/test_a11y.py checks them).
+# accessible page needs there are added to the rendered page (tests/browser/test_a11y.py checks them).
 ACCESSIBLE = (
     ("<html>", '<html lang="en">'),
     ('data-toggle="dropdown" title=', 'data-toggle="dropdown" aria-label="Choose a format" title='),

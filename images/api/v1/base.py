@@ -13,7 +13,7 @@ from activity import context as activity_context
 from images import v1_format
 from images.api import streams
 from images.api.errors import to_registry_error
-from images.api.v2.base import RegistryNegotiation
+from images.api.responses import RegistryNegotiation
 from images.conf import registry_setting
 from images.errors import NameUnknown, PayloadTooLarge
 from images.services import notifications
@@ -31,14 +31,6 @@ def respond(data=True, status=200, headers=None, raw=None):
         headers.pop("Pragma")
     for key, value in headers.items():
         response[key] = value
-    return response
-
-
-def empty(status, headers=None):
-    response = HttpResponse(status=status)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    response["Content-Length"] = "0"
     return response
 
 

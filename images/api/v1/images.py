@@ -3,8 +3,8 @@
 from accounts import registry_auth
 from images import v1_format
 from images.api import streams
-from images.api.v1.base import V1View, cache_headers, empty, not_modified, read_small, respond, user_agent
-from images.api.v2.blobs import bytes_response, parse_range
+from images.api.responses import bytes_response, empty, parse_range
+from images.api.v1.base import V1View, cache_headers, not_modified, read_small, respond, user_agent
 from images.errors import ImageUnknown, RangeInvalid
 from images.services import blobs, v1_images
 

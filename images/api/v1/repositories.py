@@ -1,10 +1,10 @@
 """/v1/repositories/<repo>/...: the standalone index, tags, metadata, properties, delete."""
 
 from images import v1_format
+from images.api.responses import empty
 from images.api.v1.base import (
     IndexView,
     V1View,
-    empty,
     index_headers,
     read_small,
     require_standalone,

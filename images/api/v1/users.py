@@ -13,7 +13,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import credentials, registry_auth
 from images import v1_format
-from images.api.v1.base import IndexView, empty, read_small, respond
+from images.api.responses import empty
+from images.api.v1.base import IndexView, read_small, respond
 from images.conf import registry_setting
 from images.errors import DataInvalid, RegistryError
 

@@ -1,7 +1,5 @@
 """Shared plumbing for v2 views: no body parsing, fixed JSON rendering, the API header."""
 
-from django.http import HttpResponse
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -9,17 +7,8 @@ from accounts import registry_auth
 from activity import context as activity_context
 from images import permissions, references
 from images.api.errors import API_VERSION_HEADER
+from images.api.responses import RegistryNegotiation
 from images.services import notifications
-
-
-class RegistryNegotiation(BaseContentNegotiation):
-    """Registry clients send manifest media types in Accept; answers are always JSON."""
-
-    def select_parser(self, request, parsers):
-        return None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class RegistryView(APIView):
@@ -58,12 +47,3 @@ class RegistryView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
         return response
-
-
-def empty(status, headers=None, content_length=0):
-    """A response with no body; HEAD answers keep the real Content-Length."""
-    response = HttpResponse(status=status)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    response["Content-Length"] = str(content_length)
-    return response

@@ -2,9 +2,10 @@
 
 from django.http import HttpResponse
 
-from images import manifests as manifest_types
+from images import manifest_formats
 from images.api import streams
-from images.api.v2.base import RegistryView, empty
+from images.api.responses import empty
+from images.api.v2.base import RegistryView
 from images.conf import registry_setting
 from images.errors import PayloadTooLarge
 from images.services import manifests
@@ -19,9 +20,9 @@ def _accepted_types(request):
 def negotiate(request, name, manifest):
     """Serve the stored bytes; a client that accepts images but no index gets the linux/amd64 child."""
     accepted = _accepted_types(request)
-    if manifest.media_type not in manifest_types.INDEX_TYPES or not accepted:
+    if manifest.media_type not in manifest_formats.INDEX_TYPES or not accepted:
         return manifest
-    if accepted & set(manifest_types.INDEX_TYPES) or not accepted & set(manifest_types.IMAGE_TYPES):
+    if accepted & set(manifest_formats.INDEX_TYPES) or not accepted & set(manifest_formats.IMAGE_TYPES):
         return manifest
     return manifests.platform_child(name, manifest) or manifest
 

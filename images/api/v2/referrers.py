@@ -2,7 +2,7 @@
 
 from rest_framework.response import Response
 
-from images import manifests as manifest_types
+from images import manifest_formats
 from images.api.v2.base import RegistryView
 from proxy import reads as proxy_reads
 
@@ -12,8 +12,8 @@ class ReferrersView(RegistryView):
         artifact_type = request.query_params.get("artifactType")
         entries = proxy_reads.referrers(name, digest, artifact_type)
         response = Response(
-            {"schemaVersion": 2, "mediaType": manifest_types.OCI_INDEX, "manifests": entries},
-            content_type=manifest_types.OCI_INDEX,
+            {"schemaVersion": 2, "mediaType": manifest_formats.OCI_INDEX, "manifests": entries},
+            content_type=manifest_formats.OCI_INDEX,
         )
         if artifact_type:
             response["OCI-Filters-Applied"] = "artifactType"

@@ -1,5 +1,6 @@
 from accounts import registry_auth
-from images.api.v2.base import RegistryView, empty
+from images.api.responses import empty
+from images.api.v2.base import RegistryView
 
 
 class RootView(RegistryView):

@@ -4,7 +4,8 @@ import re
 
 from images import digests, permissions, references
 from images.api import streams
-from images.api.v2.base import RegistryView, empty
+from images.api.responses import empty
+from images.api.v2.base import RegistryView
 from images.errors import BlobUploadInvalid, NameInvalid, RangeInvalid
 from images.services import blobs, uploads
 

@@ -1,11 +1,10 @@
 """manage.py proxy_cache add|list|remove: proxy namespaces and the mirror ("" namespace)."""
 
-import sys
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from proxy import eviction, services
+from proxy.credentials import add_password_stdin, password_from_stdin
 from proxy.models import PULL_CHOICES
 
 
@@ -18,7 +17,7 @@ class Command(BaseCommand):
         add.add_argument("namespace", help='e.g. ghcr (pulls of ghcr/org/img fetch org/img); "" = the mirror')
         add.add_argument("url", help="the upstream registry, e.g. https://ghcr.io")
         add.add_argument("--username")
-        add.add_argument("--password-stdin", action="store_true", help="read the upstream password from stdin")
+        add_password_stdin(add, help="read the upstream password from stdin")
         add.add_argument("--ttl", type=int, help="seconds a cached tag is trusted (default 172800)")
         add.add_argument("--max-size", help="evict least recently pulled above this, e.g. 10GiB")
         add.add_argument("--max-age-days", type=int, help="evict what was not pulled for this many days")
@@ -35,7 +34,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from None
 
     def do_add(self, options):
-        password = sys.stdin.readline().rstrip("\r\n") if options["password_stdin"] else None
+        password = password_from_stdin(options)
         proxy = services.save(
             options["namespace"],
             options["url"],

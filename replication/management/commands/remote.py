@@ -1,10 +1,9 @@
 """manage.py remote add|list|remove|test: the registries replication rules push to or pull from."""
 
-import sys
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from proxy.credentials import add_password_stdin, password_from_stdin
 from replication import services
 from replication.models import Remote
 
@@ -18,7 +17,7 @@ class Command(BaseCommand):
         add.add_argument("name")
         add.add_argument("url", help="e.g. https://registry.example.com")
         add.add_argument("--username", default="")
-        add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+        add_password_stdin(add)
         add.add_argument("--insecure", action="store_true", help="do not verify the remote's TLS certificate")
         sub.add_parser("list", help="list the remotes")
         for action in ("remove", "test"):
@@ -31,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError("; ".join(exc.messages)) from None
 
     def do_add(self, options):
-        password = sys.stdin.readline().rstrip("\r\n") if options["password_stdin"] else None
+        password = password_from_stdin(options)
         remote = services.add_remote(
             options["name"], options["url"], options["username"], password, verify_tls=not options["insecure"]
         )
