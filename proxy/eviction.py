@@ -165,11 +165,21 @@ def _delete(name, digests):
         except RegistryError as exc:  # a retention rule (immutable tag) keeps it
             logger.warning("cached image %s@%s not evicted: %s", name, digest, exc)
     CachedTag.objects.filter(cached_repository__repository__name=name, digest__in=digests).delete()
-    if not RepositoryManifest.objects.filter(repository__name=name).exists():
-        try:
-            repositories.delete_repository(name)
-        except (NameUnknown, RegistryError) as exc:
-            logger.info("cache repository %s not removed: %s", name, exc)
+    if RepositoryManifest.objects.filter(repository__name=name).exists():
+        _recount(name)
+        return
+    try:
+        repositories.delete_repository(name)
+    except (NameUnknown, RegistryError) as exc:
+        logger.info("cache repository %s not removed: %s", name, exc)
+
+
+def _recount(name):
+    """The repository's cached size: the blobs its remaining images use (the collection unlinks the rest)."""
+    used = ManifestLayer.objects.filter(manifest__repository_links__repository__name=name).values("digest")
+    linked = Blob.objects.filter(digest__in=used, repository_links__repository__name=name)
+    size = linked.aggregate(total=Sum("size"))["total"] or 0
+    CachedRepository.objects.filter(repository__name=name).update(size=size)
 
 
 def sweep_spool(now, older_than=timedelta(days=1)):
