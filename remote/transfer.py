@@ -9,10 +9,12 @@ never holds a manifest whose blobs are missing. A blob the destination already h
 sent; with `mount_from`, the destination is first asked to mount it from that repository.
 With `referrers`, the manifests that refer to each copied manifest (signatures, SBOMs) are copied
 too; on a destination without the referrers API the `sha256-<hex>` tag index is kept up to date,
-as OCI 1.1 clients do.
+as OCI 1.1 clients do. With `run_blobs` (a callable running a list of no-argument jobs, e.g. on a
+thread pool, and returning their results once all ended), the blobs of a manifest are copied at once.
 """
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 from remote import errors
@@ -33,27 +35,66 @@ class CopyResult:
     blob_bytes: int = 0
 
 
-def copy_image(source, src_repo, reference, dest, dest_repo, tag=None, mount_from=None, referrers=False):
-    """Copy `src_repo:reference` to `dest_repo` (tagged `tag` when given, else by digest)."""
+class Mounts:
+    """Where the destination holds blobs copied so far (shareable between the threads of one run): a blob
+    another image already brought is mounted from there; `fallback` is tried for any other blob."""
+
+    def __init__(self, fallback=None):
+        self._where = {}
+        self._fallback = fallback
+        self._lock = threading.Lock()
+
+    def source_for(self, digest, dest_repo):
+        with self._lock:
+            repo = self._where.get(digest, self._fallback)
+        return repo if repo != dest_repo else None
+
+    def held(self, digest, repo):
+        with self._lock:
+            self._where.setdefault(digest, repo)
+
+
+def run_in_turn(jobs):
+    """The default `run_blobs`: one job after the other."""
+    return [job() for job in jobs]
+
+
+@dataclass
+class _Copy:
+    source: object
+    src_repo: str
+    dest: object
+    dest_repo: str
+    mounts: Mounts
+    run_blobs: object
+    result: CopyResult
+
+
+def copy_image(
+    source, src_repo, reference, dest, dest_repo, tag=None, mount_from=None, referrers=False, run_blobs=run_in_turn
+):
+    """Copy `src_repo:reference` to `dest_repo` (tagged `tag` when given, else by digest). `mount_from`: a
+    repository to try mounting every blob from, or a Mounts."""
     result = CopyResult()
     manifest = source.get_manifest(src_repo, reference)
-    _copy_manifest(source, src_repo, manifest, dest, dest_repo, mount_from, result)
+    mounts = mount_from if isinstance(mount_from, Mounts) else Mounts(mount_from)
+    copy = _Copy(source, src_repo, dest, dest_repo, mounts, run_blobs, result)
+    _copy_manifest(copy, manifest)
     if referrers:
         for subject in list(result.manifests):
-            _copy_referrers(source, src_repo, subject, dest, dest_repo, mount_from, result)
+            _copy_referrers(copy, subject)
     if tag:
         dest.put_manifest(dest_repo, tag, manifest.payload, manifest.media_type)
     result.digest = manifest.digest
     return result
 
 
-def _copy_referrers(source, src_repo, subject, dest, dest_repo, mount_from, result):
-    listed = source.referrers(src_repo, subject)["manifests"]
+def _copy_referrers(copy, subject):
+    listed = copy.source.referrers(copy.src_repo, subject)["manifests"]
     for descriptor in listed:
-        referrer = source.get_manifest(src_repo, descriptor["digest"])
-        _copy_manifest(source, src_repo, referrer, dest, dest_repo, mount_from, result)
-    if listed and not dest.has_referrers_api(dest_repo, subject):
-        _update_referrers_tag(dest, dest_repo, subject, listed)
+        _copy_manifest(copy, copy.source.get_manifest(copy.src_repo, descriptor["digest"]))
+    if listed and not copy.dest.has_referrers_api(copy.dest_repo, subject):
+        _update_referrers_tag(copy.dest, copy.dest_repo, subject, listed)
 
 
 def _update_referrers_tag(dest, dest_repo, subject, descriptors):
@@ -68,30 +109,37 @@ def _update_referrers_tag(dest, dest_repo, subject, descriptors):
     dest.put_manifest(dest_repo, subject.replace(":", "-", 1), payload, INDEX_TYPES[0])
 
 
-def _copy_manifest(source, src_repo, manifest, dest, dest_repo, mount_from, result):
-    document = _document(manifest, source.url)
+def _copy_manifest(copy, manifest):
+    document = _document(manifest, copy.source.url)
     if manifest.media_type in INDEX_TYPES or "manifests" in document:
         for child in document.get("manifests") or []:
-            child_manifest = source.get_manifest(src_repo, child["digest"])
-            _copy_manifest(source, src_repo, child_manifest, dest, dest_repo, mount_from, result)
+            _copy_manifest(copy, copy.source.get_manifest(copy.src_repo, child["digest"]))
     else:
-        for descriptor in _blobs(document):
-            _copy_blob(source, src_repo, descriptor["digest"], dest, dest_repo, mount_from, result)
-    dest.put_manifest(dest_repo, manifest.digest, manifest.payload, manifest.media_type)
-    result.manifests.append(manifest.digest)
+        jobs = [_blob_job(copy, digest) for digest in dict.fromkeys(_digests(document))]
+        for outcome, sent in copy.run_blobs(jobs):
+            setattr(copy.result, outcome, getattr(copy.result, outcome) + 1)
+            copy.result.blob_bytes += sent
+    copy.dest.put_manifest(copy.dest_repo, manifest.digest, manifest.payload, manifest.media_type)
+    copy.result.manifests.append(manifest.digest)
 
 
-def _copy_blob(source, src_repo, digest, dest, dest_repo, mount_from, result):
-    if dest.blob_exists(dest_repo, digest):
-        result.blobs_skipped += 1
-        return
-    if mount_from and dest.mount_blob(dest_repo, digest, mount_from):
-        result.blobs_mounted += 1
-        return
-    with source.open_blob(src_repo, digest) as blob:
-        dest.upload_blob(dest_repo, digest, blob, size=blob.size)
-        result.blob_bytes += blob.received
-    result.blobs_sent += 1
+def _blob_job(copy, digest):
+    return lambda: _copy_blob(copy, digest)
+
+
+def _copy_blob(copy, digest):
+    """("blobs_skipped" | "blobs_mounted" | "blobs_sent", bytes sent)."""
+    dest, dest_repo = copy.dest, copy.dest_repo
+    outcome = "blobs_skipped", 0
+    if not dest.blob_exists(dest_repo, digest):
+        mount_from = copy.mounts.source_for(digest, dest_repo)
+        outcome = "blobs_mounted", 0
+        if not (mount_from and dest.mount_blob(dest_repo, digest, mount_from)):
+            with copy.source.open_blob(copy.src_repo, digest) as blob:
+                dest.upload_blob(dest_repo, digest, blob, size=blob.size)
+                outcome = "blobs_sent", blob.received
+    copy.mounts.held(digest, dest_repo)
+    return outcome
 
 
 def _document(manifest, upstream):
@@ -102,6 +150,12 @@ def _document(manifest, upstream):
     if not isinstance(document, dict):
         raise errors.RemoteInvalid(f"manifest {manifest.digest} is not a JSON object", upstream)
     return document
+
+
+def _digests(document):
+    """The blobs' digests, largest first: copied at once, the longest transfer starts first."""
+    found = sorted(_blobs(document), key=lambda d: d.get("size") if isinstance(d.get("size"), int) else 0, reverse=True)
+    return [d["digest"] for d in found]
 
 
 def _blobs(document):

@@ -5,18 +5,20 @@ explicit names, or the globs matched against its catalog) -> this Berth, written
 services (replication/local.py). Each image goes through remote.transfer.copy_image (children and
 blobs before the manifest that names them, blobs the destination has are not sent), then the
 destination's tag is read back and compared. A run that runs again (a restart) skips done items.
+The blobs of every image of the run go through one pool of `concurrency` threads: the blobs of an
+image are copied at once, and at most `concurrency` blobs are in transfer for the rule.
 """
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from images.models import Repository, Tag
 from remote import errors as remote_errors
-from remote.transfer import copy_image
+from remote.transfer import Mounts, copy_image, run_in_turn
 from replication import matching, services
 from replication.local import LocalRegistry
 from replication.models import PUSH, ReplicationItem, ReplicationRun
@@ -104,15 +106,23 @@ def _remote_images(rule, remote):
 
 def _copy_all(run, rule, source, dest):
     items = list(run.items.exclude(status__in=[ReplicationItem.DONE, ReplicationItem.SKIPPED]))
-    done = run.items.filter(status=ReplicationItem.DONE).values_list("destination", flat=True)
-    targets = list(dict.fromkeys([*done, *(item.destination for item in items)]))
-    with ThreadPoolExecutor(max_workers=max(1, rule.concurrency)) as pool:
-        list(pool.map(lambda item: _in_thread(_copy_one, item, rule, source, dest, _mount_from(item, targets)), items))
+    done = run.items.filter(status=ReplicationItem.DONE).values_list("destination", flat=True).first()
+    mounts = Mounts(fallback=done)  # resumed: what earlier items sent is tried as a mount source
+    workers = max(1, rule.concurrency)
+    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=workers) as blob_pool:
+        run_blobs = _pooled(blob_pool)
+        list(pool.map(lambda item: _in_thread(_copy_one, item, rule, source, dest, mounts, run_blobs), items))
 
 
-def _mount_from(item, targets):
-    """Another repository of the run at the destination: a blob it holds is mounted, not sent again."""
-    return next((name for name in targets if name != item.destination), None)
+def _pooled(pool):
+    """remote.transfer's `run_blobs` on the run's blob pool: all jobs at once, the first error after all ended."""
+
+    def run_blobs(jobs):
+        futures = [pool.submit(_in_thread, job) for job in jobs]
+        wait(futures)
+        return [future.result() for future in futures]
+
+    return run_blobs
 
 
 def _in_thread(fn, *args):
@@ -122,7 +132,7 @@ def _in_thread(fn, *args):
         connection.close()
 
 
-def _copy_one(item, rule, source, dest, mount_from=None):
+def _copy_one(item, rule, source, dest, mount_from=None, run_blobs=run_in_turn):
     close_old_connections()
     started = time.monotonic()
     while True:
@@ -137,6 +147,7 @@ def _copy_one(item, rule, source, dest, mount_from=None):
                 tag=item.tag,
                 referrers=rule.referrers,
                 mount_from=mount_from,
+                run_blobs=run_blobs,
             )
             _verify(dest, item, result.digest)
         except Exception as exc:

@@ -16,6 +16,7 @@ from images.errors import DataInvalid, ImageIncomplete, ImageUnknown, NameInvali
 from images.models import Manifest, ManifestChild, Repository, RepositoryBlob, Tag, V1Image, V1RepositoryImage
 from images.services import manifests, repositories, v1_images
 from policies import hooks as policy_hooks
+from proxy import access as proxy_access
 
 
 def find(path):
@@ -41,7 +42,9 @@ def canonical_name(path):
 
 
 def get_or_create(path, lock=False):
+    """The repository a v1 push writes (index or tag PUT); DENIED naming the upstream for a cache."""
     name = canonical_name(path)
+    proxy_access.refuse_push(name)
     try:
         return repositories.get_or_create(name, lock=lock)
     except NameInvalid:

@@ -262,21 +262,23 @@ def test_upstream_429_5xx_and_garbage_are_spec_errors(cache_berth, distribution,
     assert get(cache_berth, f"/v2/{ns}/busy/{ns}/manifests/1").status_code == 200
 
 
-def test_gc_evicts_the_least_recently_pulled_cache_above_the_size_cap(cache_berth, distribution, tmp_path):
+def test_gc_evicts_the_least_recently_pulled_images_above_the_size_cap(cache_berth, distribution, tmp_path):
     ns = namespace()
-    old = seed_image(distribution, f"gc/{ns}/old", "1", tmp_path, layer_size=1 << 20)
-    new = seed_image(distribution, f"gc/{ns}/new", "1", tmp_path, layer_size=1 << 20)
+    old = seed_image(distribution, f"gc/{ns}/app", "old", tmp_path, layer_size=1 << 20)
+    solo = seed_image(distribution, f"gc/{ns}/solo", "1", tmp_path, layer_size=1 << 20)
+    new = seed_image(distribution, f"gc/{ns}/app", "new", tmp_path, layer_size=1 << 20)
     add_proxy(cache_berth, ns, distribution.url, "--max-size", "1600KiB")
-    pull(cache_berth, f"{ns}/gc/{ns}/old:1", tmp_path / "old")
-    time.sleep(1.1)
-    pull(cache_berth, f"{ns}/gc/{ns}/new:1", tmp_path / "new")
-    skopeo("copy", "--dest-tls-verify=false", f"oci:{tmp_path / 'old'}:x", f"docker://{cache_berth.host}/pushed/{ns}:1")
-    time.sleep(1.0)  # pull bookkeeping runs after the response
+    for image in (old, solo, new):  # least recently pulled first
+        pull(cache_berth, f"{ns}/{image.repo}:{image.tag}", tmp_path / image.tag)
+        time.sleep(1.1)
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{tmp_path / '1'}:x", f"docker://{cache_berth.host}/pushed/{ns}:1")
     manage(cache_berth, "garbage_collect", "--grace", "0s")
     catalog = get(cache_berth, "/v2/_catalog").json()["repositories"]
-    assert f"{ns}/gc/{ns}/new" in catalog and f"{ns}/gc/{ns}/old" not in catalog
+    assert f"{ns}/gc/{ns}/app" in catalog  # its image pulled last stays
+    assert f"{ns}/gc/{ns}/solo" not in catalog  # its only image went: the repository went too
     assert f"pushed/{ns}" in catalog  # pushed content is never evicted, even sharing the evicted blobs
-    for digest in old.built.blobs:
-        if digest != old.digest:
-            assert stored_blob(cache_berth, digest).exists()
-    assert all(committed(cache_berth, d).exists() for d in new.built.blobs if d != new.digest)
+    layer = [d for d in old.built.blobs if d != old.digest]
+    assert not any(stored_blob(cache_berth, d).exists() for d in layer)  # the old image of app is gone
+    assert all(stored_blob(cache_berth, d).exists() for d in solo.built.blobs if d != solo.digest)
+    assert all(stored_blob(cache_berth, d).exists() for d in new.built.blobs if d != new.digest)
+    pull(cache_berth, f"{ns}/{new.repo}:new", tmp_path / "again")  # the kept image is served whole

@@ -129,3 +129,19 @@ def test_a_blob_the_destination_holds_in_another_repository_is_mounted(
     assert pushed.status == ReplicationRun.SUCCEEDED and first.bytes > 1 << 20 and second.bytes == 0
     reg = RemoteRegistry(distribution_basic.url, distribution_basic.username, distribution_basic.password)
     assert reg.head_manifest(f"m2{team}/app", "1").digest == seeded.digest
+
+
+def test_a_mount_is_tried_only_for_a_blob_the_run_already_put_at_the_destination(
+    distribution, counting_proxy, upstream_workdir
+):
+    team = f"t{uuid.uuid4().hex[:6]}"
+    for name in ("one", "two"):
+        seed_image(distribution, f"{team}/{name}", "1", upstream_workdir, layer_size=256 << 10)
+    run(services.add_rule("in", services.add_remote("src", distribution.url), "pull", f"{team}/*"))
+    proxy = counting_proxy(distribution.url)
+    push = services.add_rule("out", services.add_remote("dr", proxy.url), "push", f"{team}/*", namespace=f"re{team}")
+    finished = run(push)
+    assert finished.status == ReplicationRun.SUCCEEDED and all(item.bytes > 256 << 10 for item in finished.items.all())
+    mounts = [p for p, n in proxy.per_path().items() if p.startswith("POST") and "mount=" in p]
+    assert mounts == []  # the two images share no blob: no mount request (and no upload session to cancel)
+    assert proxy.requests(method="DELETE") == 0

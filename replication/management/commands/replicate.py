@@ -26,6 +26,8 @@ class Command(BaseCommand):
             line = f"{item.status}\t{item.source}:{item.tag} -> {item.destination}\t{item.digest}\t{item.bytes} bytes"
             self.stdout.write(line + (f"\t{item.error}" if item.error else ""))
         summary = f"run {run.pk} {run.status}: {run.bytes} bytes{(' - ' + run.error) if run.error else ''}"
+        if run.started_at and run.finished_at:
+            summary += f" ({(run.finished_at - run.started_at).total_seconds():.2f} s)"
         if run.status in (ReplicationRun.FAILED, ReplicationRun.PARTIAL):
             raise CommandError(summary)
         self.stdout.write(summary)
