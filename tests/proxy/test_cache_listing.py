@@ -10,7 +10,7 @@ import requests
 
 from images.services import gc
 from proxy import routing, services
-from tests import live_server
+from tests.support import live_server
 from tests.support.seed import seed_image
 
 ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from images.errors import ManifestUnknown
 from images.models import Manifest
 from images.services import manifest_bodies, manifests
-from tests.web import content
+from tests.support import content
 
 
 @pytest.fixture(autouse=True)

@@ -37,20 +37,22 @@ def _put_index(http, server, repo, images, suffix=""):
     return http.put(f"{server}/v1/repositories/{repo}/{suffix}", data=json.dumps(entries), headers=headers)
 
 
-def test_v1_push_into_a_proxy_namespace_is_refused_naming_the_upstream(v1_server, http):
+def test_v1_push_into_a_proxy_namespace_is_refused_naming_the_upstream(live_registry_url, http):
     images = make_chain()
-    _refused(_put_index(http, v1_server, "ghcr/org/img", images), GHCR)
-    _refused(_put_index(http, v1_server, "ghcr/org/img", images, "images"), GHCR)
+    _refused(_put_index(http, live_registry_url, "ghcr/org/img", images), GHCR)
+    _refused(_put_index(http, live_registry_url, "ghcr/org/img", images, "images"), GHCR)
     assert not Repository.objects.filter(name="ghcr/org/img").exists()
 
 
-def test_v1_push_into_a_cached_repository_of_the_mirror_is_refused(v1_server, http):
+def test_v1_push_into_a_cached_repository_of_the_mirror_is_refused(live_registry_url, http):
     images = make_chain()
-    _refused(_put_index(http, v1_server, "alpine", images), MIRROR)  # alpine = library/alpine over v1
-    _refused(_put_index(http, v1_server, "library/alpine", images, "images"), MIRROR)
-    Docker1(http, v1_server).push("team/base", images)  # the images exist; tagging them into the cache is refused
+    _refused(_put_index(http, live_registry_url, "alpine", images), MIRROR)  # alpine = library/alpine over v1
+    _refused(_put_index(http, live_registry_url, "library/alpine", images, "images"), MIRROR)
+    Docker1(http, live_registry_url).push(
+        "team/base", images
+    )  # the images exist; tagging them into the cache is refused
     response = http.put(
-        f"{v1_server}/v1/repositories/alpine/tags/latest",
+        f"{live_registry_url}/v1/repositories/alpine/tags/latest",
         data=json.dumps(images[-1].id),
         headers={"Content-Type": "application/json"},
     )
@@ -58,9 +60,9 @@ def test_v1_push_into_a_cached_repository_of_the_mirror_is_refused(v1_server, ht
     assert not Repository.objects.get(name="library/alpine").tags.exists()
 
 
-def test_v1_pushes_elsewhere_keep_working_with_a_mirror_and_proxies(v1_server, http):
+def test_v1_pushes_elsewhere_keep_working_with_a_mirror_and_proxies(live_registry_url, http):
     images = make_chain()
-    docker = Docker1(http, v1_server)
+    docker = Docker1(http, live_registry_url)
     assert docker.push("team/app", images) == [i.id for i in images]
     ancestry, _ = docker.pull("team/app")
     assert ancestry == [i.id for i in reversed(images)]

@@ -18,7 +18,7 @@ For GET and HEAD on these four routes, `RegistryHandler.get_response` therefore:
   its errors with the same exception handler and adds the headers DRF adds (`Allow`, the API version).
 
 Everything else (other methods, other paths, a path these patterns do not match) takes Django's
-full path unchanged. tests/api/test_fast_reads.py checks that both paths answer byte for byte alike
+full path unchanged. tests/auth/test_fast_reads.py checks that both paths answer byte for byte alike
 (status, headers and body) for anonymous, Basic and bearer callers, allowed and refused.
 """
 
