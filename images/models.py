@@ -15,10 +15,21 @@ class Repository(models.Model):
     last_pull_at = models.DateTimeField(null=True, blank=True)
     # Image manifests fetched with GET (images/services/manifests.py, record_pull).
     pull_count = models.BigIntegerField(default=0, db_default=0)
+    # Kept by database triggers as tags and blob links come and go (images/counters.py), recounted
+    # by every garbage collection and `manage.py berth_recount`: pages never count rows to show them.
+    tag_count = models.BigIntegerField(default=0, db_default=0, editable=False)
+    total_size = models.BigIntegerField(default=0, db_default=0, editable=False, help_text="Bytes of the blobs linked")
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "repositories"
+        # Keyset pages of the catalog (images/ui/keyset.py): one index per order it offers.
+        indexes = [
+            models.Index(fields=["namespace", "name"], name="repo_namespace_name"),
+            models.Index(fields=["total_size", "id"], name="repo_size_keyset"),
+            models.Index(fields=["tag_count", "id"], name="repo_tags_keyset"),
+            models.Index(fields=["last_push_at", "id"], name="repo_pushed_keyset"),
+        ]
 
     def __str__(self):
         return self.name
@@ -181,9 +192,45 @@ class Tag(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="uniq_repository_tag")]
+        indexes = [
+            models.Index(fields=["repository", "updated_at", "id"], name="tag_pushed_keyset"),
+            models.Index(fields=["repository", "manifest", "name"], name="tag_by_image"),
+        ]
 
     def __str__(self):
         return f"{self.repository.name}:{self.name}"
+
+
+class StorageCounter(models.Model):
+    """Totals of the blob and manifest tables, kept by database triggers (images/counters.py).
+
+    Sixteen rows (`slot` = row id modulo 16) so that concurrent pushes rarely wait on the same row;
+    the totals are the sums over the slots.
+    """
+
+    slot = models.SmallIntegerField(primary_key=True)
+    blobs = models.BigIntegerField(default=0)
+    blob_bytes = models.BigIntegerField(default=0)
+    manifests = models.BigIntegerField(default=0)
+    manifest_bytes = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"slot {self.slot}"
+
+
+class StorageSnapshot(models.Model):
+    """Figures that need a pass over every blob (referenced, awaiting collection, images counted whole),
+    written by each garbage collection and by `manage.py berth_recount`; the storage page dates them."""
+
+    referenced_blobs = models.BigIntegerField(default=0)
+    referenced_bytes = models.BigIntegerField(default=0)
+    orphaned_blobs = models.BigIntegerField(default=0)
+    orphaned_bytes = models.BigIntegerField(default=0)
+    logical_bytes = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"storage snapshot {self.computed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Upload(models.Model):

@@ -33,7 +33,7 @@ class SearchPage:
     total: int
     page: int
     page_size: int
-    results: list  # Repository rows (name, namespace, description, is_public, last_push_at)
+    results: list  # Repository rows (name, namespace, description, is_public, last_push_at, counts)
 
     @property
     def num_pages(self):
@@ -67,7 +67,7 @@ def search_repositories(query="", page=1, page_size=DEFAULT_PAGE_SIZE, repositor
         total = qs.count()
         if offset < total:
             ordered = _ranked(qs, term) if term else qs.order_by("name")
-            fields = ("name", "namespace", "description", "is_public", "last_push_at")
+            fields = ("name", "namespace", "description", "is_public", "last_push_at", "tag_count", "total_size")
             results = list(ordered.only(*fields)[offset : offset + page_size])
     return SearchPage(query=query or "", total=total, page=page, page_size=page_size, results=results)
 

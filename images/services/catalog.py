@@ -17,12 +17,10 @@ from django.db.models.functions import Coalesce
 from images import manifests as media
 from images import permissions
 from images.models import (
-    Blob,
     Manifest,
     ManifestChild,
     ManifestLayer,
     Repository,
-    RepositoryBlob,
     RepositoryManifest,
     Tag,
     V1Image,
@@ -54,10 +52,8 @@ def _sum(qs, group, total):
 
 
 def with_stats(qs):
-    """Annotate tag_count and total_size (bytes of the distinct blobs linked) in the same query."""
-    tag_count = _sum(Tag.objects.filter(repository=OuterRef("pk")), "repository", Count("pk"))
-    size = _sum(RepositoryBlob.objects.filter(repository=OuterRef("pk")), "repository", Sum("blob__size"))
-    return qs.annotate(tag_count=Coalesce(Subquery(tag_count), 0), total_size=Coalesce(Subquery(size), 0))
+    """Repositories with tag_count and total_size: columns the database keeps (images/counters.py)."""
+    return qs
 
 
 def repositories(user, sort="name", namespace=None):
@@ -636,27 +632,29 @@ def v1_images(repo, limit=200):
 
 
 def storage_overview(user, limit=10):
-    linked = Exists(RepositoryBlob.objects.filter(blob=OuterRef("pk")))
-    v1_used = Exists(V1Image.objects.filter(layer=OuterRef("pk")))
-    stored = Blob.objects.aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    referenced = Blob.objects.filter(linked).aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    orphaned = (
-        Blob.objects.exclude(linked).exclude(v1_used).aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
+    """Totals from the kept counters (images/counters.py) and the last storage snapshot: no table scan."""
+    from images import counters
+    from images.models import StorageSnapshot
+
+    kept = counters.totals()
+    repos = Repository.objects.aggregate(
+        count=Count("pk"), tags=Coalesce(Sum("tag_count"), 0), linked_bytes=Coalesce(Sum("total_size"), 0)
     )
-    linked_bytes = RepositoryBlob.objects.aggregate(bytes=Coalesce(Sum("blob__size"), 0))["bytes"]
-    image_bytes = RepositoryManifest.objects.aggregate(bytes=Coalesce(Sum("manifest__layers__size"), 0))["bytes"]
-    manifests = Manifest.objects.aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    largest = list(repositories(user, sort="size")[:limit])
+    snap = StorageSnapshot.objects.filter(pk=1).first()
+    referenced_bytes = snap.referenced_bytes if snap else 0
+    logical = snap.logical_bytes if snap else 0
+    largest = list(repositories(user).order_by("-total_size", "name")[:limit])
     return {
-        "stored": stored,
-        "referenced": referenced,
-        "orphaned": orphaned,
-        "manifests": manifests,
-        "repositories": Repository.objects.count(),
-        "tags": Tag.objects.count(),
-        "logical_bytes": image_bytes,
-        "saved_bytes": max(0, image_bytes - referenced["bytes"]),
-        "shared_across_repositories": max(0, linked_bytes - referenced["bytes"]),
+        "stored": {"count": kept["blobs"], "bytes": kept["blob_bytes"]},
+        "referenced": {"count": snap.referenced_blobs if snap else 0, "bytes": referenced_bytes},
+        "orphaned": {"count": snap.orphaned_blobs if snap else 0, "bytes": snap.orphaned_bytes if snap else 0},
+        "manifests": {"count": kept["manifests"], "bytes": kept["manifest_bytes"]},
+        "repositories": repos["count"],
+        "tags": repos["tags"],
+        "logical_bytes": logical,
+        "saved_bytes": max(0, logical - referenced_bytes),
+        "shared_across_repositories": max(0, repos["linked_bytes"] - referenced_bytes) if snap else 0,
+        "snapshot_at": snap.computed_at if snap else None,
         "largest": largest,
         "largest_max": max([r.total_size for r in largest] or [0]),
     }
