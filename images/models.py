@@ -1,8 +1,16 @@
 """Rows for one store served over two protocols. Fields and constraints only."""
 
+import re
 import uuid
+from datetime import UTC, datetime
 
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+
+# "Last push" order with never-pushed repositories last, as one indexable key (images/keyset.py).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+PUSHED_KEY = Coalesce("last_push_at", Value(NEVER, output_field=models.DateTimeField()))
 
 
 class Repository(models.Model):
@@ -23,12 +31,12 @@ class Repository(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "repositories"
-        # Keyset pages of the catalog (images/ui/keyset.py): one index per order it offers.
+        # Keyset pages of the catalog (images/keyset.py): one index per order it offers.
         indexes = [
             models.Index(fields=["namespace", "name"], name="repo_namespace_name"),
             models.Index(fields=["total_size", "id"], name="repo_size_keyset"),
             models.Index(fields=["tag_count", "id"], name="repo_tags_keyset"),
-            models.Index(fields=["last_push_at", "id"], name="repo_pushed_keyset"),
+            models.Index(PUSHED_KEY, "id", name="repo_pushed_keyset"),
         ]
 
     def __str__(self):
@@ -177,6 +185,32 @@ class V1RepositoryImage(models.Model):
         return f"{self.repository_id} -> {self.image_id}"
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(name):
+    """A string that sorts (byte order, and the same in any collation: hex digits only) as the catalog's
+    natural order does: numbers as numbers, case ignored, then the exact name (images/services/catalog.py
+    natural_key). Text parts end with 00 (below every character), numbers carry their length first,
+    00 comes before the name."""
+    out = []
+    for i, part in enumerate(_DIGITS.split(name.lower())):
+        if i % 2:
+            digits = str(int(part))
+            out.append(f"{len(digits):02x}{digits}")
+        else:
+            out.append(part.encode().hex() + "00")
+    return "".join(out) + "00" + name.encode().hex()
+
+
+class TagQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for tag in objs:
+            tag.sort_key = natural_sort_key(tag.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Tag(models.Model):
     """A tag always names a manifest; tags pushed over v1 also keep their v1 image."""
 
@@ -188,6 +222,10 @@ class Tag(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # GETs of the manifest by this tag name (images/services/manifests.py, record_pull).
     pull_count = models.BigIntegerField(default=0, db_default=0)
+    # natural_sort_key(name), set on save and bulk_create: the catalog pages tags by it (keyset).
+    sort_key = models.CharField(max_length=800, default="", db_default="", blank=True, editable=False)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -195,10 +233,18 @@ class Tag(models.Model):
         indexes = [
             models.Index(fields=["repository", "updated_at", "id"], name="tag_pushed_keyset"),
             models.Index(fields=["repository", "manifest", "name"], name="tag_by_image"),
+            models.Index(fields=["repository", "sort_key", "id"], name="tag_name_keyset"),
         ]
 
     def __str__(self):
         return f"{self.repository.name}:{self.name}"
+
+    def save(self, *args, **kwargs):
+        self.sort_key = natural_sort_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "sort_key"}
+        super().save(*args, **kwargs)
 
 
 class StorageCounter(models.Model):

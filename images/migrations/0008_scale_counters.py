@@ -3,7 +3,11 @@
 """Counters for the catalog at scale: tag_count / total_size on each repository and striped blob and
 manifest totals, kept by triggers (images/counters.py), filled from the rows here; keyset indexes."""
 
+from datetime import UTC, datetime
+
 from django.db import migrations, models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 
 from images import counters
 
@@ -77,7 +81,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="repository",
-            index=models.Index(fields=["last_push_at", "id"], name="repo_pushed_keyset"),
+            index=models.Index(
+                Coalesce("last_push_at", Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=models.DateTimeField())),
+                "id",
+                name="repo_pushed_keyset",
+            ),
         ),
         migrations.AddIndex(
             model_name="tag",

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, CharField, Count, DateTimeField, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from images import keyset, permissions
 from images import manifests as media
-from images import permissions
 from images.models import (
+    PUSHED_KEY,
     Manifest,
     ManifestChild,
     ManifestLayer,
@@ -39,6 +40,16 @@ REPOSITORY_SORTS = {
     "pushed": (F("last_push_at").desc(nulls_last=True), "name"),
     "size": ("-total_size", "name"),
     "tags": ("-tag_count", "name"),
+}
+_INT, _TEXT = BigIntegerField(), CharField()
+# Keyset orders of the catalog's pages (images/keyset.py), each served by an index of the model:
+# ([(alias, expression or None for the field itself, field reading cursor values)], descending).
+REPOSITORY_KEYS = {
+    "grouped": ([("namespace", None, _TEXT), ("name", None, _TEXT)], False),
+    "name": ([("name", None, _TEXT)], False),
+    "pushed": ([("pushed_key", PUSHED_KEY, DateTimeField()), ("id", None, _INT)], True),
+    "size": ([("total_size", None, _INT), ("id", None, _INT)], True),
+    "tags": ([("tag_count", None, _INT), ("id", None, _INT)], True),
 }
 TAG_SORTS = ("pushed", "name")
 DESCRIPTION_LABEL = "org.opencontainers.image.description"
@@ -63,6 +74,16 @@ def repositories(user, sort="name", namespace=None):
     return with_stats(qs).order_by(*REPOSITORY_SORTS.get(sort, REPOSITORY_SORTS["name"]))
 
 
+def repository_page(user, sort="name", namespace=None, cursor="", per_page=50):
+    """One keyset page of the repositories `user` may see (images/keyset.py); deep pages cost the first's."""
+    qs = permissions.visible_repositories(user)
+    if namespace is not None:
+        qs = qs.filter(namespace=namespace) if "\x00" not in namespace else qs.none()
+    order = "grouped" if sort == "name" and namespace is None else sort
+    keys, descending = REPOSITORY_KEYS.get(order, REPOSITORY_KEYS["name"])
+    return keyset.page(qs, keys, cursor, per_page, descending=descending)
+
+
 def namespaces(user):
     """[{"namespace", "count"}] over the repositories `user` may see."""
     qs = permissions.visible_repositories(user).order_by().values("namespace").annotate(count=Count("pk"))
@@ -76,6 +97,13 @@ def search(user, query, page=1, per_page=25):
     visible = with_stats(permissions.visible_repositories(user))
     found = search_repositories(query, page=page, page_size=per_page, repositories=visible)
     return list(found.results), found.total
+
+
+def search_page(user, query, cursor="", per_page=50):
+    """(keyset page of matches in the search service's order, total) over the repositories `user` may see."""
+    from search.services import search_page as found
+
+    return found(query, cursor, per_page, repositories=permissions.visible_repositories(user))
 
 
 def visible_repository(user, name):
