@@ -7,7 +7,6 @@ blob store (capped) and cached by digest: content-addressed, so never stale.
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -137,23 +136,6 @@ def push_ordered(rows, name=1, pushed_at=2):
     return rows
 
 
-class OrderedRows(Sequence):
-    """Rows in an order computed in Python from their keys, fetched a page at a time (Paginator slices)."""
-
-    def __init__(self, ids, fetch):
-        self.ids, self.fetch = ids, fetch
-
-    def __len__(self):
-        return len(self.ids)
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            return self.fetch([self.ids[index]]).get()
-        ids = self.ids[index]
-        rows = {row.pk: row for row in self.fetch(ids)}
-        return [rows[pk] for pk in ids if pk in rows]
-
-
 def _listed_tags(repo, referrer_tags=False, query=""):
     qs = Tag.objects.filter(repository=repo)
     if not referrer_tags:
@@ -162,21 +144,54 @@ def _listed_tags(repo, referrer_tags=False, query=""):
     return qs.filter(name__icontains=query) if query else qs
 
 
-def tags(repo, sort="pushed", referrer_tags=False, query=""):
-    """Tags with image_size, in `sort` order ("pushed": newest first, "name": natural order), whose name
-    contains `query`; cosign-style signature/attestation tags only when `referrer_tags`. The order is
-    computed from (id, name, push time) of the matching tags; rows are read a page at a time."""
-    keys = list(_listed_tags(repo, referrer_tags, query).values_list("pk", "name", "updated_at"))
+def tag_page(repo, sort="pushed", referrer_tags=False, query="", cursor="", per_page=50, digest=""):
+    """One keyset page (images/keyset.py) of the tags `tags()` lists, optionally only those naming `digest`.
+
+    "name" reads (sort_key, id) off an index; "pushed" (newest first, ties in natural order) reads the
+    rest of the cursor's instant, then what was pushed before it: two index ranges, never the whole list."""
+    qs = _listed_tags(repo, referrer_tags, query).select_related("manifest").defer("manifest__payload")
+    if digest:
+        qs = qs.filter(manifest__digest=digest.replace("\x00", ""))
+    qs = qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
     if sort == "name":
-        keys.sort(key=lambda row: natural_key(row[1]))
+        keys = [("sort_key", None, CharField()), ("id", None, BigIntegerField())]
+        return keyset.page(qs, keys, cursor, per_page)
+    return _pushed_page(qs, cursor, per_page)
+
+
+def tag_count(repo, referrer_tags=False, query="", digest=""):
+    """How many tags `tag_page` pages through with this filter (a count over the repository's tags)."""
+    qs = _listed_tags(repo, referrer_tags, query)
+    return qs.filter(manifest__digest=digest.replace("\x00", "")).count() if digest else qs.count()
+
+
+_PUSHED_FIELDS = [DateTimeField(), CharField()]
+
+
+def _pushed_page(qs, cursor, per_page):
+    decoded = keyset.decode(cursor, _PUSHED_FIELDS)
+    backwards = decoded is not None and decoded[0] == "p"
+    if decoded is None:
+        rows = list(qs.order_by("-updated_at", "sort_key")[: per_page + 1])
+    elif not backwards:
+        when, key = decoded[1]
+        rows = list(qs.filter(updated_at=when, sort_key__gt=key).order_by("sort_key")[: per_page + 1])
+        rows += qs.filter(updated_at__lt=when).order_by("-updated_at", "sort_key")[: per_page + 1 - len(rows)]
     else:
-        push_ordered(keys)
-
-    def fetch(ids):
-        qs = Tag.objects.filter(pk__in=ids).select_related("manifest").defer("manifest__payload")
-        return qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
-
-    return OrderedRows([row[0] for row in keys], fetch)
+        when, key = decoded[1]
+        rows = list(qs.filter(updated_at=when, sort_key__lt=key).order_by("-sort_key")[: per_page + 1])
+        rows += qs.filter(updated_at__gt=when).order_by("updated_at", "-sort_key")[: per_page + 1 - len(rows)]
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    page = keyset.KeysetPage(rows, invalid=bool(cursor) and decoded is None)
+    page.has_next = True if backwards else more
+    page.has_previous = more if backwards else decoded is not None
+    if rows:
+        page.next_cursor = keyset.encode("n", [rows[-1].updated_at, rows[-1].sort_key])
+        page.previous_cursor = keyset.encode("p", [rows[0].updated_at, rows[0].sort_key])
+    return page
 
 
 MAX_SELECTED_TAGS = 1000
@@ -222,7 +237,9 @@ class Platform:
 
 
 def referrer_tag_count(repo):
-    return Tag.objects.filter(repository=repo, name__regex=REFERRER_TAG_REGEX).count()
+    """Signature/attestation tags (sha256-<hex>.sig …): the name prefixes narrow it to an index range first."""
+    prefixes = Q(name__startswith="sha256-") | Q(name__startswith="sha512-")
+    return Tag.objects.filter(prefixes, repository=repo, name__regex=REFERRER_TAG_REGEX).count()
 
 
 def decorate_tags(tag_rows):
