@@ -232,7 +232,7 @@ class Tag(models.Model):
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="uniq_repository_tag")]
         indexes = [
             models.Index(fields=["repository", "updated_at", "id"], name="tag_pushed_keyset"),
-            models.Index(fields=["repository", "manifest", "name"], name="tag_by_image"),
+            models.Index(fields=["repository", "manifest", "sort_key"], name="tag_by_image"),
             models.Index(fields=["repository", "sort_key", "id"], name="tag_name_keyset"),
         ]
 

@@ -91,9 +91,5 @@ class Migration(migrations.Migration):
             model_name="tag",
             index=models.Index(fields=["repository", "updated_at", "id"], name="tag_pushed_keyset"),
         ),
-        migrations.AddIndex(
-            model_name="tag",
-            index=models.Index(fields=["repository", "manifest", "name"], name="tag_by_image"),
-        ),
         migrations.RunPython(install, uninstall),
     ]

@@ -35,4 +35,8 @@ class Migration(migrations.Migration):
             model_name="tag",
             index=models.Index(fields=["repository", "sort_key", "id"], name="tag_name_keyset"),
         ),
+        migrations.AddIndex(
+            model_name="tag",
+            index=models.Index(fields=["repository", "manifest", "sort_key"], name="tag_by_image"),
+        ),
     ]

@@ -277,6 +277,42 @@ def manifest_sizes(digests):
     return {r["manifest__digest"]: r["total"] for r in rows.annotate(total=Sum("size")).order_by()}
 
 
+TAGS_SHOWN = 100
+
+
+@dataclass
+class TagNames:
+    """The first `TAGS_SHOWN` tags (natural order) naming one image, and how many there are in all.
+
+    Iterating gives the names shown; len() and `|length` give the total (100,000 tags may share an image:
+    the page shows the first ones and links to the tag list filtered by the digest for the rest)."""
+
+    names: list
+    total: int
+    digest: str = ""
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return self.total
+
+    @property
+    def more(self):
+        return self.total - len(self.names)
+
+    def __str__(self):
+        return ", ".join(self.names) + (f" and {self.more} more" if self.more else "")
+
+
+def image_tags(repo, manifest, limit=TAGS_SHOWN):
+    """TagNames of `manifest` in the repository: two index reads whatever the number of tags."""
+    qs = Tag.objects.filter(repository=repo, manifest=manifest)
+    names = list(qs.order_by("sort_key").values_list("name", flat=True)[:limit])
+    total = len(names) if len(names) < limit else qs.count()
+    return TagNames(names, total, manifest.digest)
+
+
 def tag_names(repo, manifest_ids):
     """{manifest_id: [tag names]} within the repository."""
     out = {}
@@ -518,7 +554,7 @@ def image_detail(repo, manifest, extra_referrers=()):
         config=config if config and "error" not in config else None,
         history=build_history(config if config and "error" not in config else None, layers),
         size=sum(layer.size for layer in layers) + (config_layer.size if config_layer else 0),
-        tags=tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        tags=image_tags(repo, manifest),
         indexes=indexes,
         referrers=referrers(repo, [manifest.digest]) + list(extra_referrers),
         subject=subject,
@@ -556,7 +592,7 @@ def index_detail(repo, manifest):
     return IndexDetail(
         manifest=manifest,
         children=children,
-        tags=tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        tags=image_tags(repo, manifest),
         referrers=referrers(repo, [manifest.digest]),
         annotations=annotations,
     )
@@ -613,7 +649,7 @@ def referrers(repo, subject_digests):
 def deletion_impact(repo, manifest):
     """What deleting the image by digest takes with it, for the confirmation page."""
     return {
-        "tags": tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        "tags": image_tags(repo, manifest),
         "indexes": list(
             Manifest.objects.filter(children__digest=manifest.digest, repository_links__repository=repo)
             .values_list("digest", flat=True)

@@ -119,3 +119,24 @@ def test_tags_added_while_paging_the_newest_first(client, many_tags):
         seen += [t.name for t in page.object_list]
         cursor = page.next_cursor if page.has_next else None
     assert len(seen) == len(set(seen)) == Tag.objects.filter(repository=many_tags).count() - 2  # fresh, .sig
+
+
+def test_an_image_many_tags_share_shows_the_first_and_links_to_the_rest(client, admin_client, db):
+    digest = content.push_image("team/wide", "a-0", layers=1, layer_size=64)
+    repo = Repository.objects.get(name="team/wide")
+    manifest = Tag.objects.get(repository=repo).manifest
+    Tag.objects.bulk_create(Tag(repository=repo, name=f"a-{i}", manifest=manifest) for i in range(1, 3000))
+    for url in (
+        "/r/team/wide/-/tags/a-7/",
+        f"/r/team/wide/-/manifests/{digest}/",
+        f"/r/team/wide/-/manifests/{digest}/delete/",
+    ):
+        html = admin_client.get(url).content.decode()
+        assert len(html.encode()) < 200_000, url
+        assert "and 2900 more tags" in html and "a-99<" in html and "a-100<" not in html, url
+    assert "(and its 3000 tags)" in admin_client.get("/r/team/wide/-/tags/a-7/").content.decode()
+    untag = admin_client.get("/r/team/wide/-/tags/a-7/delete/").content.decode()
+    assert len(untag.encode()) < 200_000 and "and 2899 more tags" in untag
+    rest = client.get("/r/team/wide/", {"digest": digest, "sort": "name", "all": "1"})
+    assert rest.context["matching"] == 3000 and "3000 tags name the image" in rest.content.decode()
+    assert [t.name for t in rest.context["page"].object_list][:3] == ["a-0", "a-1", "a-2"]
