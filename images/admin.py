@@ -23,6 +23,7 @@ from images.models import (
     Manifest,
     ManifestChild,
     ManifestLayer,
+    NamespaceCount,
     Repository,
     RepositoryBlob,
     RepositoryManifest,
@@ -522,3 +523,8 @@ class StorageCounterAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(StorageSnapshot)
 class StorageSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["computed_at", "referenced_blobs", "referenced_bytes", "orphaned_blobs", "orphaned_bytes"]
+
+
+@admin.register(NamespaceCount)
+class NamespaceCountAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["namespace", "repositories", "public_repositories"]

@@ -87,6 +87,31 @@ TRIGGERS = [
 ]
 
 
+_NS = "images_namespacecount"
+_PUBLIC = "(CASE WHEN {row}.is_public THEN 1 ELSE 0 END)"
+_NS_ADD = (
+    f"INSERT INTO {_NS} (namespace, repositories, public_repositories) "
+    f"VALUES (NEW.namespace, 1, {_PUBLIC.format(row='NEW')}) ON CONFLICT (namespace) DO UPDATE SET "
+    f"repositories = {_NS}.repositories + 1, public_repositories = {_NS}.public_repositories + "
+    f"{_PUBLIC.format(row='NEW')}"
+)
+_NS_SUB = (
+    f"UPDATE {_NS} SET repositories = repositories - 1, "
+    f"public_repositories = public_repositories - {_PUBLIC.format(row='OLD')} WHERE namespace = OLD.namespace"
+)
+TRIGGERS += [
+    ("berth_repo_ins", _REPO, "INSERT", "", _NS_ADD),
+    ("berth_repo_del", _REPO, "DELETE", "", _NS_SUB),
+    (
+        "berth_repo_change",
+        _REPO,
+        "UPDATE",
+        "OLD.namespace <> NEW.namespace OR OLD.is_public <> NEW.is_public",
+        f"{_NS_SUB}; {_NS_ADD}",
+    ),
+]
+
+
 def _create_sql(vendor, name, table, event, condition, statement):
     when = f" WHEN ({condition})" if condition else ""
     if vendor == "sqlite":
@@ -104,9 +129,13 @@ def _drop_sql(vendor, name, table):
     return [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
 
 
-def install(schema_editor):
+def install(schema_editor, only=None):
+    """(Re)create the triggers (`only`: those whose names start so). On SQLite a migration that rebuilds
+    one of these tables drops its triggers: such a migration must call this again at its end."""
     vendor = schema_editor.connection.vendor
     for name, table, event, condition, statement in TRIGGERS:
+        if only and not name.startswith(only):
+            continue
         for sql in _drop_sql(vendor, name, table) + _create_sql(vendor, name, table, event, condition, statement):
             schema_editor.execute(sql, None)
 
@@ -124,6 +153,11 @@ UPDATE {_REPO} SET
   total_size = COALESCE((SELECT SUM(b.size) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id
                          WHERE l.repository_id = {_REPO}.id), 0)
 """
+_RECOUNT_NAMESPACES = [
+    f"DELETE FROM {_NS}",
+    f"INSERT INTO {_NS} (namespace, repositories, public_repositories) "
+    f"SELECT namespace, COUNT(*), SUM({_PUBLIC.format(row=_REPO)}) FROM {_REPO} GROUP BY namespace",
+]
 _RECOUNT_SLOTS = f"""
 UPDATE {_SLOT} SET
   blobs = (SELECT COUNT(*) FROM images_blob WHERE id % {SLOTS} = {_SLOT}.slot),
@@ -146,6 +180,8 @@ def recount():
         with connection.cursor() as cursor:
             cursor.execute(_RECOUNT_SLOTS)
             cursor.execute(_RECOUNT_REPOSITORIES)
+            for sql in _RECOUNT_NAMESPACES:
+                cursor.execute(sql)
         snapshot()
 
 

@@ -37,6 +37,7 @@ class Repository(models.Model):
             models.Index(fields=["total_size", "id"], name="repo_size_keyset"),
             models.Index(fields=["tag_count", "id"], name="repo_tags_keyset"),
             models.Index(PUSHED_KEY, "id", name="repo_pushed_keyset"),
+            models.Index(fields=["namespace"], condition=models.Q(is_public=False), name="repo_private_namespace"),
         ]
 
     def __str__(self):
@@ -262,6 +263,18 @@ class StorageCounter(models.Model):
 
     def __str__(self):
         return f"slot {self.slot}"
+
+
+class NamespaceCount(models.Model):
+    """Repositories per namespace (all, and public ones), kept by database triggers (images/counters.py):
+    the catalog's namespace menu and totals without a pass over every repository."""
+
+    namespace = models.CharField(max_length=255, primary_key=True)
+    repositories = models.BigIntegerField(default=0)
+    public_repositories = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.namespace or '(top level)'}: {self.repositories}"
 
 
 class StorageSnapshot(models.Model):

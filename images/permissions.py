@@ -178,6 +178,20 @@ def visible_repositories(user, queryset=None):
     return qs.filter(_visible_to_user(user))
 
 
+def visible_scope(user):
+    """How `visible_repositories(user)` relates to is_public, for counts kept per namespace: "all" (every
+    repository), "public" (every public one and some private ones), "private" (some private ones only), or
+    None for a token (its patterns narrow it further: count the rows)."""
+    user, token = split_principal(user)
+    if token is not None:
+        return None
+    if _active_user(user) and (user.is_staff or user.is_superuser):
+        return "all"
+    if _active_user(user):
+        return "public"
+    return "public" if registry_setting("ANONYMOUS_PULL") else "private"
+
+
 def may_create_in(user, repository_name):
     """Whether a first push may create this repository (push allowed on a name that doesn't exist yet)."""
     return PUSH in actions_for(user, repository_name, None)

@@ -12,8 +12,11 @@ from django.db.models.functions import Coalesce
 from images import counters
 
 
+COUNTER_TRIGGERS = ("berth_tag_", "berth_link_", "berth_blob_", "berth_manifest_")
+
+
 def install(apps, schema_editor):
-    counters.install(schema_editor)
+    counters.install(schema_editor, only=COUNTER_TRIGGERS)
     for slot in range(counters.SLOTS):
         schema_editor.execute(
             f"INSERT INTO images_storagecounter (slot, blobs, blob_bytes, manifests, manifest_bytes) "

@@ -20,6 +20,7 @@ from images.models import (
     Manifest,
     ManifestChild,
     ManifestLayer,
+    NamespaceCount,
     Repository,
     RepositoryManifest,
     Tag,
@@ -84,9 +85,23 @@ def repository_page(user, sort="name", namespace=None, cursor="", per_page=50):
 
 
 def namespaces(user):
-    """[{"namespace", "count"}] over the repositories `user` may see."""
-    qs = permissions.visible_repositories(user).order_by().values("namespace").annotate(count=Count("pk"))
-    return list(qs.order_by("namespace"))
+    """[{"namespace", "count"}] over the repositories `user` may see: the kept per-namespace counts
+    (images/counters.py) plus the private repositories the user sees (a partial index), not a pass
+    over every repository."""
+    scope = permissions.visible_scope(user)
+    if scope is None:
+        qs = permissions.visible_repositories(user).order_by().values("namespace").annotate(count=Count("pk"))
+        return list(qs.order_by("namespace"))
+    field = {"all": "repositories", "public": "public_repositories"}.get(scope)
+    counts = {}
+    if field:
+        for namespace, count in NamespaceCount.objects.filter(**{f"{field}__gt": 0}).values_list("namespace", field):
+            counts[namespace] = count
+    if scope != "all":
+        private = permissions.visible_repositories(user).filter(is_public=False)
+        for row in private.order_by().values("namespace").annotate(count=Count("pk")):
+            counts[row["namespace"]] = counts.get(row["namespace"], 0) + row["count"]
+    return [{"namespace": ns, "count": counts[ns]} for ns in sorted(counts)]
 
 
 def search(user, query, page=1, per_page=25):

@@ -9,7 +9,7 @@ from django.db import connection, connections
 from django.db.models import Count, Sum
 
 from images import counters
-from images.models import Blob, Manifest, Repository, RepositoryBlob, StorageSnapshot, Tag
+from images.models import Blob, Manifest, NamespaceCount, Repository, RepositoryBlob, StorageSnapshot, Tag
 from images.services import blobs, manifests, repositories
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +30,17 @@ def from_rows():
         "manifests": Manifest.objects.count(),
         "manifest_bytes": Manifest.objects.aggregate(s=Sum("size"))["s"] or 0,
     }
-    return per_repo, store
+    namespaces = {}
+    for r in Repository.objects.all():
+        total, public = namespaces.get(r.namespace, (0, 0))
+        namespaces[r.namespace] = (total + 1, public + int(r.is_public))
+    return per_repo, store, namespaces
 
 
 def kept():
     per_repo = {r.pk: (r.tag_count, r.total_size) for r in Repository.objects.all()}
-    return per_repo, counters.totals()
+    rows = NamespaceCount.objects.filter(repositories__gt=0)
+    return per_repo, counters.totals(), {n.namespace: (n.repositories, n.public_repositories) for n in rows}
 
 
 def assert_exact():
@@ -58,6 +63,9 @@ def test_counts_follow_pushes_moves_untags_and_deletions(ops):
     manifests.delete("team/app", ops.sha256(data))  # the image and its tags
     assert_exact()
     repositories.delete_repository("team/other")
+    assert_exact()
+    repositories.set_visibility("team/app", False)
+    Repository.objects.filter(name="team/app").update(namespace="team2")
     assert_exact()
     Tag.objects.filter(repository__name="team/app").update(repository=Repository.objects.create(name="x/moved"))
     assert_exact()
