@@ -23,14 +23,16 @@ TRIGGERS = [
         "images_tag",
         "INSERT",
         "",
-        f"UPDATE {_REPO} SET tag_count = tag_count + 1 WHERE id = NEW.repository_id",
+        f"UPDATE {_REPO} SET tag_count = tag_count + 1 WHERE id = NEW.repository_id; "
+        f"UPDATE {_SLOT} SET tags = tags + 1 WHERE slot = NEW.id % {SLOTS}",
     ),
     (
         "berth_tag_del",
         "images_tag",
         "DELETE",
         "",
-        f"UPDATE {_REPO} SET tag_count = tag_count - 1 WHERE id = OLD.repository_id",
+        f"UPDATE {_REPO} SET tag_count = tag_count - 1 WHERE id = OLD.repository_id; "
+        f"UPDATE {_SLOT} SET tags = tags - 1 WHERE slot = OLD.id % {SLOTS}",
     ),
     (
         "berth_tag_move",
@@ -45,28 +47,34 @@ TRIGGERS = [
         "images_repositoryblob",
         "INSERT",
         "",
-        f"UPDATE {_REPO} SET total_size = total_size + {_BLOB_SIZE.format(row='NEW')} WHERE id = NEW.repository_id",
+        f"UPDATE {_REPO} SET total_size = total_size + {_BLOB_SIZE.format(row='NEW')} WHERE id = NEW.repository_id; "
+        f"UPDATE {_SLOT} SET linked_bytes = linked_bytes + {_BLOB_SIZE.format(row='NEW')} "
+        f"WHERE slot = NEW.id % {SLOTS}",
     ),
     (
         "berth_link_del",
         "images_repositoryblob",
         "DELETE",
         "",
-        f"UPDATE {_REPO} SET total_size = total_size - {_BLOB_SIZE.format(row='OLD')} WHERE id = OLD.repository_id",
+        f"UPDATE {_REPO} SET total_size = total_size - {_BLOB_SIZE.format(row='OLD')} WHERE id = OLD.repository_id; "
+        f"UPDATE {_SLOT} SET linked_bytes = linked_bytes - {_BLOB_SIZE.format(row='OLD')} "
+        f"WHERE slot = OLD.id % {SLOTS}",
     ),
     (
         "berth_blob_ins",
         "images_blob",
         "INSERT",
         "",
-        f"UPDATE {_SLOT} SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size WHERE slot = NEW.id % {SLOTS}",
+        f"UPDATE {_SLOT} SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size "
+        f"WHERE slot = NEW.id % {SLOTS}",
     ),
     (
         "berth_blob_del",
         "images_blob",
         "DELETE",
         "",
-        f"UPDATE {_SLOT} SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size WHERE slot = OLD.id % {SLOTS}",
+        f"UPDATE {_SLOT} SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size "
+        f"WHERE slot = OLD.id % {SLOTS}",
     ),
     (
         "berth_manifest_ins",
@@ -74,6 +82,7 @@ TRIGGERS = [
         "INSERT",
         "",
         f"UPDATE {_SLOT} SET manifests = manifests + 1, manifest_bytes = manifest_bytes + NEW.size "
+        f""
         f"WHERE slot = NEW.id % {SLOTS}",
     ),
     (
@@ -82,6 +91,7 @@ TRIGGERS = [
         "DELETE",
         "",
         f"UPDATE {_SLOT} SET manifests = manifests - 1, manifest_bytes = manifest_bytes - OLD.size "
+        f""
         f"WHERE slot = OLD.id % {SLOTS}",
     ),
 ]
@@ -163,7 +173,10 @@ UPDATE {_SLOT} SET
   blobs = (SELECT COUNT(*) FROM images_blob WHERE id % {SLOTS} = {_SLOT}.slot),
   blob_bytes = COALESCE((SELECT SUM(size) FROM images_blob WHERE id % {SLOTS} = {_SLOT}.slot), 0),
   manifests = (SELECT COUNT(*) FROM images_manifest WHERE id % {SLOTS} = {_SLOT}.slot),
-  manifest_bytes = COALESCE((SELECT SUM(size) FROM images_manifest WHERE id % {SLOTS} = {_SLOT}.slot), 0)
+  manifest_bytes = COALESCE((SELECT SUM(size) FROM images_manifest WHERE id % {SLOTS} = {_SLOT}.slot), 0),
+  tags = (SELECT COUNT(*) FROM images_tag WHERE id % {SLOTS} = {_SLOT}.slot),
+  linked_bytes = COALESCE((SELECT SUM(b.size) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id
+                           WHERE l.id % {SLOTS} = {_SLOT}.slot), 0)
 """
 
 
@@ -212,11 +225,11 @@ def snapshot():
 
 
 def totals():
-    """{"blobs", "blob_bytes", "manifests", "manifest_bytes"}: sums over the 16 counter rows."""
+    """{"blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes"}: sums over the 16 rows."""
     from django.db.models import Sum
     from django.db.models.functions import Coalesce
 
     from images.models import StorageCounter
 
-    fields = ("blobs", "blob_bytes", "manifests", "manifest_bytes")
+    fields = ("blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes")
     return StorageCounter.objects.aggregate(**{f: Coalesce(Sum(f), 0) for f in fields})

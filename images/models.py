@@ -260,6 +260,8 @@ class StorageCounter(models.Model):
     blob_bytes = models.BigIntegerField(default=0)
     manifests = models.BigIntegerField(default=0)
     manifest_bytes = models.BigIntegerField(default=0)
+    tags = models.BigIntegerField(default=0)
+    linked_bytes = models.BigIntegerField(default=0)  # bytes of every blob link (a blob once per repository)
 
     def __str__(self):
         return f"slot {self.slot}"

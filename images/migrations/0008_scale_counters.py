@@ -19,8 +19,8 @@ def install(apps, schema_editor):
     counters.install(schema_editor, only=COUNTER_TRIGGERS)
     for slot in range(counters.SLOTS):
         schema_editor.execute(
-            f"INSERT INTO images_storagecounter (slot, blobs, blob_bytes, manifests, manifest_bytes) "
-            f"VALUES ({slot}, 0, 0, 0, 0)"
+            f"INSERT INTO images_storagecounter (slot, blobs, blob_bytes, manifests, manifest_bytes, tags, linked_bytes)"
+            f" VALUES ({slot}, 0, 0, 0, 0, 0, 0)"
         )
     schema_editor.execute(counters._RECOUNT_SLOTS, None)
     schema_editor.execute(counters._RECOUNT_REPOSITORIES, None)
@@ -44,6 +44,8 @@ class Migration(migrations.Migration):
                 ("blob_bytes", models.BigIntegerField(default=0)),
                 ("manifests", models.BigIntegerField(default=0)),
                 ("manifest_bytes", models.BigIntegerField(default=0)),
+                ("tags", models.BigIntegerField(default=0)),
+                ("linked_bytes", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(

@@ -21,7 +21,6 @@ from images.models import (
     ManifestChild,
     ManifestLayer,
     NamespaceCount,
-    Repository,
     RepositoryManifest,
     Tag,
     V1Image,
@@ -385,10 +384,11 @@ def image_description(repo):
     name = newest_tag(repo)
     if name is None:
         return ""
-    tagged = Q(tags__repository=repo, tags__name=name)
-    children = ManifestChild.objects.filter(parent__tags__repository=repo, parent__tags__name=name).values("digest")
+    # By the tag's manifest id, not a join through tags: 100,000 tags may name the same image.
+    tagged_id = Tag.objects.filter(repository=repo, name=name).values("manifest_id")[:1]
+    children = ManifestChild.objects.filter(parent_id=Subquery(tagged_id)).values("digest")
     rows = list(
-        Manifest.objects.filter(tagged | Q(digest__in=children), repository_links__repository=repo)
+        Manifest.objects.filter(Q(pk=Subquery(tagged_id)) | Q(digest__in=children), repository_links__repository=repo)
         .annotate(is_tagged=Exists(Tag.objects.filter(repository=repo, name=name, manifest=OuterRef("pk"))))
         .defer("payload")
         .distinct()
@@ -733,13 +733,15 @@ def storage_overview(user, limit=10):
     from images.models import StorageSnapshot
 
     kept = counters.totals()
-    repos = Repository.objects.aggregate(
-        count=Count("pk"), tags=Coalesce(Sum("tag_count"), 0), linked_bytes=Coalesce(Sum("total_size"), 0)
-    )
+    repos = {
+        "count": NamespaceCount.objects.aggregate(n=Coalesce(Sum("repositories"), 0))["n"],
+        "tags": kept["tags"],
+        "linked_bytes": kept["linked_bytes"],
+    }
     snap = StorageSnapshot.objects.filter(pk=1).first()
     referenced_bytes = snap.referenced_bytes if snap else 0
     logical = snap.logical_bytes if snap else 0
-    largest = list(repositories(user).order_by("-total_size", "name")[:limit])
+    largest = list(repositories(user, sort="size").order_by("-total_size", "-id")[:limit])  # off repo_size_keyset
     return {
         "stored": {"count": kept["blobs"], "bytes": kept["blob_bytes"]},
         "referenced": {"count": snap.referenced_blobs if snap else 0, "bytes": referenced_bytes},

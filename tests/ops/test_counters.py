@@ -29,6 +29,8 @@ def from_rows():
         "blob_bytes": Blob.objects.aggregate(s=Sum("size"))["s"] or 0,
         "manifests": Manifest.objects.count(),
         "manifest_bytes": Manifest.objects.aggregate(s=Sum("size"))["s"] or 0,
+        "tags": Tag.objects.count(),
+        "linked_bytes": RepositoryBlob.objects.aggregate(s=Sum("blob__size"))["s"] or 0,
     }
     namespaces = {}
     for r in Repository.objects.all():

@@ -91,7 +91,7 @@ def test_storage_overview_counts_deduplication(client, db):
     assert s["logical_bytes"] == 2 * image_bytes
     assert s["saved_bytes"] == image_bytes
     assert s["orphaned"] == {"count": 1, "bytes": 123}
-    assert [r.name for r in s["largest"]] == ["one/app", "two/app"]
+    assert [r.name for r in s["largest"]] == ["two/app", "one/app"]  # the same size: the newer first
     html = response.content.decode()
     assert "Saved by deduplication" in html and "50% of the total" in html
 
