@@ -44,23 +44,36 @@ admin.site.index_title = "Registry content"
 admin.site.site_url = "/"
 
 ESTIMATE_ABOVE = 100_000
+FILTERED_ESTIMATE_ABOVE = 10_000
 
 
 class LargeTablePaginator(Paginator):
-    """On PostgreSQL an unfiltered big table is counted from the planner's estimate, not COUNT(*)."""
+    """On PostgreSQL a big result is counted from the planner's estimate, not COUNT(*): the table's
+    reltuples when unfiltered, EXPLAIN's row estimate when filtered (the 100,000 tags of one repository)."""
 
     @cached_property
     def count(self):
         query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] and row[0] > ESTIMATE_ABOVE:
-                return int(row[0])
+        if connection.vendor == "postgresql" and query is not None:
+            estimate = self._filtered_estimate() if query.where else self._table_estimate(query)
+            if estimate > (FILTERED_ESTIMATE_ABOVE if query.where else ESTIMATE_ABOVE):
+                return estimate
         return super().count
+
+    @staticmethod
+    def _table_estimate(query):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table])
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    def _filtered_estimate(self):
+        sql, params = self.object_list.order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class ReadOnlyMixin:
