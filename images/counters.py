@@ -65,16 +65,14 @@ TRIGGERS = [
         "images_blob",
         "INSERT",
         "",
-        f"UPDATE {_SLOT} SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size "
-        f"WHERE slot = NEW.id % {SLOTS}",
+        f"UPDATE {_SLOT} SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size WHERE slot = NEW.id % {SLOTS}",
     ),
     (
         "berth_blob_del",
         "images_blob",
         "DELETE",
         "",
-        f"UPDATE {_SLOT} SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size "
-        f"WHERE slot = OLD.id % {SLOTS}",
+        f"UPDATE {_SLOT} SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size WHERE slot = OLD.id % {SLOTS}",
     ),
     (
         "berth_manifest_ins",

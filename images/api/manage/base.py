@@ -69,12 +69,7 @@ class KeysetPagination(pagination.BasePagination):
         return Response(body)
 
     def get_paginated_response_schema(self, schema):
-        link = {"type": "string", "nullable": True, "format": "uri"}
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {"next": link, "previous": link, "results": schema},
-        }
+        return keyset_response_schema(schema)
 
     def get_schema_operation_parameters(self, view):
         orders = ", ".join(view.keyset_orders)
@@ -86,6 +81,24 @@ class KeysetPagination(pagination.BasePagination):
             {"name": "ordering", "required": False, "in": "query", "schema": {"type": "string"},
              "description": f"One of {orders}; a leading - reverses it"},
         ]  # fmt: skip
+
+
+def keyset_response_schema(schema, **extra):
+    link = {"type": "string", "nullable": True, "format": "uri"}
+    notice = {"type": "string", "description": "Present when an old ?page= link was followed"}
+    properties = {**extra, "next": link, "previous": link, "notice": notice, "results": schema}
+    return {"type": "object", "required": ["results"], "properties": properties}
+
+
+class SearchPagination(pagination.BasePagination):
+    """What search answers (views.SearchViewSet pages by its own cursor, with the count of matches),
+    for the OpenAPI schema."""
+
+    def get_paginated_response_schema(self, schema):
+        return keyset_response_schema(schema, count={"type": "integer"})
+
+    def get_schema_operation_parameters(self, view):
+        return []
 
 
 class RepositoryAccess(permissions.BasePermission):

@@ -13,7 +13,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from images import permissions as rules
 from images import references
 from images.api.manage import filters, serializers
-from images.api.manage.base import KeysetPagination, ManageAPIMixin
+from images.api.manage.base import KeysetPagination, ManageAPIMixin, SearchPagination
 from images.errors import RegistryError
 from images.models import ManifestChild, ManifestLayer, Repository, RepositoryManifest, Tag
 from images.services import catalog, repositories
@@ -160,7 +160,7 @@ class SearchViewSet(ManageAPIMixin, viewsets.GenericViewSet):
     """Repository search: the same ranking as /v1/search and the catalog's search box."""
 
     serializer_class = serializers.RepositorySummarySerializer
-    pagination_class = None  # keyset pages of its own (catalog.search_page), with the count of matches
+    pagination_class = SearchPagination  # the schema; list() pages by catalog.search_page, with the count
     queryset = Repository.objects.none()  # the browsable API asks for one; results come from catalog.search
 
     @extend_schema(
