@@ -97,7 +97,8 @@ def test_collector_runs_while_clients_push_and_every_tag_pulls_intact(gc_server)
     runs, outputs = 0, []
     deadline = time.monotonic() + DURATION
     try:
-        while time.monotonic() < deadline:
+        # at least three collections while the pushers run, however long each takes (a manage.py process each)
+        while runs < 3 or time.monotonic() < deadline:
             args = ["garbage_collect", "--grace", "0s", "--json"]
             if runs % 2:
                 args.append("--delete-untagged")
@@ -140,7 +141,6 @@ def test_collector_runs_while_clients_push_and_every_tag_pulls_intact(gc_server)
         f"{runs} collections while pushing, {successes} pushes ({sum(p.retries for p in pushers)} retried), "
         f"{freed} blobs and {sum(o['manifests'] for o in outputs)} manifests collected, {pulled} tags verified"
     )
-    assert runs >= 3, "the collector did not run repeatedly"
     assert successes >= PUSHERS * 5, f"too few pushes succeeded: {successes}; errors: {errors[:5]}"
     assert freed > 0, "the collector never deleted anything"
     assert not errors, f"pushes that failed 8 times in a row: {errors[:5]}"
