@@ -16,16 +16,19 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from images import permissions
+from images import counters, permissions
 from images.errors import RegistryError
 from images.models import (
     Blob,
     Manifest,
     ManifestChild,
     ManifestLayer,
+    NamespaceCount,
     Repository,
     RepositoryBlob,
     RepositoryManifest,
+    StorageCounter,
+    StorageSnapshot,
     Tag,
     Upload,
     V1Image,
@@ -41,23 +44,36 @@ admin.site.index_title = "Registry content"
 admin.site.site_url = "/"
 
 ESTIMATE_ABOVE = 100_000
+FILTERED_ESTIMATE_ABOVE = 10_000
 
 
 class LargeTablePaginator(Paginator):
-    """On PostgreSQL an unfiltered big table is counted from the planner's estimate, not COUNT(*)."""
+    """On PostgreSQL a big result is counted from the planner's estimate, not COUNT(*): the table's
+    reltuples when unfiltered, EXPLAIN's row estimate when filtered (the 100,000 tags of one repository)."""
 
     @cached_property
     def count(self):
         query = getattr(self.object_list, "query", None)
-        if connection.vendor == "postgresql" and query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] and row[0] > ESTIMATE_ABOVE:
-                return int(row[0])
+        if connection.vendor == "postgresql" and query is not None:
+            estimate = self._filtered_estimate() if query.where else self._table_estimate(query)
+            if estimate > (FILTERED_ESTIMATE_ABOVE if query.where else ESTIMATE_ABOVE):
+                return estimate
         return super().count
+
+    @staticmethod
+    def _table_estimate(query):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table])
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    def _filtered_estimate(self):
+        sql, params = self.object_list.order_by().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class ReadOnlyMixin:
@@ -136,23 +152,12 @@ def _may_delete(modeladmin, request, repos):
 # --- repositories ---------------------------------------------------------------------------
 
 
-class TagInline(ReadOnlyInline):
-    model = Tag
-    fields = ["name", "manifest_digest", "updated_at", "pull_count"]
-    readonly_fields = fields
-    ordering = ["name"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("manifest").defer("manifest__payload")
-
-    @admin.display(description="digest")
-    def manifest_digest(self, obj):
-        return obj.manifest.digest
+TAGS_ON_REPOSITORY_PAGE = 100
 
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "namespace", "is_public", "last_push_at", "created_at", "catalog_link"]
+    list_display = ["name", "namespace", "is_public", "tag_count", "total_size", "last_push_at", "catalog_link"]
     list_filter = ["is_public", ("last_push_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description"]
     fields = [
@@ -164,10 +169,22 @@ class RepositoryAdmin(admin.ModelAdmin):
         "last_push_at",
         "last_pull_at",
         "pull_count",
+        "tag_count",
+        "total_size",
+        "tag_list",
     ]
-    readonly_fields = ["name", "namespace", "created_at", "last_push_at", "last_pull_at", "pull_count"]
-    inlines = [TagInline]
-    actions = ["delete_repositories", "make_public", "make_private"]
+    readonly_fields = [
+        "name",
+        "namespace",
+        "created_at",
+        "last_push_at",
+        "last_pull_at",
+        "pull_count",
+        "tag_count",
+        "total_size",
+        "tag_list",
+    ]
+    actions = ["delete_repositories", "make_public", "make_private", "recount"]
     show_full_result_count = False
     paginator = LargeTablePaginator
     ordering = ["name"]
@@ -183,6 +200,23 @@ class RepositoryAdmin(admin.ModelAdmin):
             repositories.set_description(obj.name, obj.description)
         if "is_public" in form.changed_data:
             repositories.set_visibility(obj.name, obj.is_public)
+
+    @admin.display(description="tags")
+    def tag_list(self, obj):
+        """The first tags (natural order) and a link to all of them: a repository may hold 100,000."""
+        names = list(obj.tags.order_by("sort_key").values_list("name", flat=True)[:TAGS_ON_REPOSITORY_PAGE])
+        listing = reverse("admin:images_tag_changelist") + f"?repository__id__exact={obj.pk}"
+        rest = (
+            format_html(' … <a href="{}">all {} tags</a>', listing, obj.tag_count) if obj.tag_count > len(names) else ""
+        )
+        return format_html("{}{}", ", ".join(names) or "—", rest)
+
+    @admin.action(description="Recount tags and sizes of every repository and the storage figures")
+    def recount(self, request, queryset):
+        if not request.user.is_superuser:
+            return self.message_user(request, "Only a superuser may recount.", messages.ERROR)
+        counters.recount()
+        self.message_user(request, "Recounted every repository and the storage figures.", messages.SUCCESS)
 
     @admin.display(description="catalog")
     def catalog_link(self, obj):
@@ -235,7 +269,7 @@ class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = ["repository", "name", "manifest", "v1_image", "v1_metadata", "updated_at", "pull_count"]
     fields = readonly_fields
     actions = ["untag"]
-    ordering = ["-updated_at"]
+    ordering = ["-id"]  # the primary key index: a million tags page as fast as ten
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("manifest__payload", "v1_image__json")
@@ -295,7 +329,7 @@ class ManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [LayerInline, ChildInline]
-    ordering = ["-created_at"]
+    ordering = ["-id"]  # creation order, off the primary key index
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -348,7 +382,7 @@ class RepositoryManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = ["repository", "manifest", "created_at"]
     fields = readonly_fields
     actions = ["delete_images"]
-    ordering = ["-created_at"]
+    ordering = ["-id"]  # creation order, off the primary key index
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("manifest__payload")
@@ -492,3 +526,18 @@ class V1RepositoryImageAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
 
 
 from images import admin_ops  # noqa: E402,F401
+
+
+@admin.register(StorageCounter)
+class StorageCounterAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["slot", "blobs", "blob_bytes", "manifests", "manifest_bytes"]
+
+
+@admin.register(StorageSnapshot)
+class StorageSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["computed_at", "referenced_blobs", "referenced_bytes", "orphaned_blobs", "orphaned_bytes"]
+
+
+@admin.register(NamespaceCount)
+class NamespaceCountAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["namespace", "repositories", "public_repositories"]

@@ -1,8 +1,16 @@
 """Rows for one store served over two protocols. Fields and constraints only."""
 
+import re
 import uuid
+from datetime import UTC, datetime
 
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+
+# "Last push" order with never-pushed repositories last, as one indexable key (images/keyset.py).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+PUSHED_KEY = Coalesce("last_push_at", Value(NEVER, output_field=models.DateTimeField()))
 
 
 class Repository(models.Model):
@@ -15,10 +23,22 @@ class Repository(models.Model):
     last_pull_at = models.DateTimeField(null=True, blank=True)
     # Image manifests fetched with GET (images/services/manifests.py, record_pull).
     pull_count = models.BigIntegerField(default=0, db_default=0)
+    # Kept by database triggers as tags and blob links come and go (images/counters.py), recounted
+    # by every garbage collection and `manage.py berth_recount`: pages never count rows to show them.
+    tag_count = models.BigIntegerField(default=0, db_default=0, editable=False)
+    total_size = models.BigIntegerField(default=0, db_default=0, editable=False, help_text="Bytes of the blobs linked")
 
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "repositories"
+        # Keyset pages of the catalog (images/keyset.py): one index per order it offers.
+        indexes = [
+            models.Index(fields=["namespace", "name"], name="repo_namespace_name"),
+            models.Index(fields=["total_size", "id"], name="repo_size_keyset"),
+            models.Index(fields=["tag_count", "id"], name="repo_tags_keyset"),
+            models.Index(PUSHED_KEY, "id", name="repo_pushed_keyset"),
+            models.Index(fields=["namespace"], condition=models.Q(is_public=False), name="repo_private_namespace"),
+        ]
 
     def __str__(self):
         return self.name
@@ -166,6 +186,32 @@ class V1RepositoryImage(models.Model):
         return f"{self.repository_id} -> {self.image_id}"
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_sort_key(name):
+    """A string that sorts (byte order, and the same in any collation: hex digits only) as the catalog's
+    natural order does: numbers as numbers, case ignored, then the exact name (images/services/catalog.py
+    natural_key). Text parts end with 00 (below every character), numbers carry their length first,
+    00 comes before the name."""
+    out = []
+    for i, part in enumerate(_DIGITS.split(name.lower())):
+        if i % 2:
+            digits = str(int(part))
+            out.append(f"{len(digits):02x}{digits}")
+        else:
+            out.append(part.encode().hex() + "00")
+    return "".join(out) + "00" + name.encode().hex()
+
+
+class TagQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for tag in objs:
+            tag.sort_key = natural_sort_key(tag.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class Tag(models.Model):
     """A tag always names a manifest; tags pushed over v1 also keep their v1 image."""
 
@@ -177,13 +223,75 @@ class Tag(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # GETs of the manifest by this tag name (images/services/manifests.py, record_pull).
     pull_count = models.BigIntegerField(default=0, db_default=0)
+    # natural_sort_key(name), set on save and bulk_create: the catalog pages tags by it (keyset).
+    sort_key = models.CharField(max_length=800, default="", db_default="", blank=True, editable=False)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["repository", "name"], name="uniq_repository_tag")]
+        indexes = [
+            models.Index(fields=["repository", "updated_at", "id"], name="tag_pushed_keyset"),
+            models.Index(fields=["repository", "manifest", "sort_key"], name="tag_by_image"),
+            models.Index(fields=["repository", "sort_key", "id"], name="tag_name_keyset"),
+        ]
 
     def __str__(self):
         return f"{self.repository.name}:{self.name}"
+
+    def save(self, *args, **kwargs):
+        self.sort_key = natural_sort_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "sort_key"}
+        super().save(*args, **kwargs)
+
+
+class StorageCounter(models.Model):
+    """Totals of the blob and manifest tables, kept by database triggers (images/counters.py).
+
+    Sixteen rows (`slot` = row id modulo 16) so that concurrent pushes rarely wait on the same row;
+    the totals are the sums over the slots.
+    """
+
+    slot = models.SmallIntegerField(primary_key=True)
+    blobs = models.BigIntegerField(default=0)
+    blob_bytes = models.BigIntegerField(default=0)
+    manifests = models.BigIntegerField(default=0)
+    manifest_bytes = models.BigIntegerField(default=0)
+    tags = models.BigIntegerField(default=0)
+    linked_bytes = models.BigIntegerField(default=0)  # bytes of every blob link (a blob once per repository)
+
+    def __str__(self):
+        return f"slot {self.slot}"
+
+
+class NamespaceCount(models.Model):
+    """Repositories per namespace (all, and public ones), kept by database triggers (images/counters.py):
+    the catalog's namespace menu and totals without a pass over every repository."""
+
+    namespace = models.CharField(max_length=255, primary_key=True)
+    repositories = models.BigIntegerField(default=0)
+    public_repositories = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.namespace or '(top level)'}: {self.repositories}"
+
+
+class StorageSnapshot(models.Model):
+    """Figures that need a pass over every blob (referenced, awaiting collection, images counted whole),
+    written by each garbage collection and by `manage.py berth_recount`; the storage page dates them."""
+
+    referenced_blobs = models.BigIntegerField(default=0)
+    referenced_bytes = models.BigIntegerField(default=0)
+    orphaned_blobs = models.BigIntegerField(default=0)
+    orphaned_bytes = models.BigIntegerField(default=0)
+    logical_bytes = models.BigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"storage snapshot {self.computed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Upload(models.Model):

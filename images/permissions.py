@@ -176,3 +176,17 @@ def visible_repositories(user, queryset=None):
     if user.is_staff or user.is_superuser:
         return qs
     return qs.filter(_visible_to_user(user))
+
+
+def visible_scope(user):
+    """How `visible_repositories(user)` relates to is_public, for counts kept per namespace: "all" (every
+    repository), "public" (every public one and some private ones), "private" (some private ones only), or
+    None for a token (its patterns narrow it further: count the rows)."""
+    user, token = split_principal(user)
+    if token is not None:
+        return None
+    if _active_user(user) and (user.is_staff or user.is_superuser):
+        return "all"
+    if _active_user(user):
+        return "public"
+    return "public" if registry_setting("ANONYMOUS_PULL") else "private"

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connections, transaction
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, CharField, IntegerField, Q, Value, When
 
 from images.errors import PaginationInvalid
 from images.models import Repository
@@ -33,7 +33,7 @@ class SearchPage:
     total: int
     page: int
     page_size: int
-    results: list  # Repository rows (name, namespace, description, is_public, last_push_at)
+    results: list  # Repository rows (name, namespace, description, is_public, last_push_at, counts)
 
     @property
     def num_pages(self):
@@ -67,7 +67,7 @@ def search_repositories(query="", page=1, page_size=DEFAULT_PAGE_SIZE, repositor
         total = qs.count()
         if offset < total:
             ordered = _ranked(qs, term) if term else qs.order_by("name")
-            fields = ("name", "namespace", "description", "is_public", "last_push_at")
+            fields = ("name", "namespace", "description", "is_public", "last_push_at", "tag_count", "total_size")
             results = list(ordered.only(*fields)[offset : offset + page_size])
     return SearchPage(query=query or "", total=total, page=page, page_size=page_size, results=results)
 
@@ -90,8 +90,31 @@ def _trigram_indexes(alias, term):
         yield
 
 
+def search_page(query="", cursor="", per_page=DEFAULT_PAGE_SIZE, repositories=None):
+    """(keyset page of matching repositories, best first; total matches): the catalog's search pages.
+
+    The cursor is the (rank, name) of a row: a deep page runs the same two queries as the first."""
+    from images import keyset
+
+    term = (query or "").replace("\x00", "").strip().lower()
+    qs = Repository.objects.all() if repositories is None else repositories
+    if term:
+        qs = qs.filter(Q(name__contains=term) | Q(description__icontains=term))
+    keys = (
+        [("rank", _rank(term), IntegerField()), ("name", None, CharField())] if term else [("name", None, CharField())]
+    )
+    with _trigram_indexes(qs.db, term):
+        total = qs.count()
+        found = keyset.page(qs, keys, cursor, per_page)
+    return found, total
+
+
 def _ranked(qs, term):
-    rank = Case(
+    return qs.annotate(rank=_rank(term)).order_by("rank", "name")
+
+
+def _rank(term):
+    return Case(
         When(Q(name=term) | Q(name=f"library/{term}"), then=Value(EXACT)),
         When(name__endswith=f"/{term}", then=Value(LAST_COMPONENT)),
         When(Q(name__startswith=term) | Q(name__contains=f"/{term}"), then=Value(PREFIX)),
@@ -99,4 +122,3 @@ def _ranked(qs, term):
         default=Value(DESCRIPTION),
         output_field=IntegerField(),
     )
-    return qs.annotate(rank=rank).order_by("rank", "name")

@@ -7,21 +7,19 @@ blob store (capped) and cached by digest: content-addressed, so never stale.
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import BigIntegerField, CharField, Count, DateTimeField, Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from images import manifest_formats, permissions
+from images import keyset, manifest_formats, permissions
 from images.models import (
-    Blob,
+    PUSHED_KEY,
     Manifest,
     ManifestChild,
     ManifestLayer,
-    Repository,
-    RepositoryBlob,
+    NamespaceCount,
     RepositoryManifest,
     Tag,
     V1Image,
@@ -41,6 +39,16 @@ REPOSITORY_SORTS = {
     "size": ("-total_size", "name"),
     "tags": ("-tag_count", "name"),
 }
+_INT, _TEXT = BigIntegerField(), CharField()
+# Keyset orders of the catalog's pages (images/keyset.py), each served by an index of the model:
+# ([(alias, expression or None for the field itself, field reading cursor values)], descending).
+REPOSITORY_KEYS = {
+    "grouped": ([("namespace", None, _TEXT), ("name", None, _TEXT)], False),
+    "name": ([("name", None, _TEXT)], False),
+    "pushed": ([("pushed_key", PUSHED_KEY, DateTimeField()), ("id", None, _INT)], True),
+    "size": ([("total_size", None, _INT), ("id", None, _INT)], True),
+    "tags": ([("tag_count", None, _INT), ("id", None, _INT)], True),
+}
 TAG_SORTS = ("pushed", "name")
 DESCRIPTION_LABEL = "org.opencontainers.image.description"
 
@@ -53,10 +61,8 @@ def _sum(qs, group, total):
 
 
 def with_stats(qs):
-    """Annotate tag_count and total_size (bytes of the distinct blobs linked) in the same query."""
-    tag_count = _sum(Tag.objects.filter(repository=OuterRef("pk")), "repository", Count("pk"))
-    size = _sum(RepositoryBlob.objects.filter(repository=OuterRef("pk")), "repository", Sum("blob__size"))
-    return qs.annotate(tag_count=Coalesce(Subquery(tag_count), 0), total_size=Coalesce(Subquery(size), 0))
+    """Repositories with tag_count and total_size: columns the database keeps (images/counters.py)."""
+    return qs
 
 
 def repositories(user, sort="name", namespace=None):
@@ -66,10 +72,34 @@ def repositories(user, sort="name", namespace=None):
     return with_stats(qs).order_by(*REPOSITORY_SORTS.get(sort, REPOSITORY_SORTS["name"]))
 
 
+def repository_page(user, sort="name", namespace=None, cursor="", per_page=50):
+    """One keyset page of the repositories `user` may see (images/keyset.py); deep pages cost the first's."""
+    qs = permissions.visible_repositories(user)
+    if namespace is not None:
+        qs = qs.filter(namespace=namespace) if "\x00" not in namespace else qs.none()
+    order = "grouped" if sort == "name" and namespace is None else sort
+    keys, descending = REPOSITORY_KEYS.get(order, REPOSITORY_KEYS["name"])
+    return keyset.page(qs, keys, cursor, per_page, descending=descending)
+
+
 def namespaces(user):
-    """[{"namespace", "count"}] over the repositories `user` may see."""
-    qs = permissions.visible_repositories(user).order_by().values("namespace").annotate(count=Count("pk"))
-    return list(qs.order_by("namespace"))
+    """[{"namespace", "count"}] over the repositories `user` may see: the kept per-namespace counts
+    (images/counters.py) plus the private repositories the user sees (a partial index), not a pass
+    over every repository."""
+    scope = permissions.visible_scope(user)
+    if scope is None:
+        qs = permissions.visible_repositories(user).order_by().values("namespace").annotate(count=Count("pk"))
+        return list(qs.order_by("namespace"))
+    field = {"all": "repositories", "public": "public_repositories"}.get(scope)
+    counts = {}
+    if field:
+        for namespace, count in NamespaceCount.objects.filter(**{f"{field}__gt": 0}).values_list("namespace", field):
+            counts[namespace] = count
+    if scope != "all":
+        private = permissions.visible_repositories(user).filter(is_public=False)
+        for row in private.order_by().values("namespace").annotate(count=Count("pk")):
+            counts[row["namespace"]] = counts.get(row["namespace"], 0) + row["count"]
+    return [{"namespace": ns, "count": counts[ns]} for ns in sorted(counts)]
 
 
 def search(user, query, page=1, per_page=25):
@@ -79,6 +109,13 @@ def search(user, query, page=1, per_page=25):
     visible = with_stats(permissions.visible_repositories(user))
     found = search_repositories(query, page=page, page_size=per_page, repositories=visible)
     return list(found.results), found.total
+
+
+def search_page(user, query, cursor="", per_page=50):
+    """(keyset page of matches in the search service's order, total) over the repositories `user` may see."""
+    from search.services import search_page as found
+
+    return found(query, cursor, per_page, repositories=permissions.visible_repositories(user))
 
 
 def visible_repository(user, name):
@@ -112,23 +149,6 @@ def push_ordered(rows, name=1, pushed_at=2):
     return rows
 
 
-class OrderedRows(Sequence):
-    """Rows in an order computed in Python from their keys, fetched a page at a time (Paginator slices)."""
-
-    def __init__(self, ids, fetch):
-        self.ids, self.fetch = ids, fetch
-
-    def __len__(self):
-        return len(self.ids)
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            return self.fetch([self.ids[index]]).get()
-        ids = self.ids[index]
-        rows = {row.pk: row for row in self.fetch(ids)}
-        return [rows[pk] for pk in ids if pk in rows]
-
-
 def _listed_tags(repo, referrer_tags=False, query=""):
     qs = Tag.objects.filter(repository=repo)
     if not referrer_tags:
@@ -137,21 +157,54 @@ def _listed_tags(repo, referrer_tags=False, query=""):
     return qs.filter(name__icontains=query) if query else qs
 
 
-def tags(repo, sort="pushed", referrer_tags=False, query=""):
-    """Tags with image_size, in `sort` order ("pushed": newest first, "name": natural order), whose name
-    contains `query`; cosign-style signature/attestation tags only when `referrer_tags`. The order is
-    computed from (id, name, push time) of the matching tags; rows are read a page at a time."""
-    keys = list(_listed_tags(repo, referrer_tags, query).values_list("pk", "name", "updated_at"))
+def tag_page(repo, sort="pushed", referrer_tags=False, query="", cursor="", per_page=50, digest=""):
+    """One keyset page (images/keyset.py) of the tags `tags()` lists, optionally only those naming `digest`.
+
+    "name" reads (sort_key, id) off an index; "pushed" (newest first, ties in natural order) reads the
+    rest of the cursor's instant, then what was pushed before it: two index ranges, never the whole list."""
+    qs = _listed_tags(repo, referrer_tags, query).select_related("manifest").defer("manifest__payload")
+    if digest:
+        qs = qs.filter(manifest__digest=digest.replace("\x00", ""))
+    qs = qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
     if sort == "name":
-        keys.sort(key=lambda row: natural_key(row[1]))
+        keys = [("sort_key", None, CharField()), ("id", None, BigIntegerField())]
+        return keyset.page(qs, keys, cursor, per_page)
+    return _pushed_page(qs, cursor, per_page)
+
+
+def tag_count(repo, referrer_tags=False, query="", digest=""):
+    """How many tags `tag_page` pages through with this filter (a count over the repository's tags)."""
+    qs = _listed_tags(repo, referrer_tags, query)
+    return qs.filter(manifest__digest=digest.replace("\x00", "")).count() if digest else qs.count()
+
+
+_PUSHED_FIELDS = [DateTimeField(), CharField()]
+
+
+def _pushed_page(qs, cursor, per_page):
+    decoded = keyset.decode(cursor, _PUSHED_FIELDS)
+    backwards = decoded is not None and decoded[0] == "p"
+    if decoded is None:
+        rows = list(qs.order_by("-updated_at", "sort_key")[: per_page + 1])
+    elif not backwards:
+        when, key = decoded[1]
+        rows = list(qs.filter(updated_at=when, sort_key__gt=key).order_by("sort_key")[: per_page + 1])
+        rows += qs.filter(updated_at__lt=when).order_by("-updated_at", "sort_key")[: per_page + 1 - len(rows)]
     else:
-        push_ordered(keys)
-
-    def fetch(ids):
-        qs = Tag.objects.filter(pk__in=ids).select_related("manifest").defer("manifest__payload")
-        return qs.annotate(image_size=image_size_expression(OuterRef("manifest_id")))
-
-    return OrderedRows([row[0] for row in keys], fetch)
+        when, key = decoded[1]
+        rows = list(qs.filter(updated_at=when, sort_key__lt=key).order_by("-sort_key")[: per_page + 1])
+        rows += qs.filter(updated_at__gt=when).order_by("updated_at", "-sort_key")[: per_page + 1 - len(rows)]
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    page = keyset.KeysetPage(rows, invalid=bool(cursor) and decoded is None)
+    page.has_next = True if backwards else more
+    page.has_previous = more if backwards else decoded is not None
+    if rows:
+        page.next_cursor = keyset.encode("n", [rows[-1].updated_at, rows[-1].sort_key])
+        page.previous_cursor = keyset.encode("p", [rows[0].updated_at, rows[0].sort_key])
+    return page
 
 
 MAX_SELECTED_TAGS = 1000
@@ -197,7 +250,9 @@ class Platform:
 
 
 def referrer_tag_count(repo):
-    return Tag.objects.filter(repository=repo, name__regex=REFERRER_TAG_REGEX).count()
+    """Signature/attestation tags (sha256-<hex>.sig …): the name prefixes narrow it to an index range first."""
+    prefixes = Q(name__startswith="sha256-") | Q(name__startswith="sha512-")
+    return Tag.objects.filter(prefixes, repository=repo, name__regex=REFERRER_TAG_REGEX).count()
 
 
 def decorate_tags(tag_rows):
@@ -233,6 +288,42 @@ def manifest_sizes(digests):
         return {}
     rows = ManifestLayer.objects.filter(manifest__digest__in=digests).values("manifest__digest")
     return {r["manifest__digest"]: r["total"] for r in rows.annotate(total=Sum("size")).order_by()}
+
+
+TAGS_SHOWN = 100
+
+
+@dataclass
+class TagNames:
+    """The first `TAGS_SHOWN` tags (natural order) naming one image, and how many there are in all.
+
+    Iterating gives the names shown; len() and `|length` give the total (100,000 tags may share an image:
+    the page shows the first ones and links to the tag list filtered by the digest for the rest)."""
+
+    names: list
+    total: int
+    digest: str = ""
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return self.total
+
+    @property
+    def more(self):
+        return self.total - len(self.names)
+
+    def __str__(self):
+        return ", ".join(self.names) + (f" and {self.more} more" if self.more else "")
+
+
+def image_tags(repo, manifest, limit=TAGS_SHOWN):
+    """TagNames of `manifest` in the repository: two index reads whatever the number of tags."""
+    qs = Tag.objects.filter(repository=repo, manifest=manifest)
+    names = list(qs.order_by("sort_key").values_list("name", flat=True)[:limit])
+    total = len(names) if len(names) < limit else qs.count()
+    return TagNames(names, total, manifest.digest)
 
 
 def tag_names(repo, manifest_ids):
@@ -292,10 +383,11 @@ def image_description(repo):
     name = newest_tag(repo)
     if name is None:
         return ""
-    tagged = Q(tags__repository=repo, tags__name=name)
-    children = ManifestChild.objects.filter(parent__tags__repository=repo, parent__tags__name=name).values("digest")
+    # By the tag's manifest id, not a join through tags: 100,000 tags may name the same image.
+    tagged_id = Tag.objects.filter(repository=repo, name=name).values("manifest_id")[:1]
+    children = ManifestChild.objects.filter(parent_id=Subquery(tagged_id)).values("digest")
     rows = list(
-        Manifest.objects.filter(tagged | Q(digest__in=children), repository_links__repository=repo)
+        Manifest.objects.filter(Q(pk=Subquery(tagged_id)) | Q(digest__in=children), repository_links__repository=repo)
         .annotate(is_tagged=Exists(Tag.objects.filter(repository=repo, name=name, manifest=OuterRef("pk"))))
         .defer("payload")
         .distinct()
@@ -476,7 +568,7 @@ def image_detail(repo, manifest, extra_referrers=()):
         config=config if config and "error" not in config else None,
         history=build_history(config if config and "error" not in config else None, layers),
         size=sum(layer.size for layer in layers) + (config_layer.size if config_layer else 0),
-        tags=tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        tags=image_tags(repo, manifest),
         indexes=indexes,
         referrers=referrers(repo, [manifest.digest]) + list(extra_referrers),
         subject=subject,
@@ -514,7 +606,7 @@ def index_detail(repo, manifest):
     return IndexDetail(
         manifest=manifest,
         children=children,
-        tags=tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        tags=image_tags(repo, manifest),
         referrers=referrers(repo, [manifest.digest]),
         annotations=annotations,
     )
@@ -571,7 +663,7 @@ def referrers(repo, subject_digests):
 def deletion_impact(repo, manifest):
     """What deleting the image by digest takes with it, for the confirmation page."""
     return {
-        "tags": tag_names(repo, [manifest.pk]).get(manifest.pk, []),
+        "tags": image_tags(repo, manifest),
         "indexes": list(
             Manifest.objects.filter(children__digest=manifest.digest, repository_links__repository=repo)
             .values_list("digest", flat=True)
@@ -635,27 +727,31 @@ def v1_images(repo, limit=200):
 
 
 def storage_overview(user, limit=10):
-    linked = Exists(RepositoryBlob.objects.filter(blob=OuterRef("pk")))
-    v1_used = Exists(V1Image.objects.filter(layer=OuterRef("pk")))
-    stored = Blob.objects.aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    referenced = Blob.objects.filter(linked).aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    orphaned = (
-        Blob.objects.exclude(linked).exclude(v1_used).aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    )
-    linked_bytes = RepositoryBlob.objects.aggregate(bytes=Coalesce(Sum("blob__size"), 0))["bytes"]
-    image_bytes = RepositoryManifest.objects.aggregate(bytes=Coalesce(Sum("manifest__layers__size"), 0))["bytes"]
-    manifests = Manifest.objects.aggregate(count=Count("pk"), bytes=Coalesce(Sum("size"), 0))
-    largest = list(repositories(user, sort="size")[:limit])
+    """Totals from the kept counters (images/counters.py) and the last storage snapshot: no table scan."""
+    from images import counters
+    from images.models import StorageSnapshot
+
+    kept = counters.totals()
+    repos = {
+        "count": NamespaceCount.objects.aggregate(n=Coalesce(Sum("repositories"), 0))["n"],
+        "tags": kept["tags"],
+        "linked_bytes": kept["linked_bytes"],
+    }
+    snap = StorageSnapshot.objects.filter(pk=1).first()
+    referenced_bytes = snap.referenced_bytes if snap else 0
+    logical = snap.logical_bytes if snap else 0
+    largest = list(repositories(user, sort="size").order_by("-total_size", "-id")[:limit])  # off repo_size_keyset
     return {
-        "stored": stored,
-        "referenced": referenced,
-        "orphaned": orphaned,
-        "manifests": manifests,
-        "repositories": Repository.objects.count(),
-        "tags": Tag.objects.count(),
-        "logical_bytes": image_bytes,
-        "saved_bytes": max(0, image_bytes - referenced["bytes"]),
-        "shared_across_repositories": max(0, linked_bytes - referenced["bytes"]),
+        "stored": {"count": kept["blobs"], "bytes": kept["blob_bytes"]},
+        "referenced": {"count": snap.referenced_blobs if snap else 0, "bytes": referenced_bytes},
+        "orphaned": {"count": snap.orphaned_blobs if snap else 0, "bytes": snap.orphaned_bytes if snap else 0},
+        "manifests": {"count": kept["manifests"], "bytes": kept["manifest_bytes"]},
+        "repositories": repos["count"],
+        "tags": repos["tags"],
+        "logical_bytes": logical,
+        "saved_bytes": max(0, logical - referenced_bytes),
+        "shared_across_repositories": max(0, repos["linked_bytes"] - referenced_bytes) if snap else 0,
+        "snapshot_at": snap.computed_at if snap else None,
         "largest": largest,
         "largest_max": max([r.total_size for r in largest] or [0]),
     }

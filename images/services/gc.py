@@ -74,6 +74,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from activity import recorder
+from images import counters
 from images.models import (
     Blob,
     BlobDeletion,
@@ -390,6 +391,7 @@ def collect(grace=timedelta(hours=2), dry_run=False, delete_untagged=False, prog
     result.seconds = time.monotonic() - started
     if not dry_run:
         policy_hooks.after_garbage_collection()  # namespace usage figures become exact (policies/)
+        counters.recount()  # the catalog's counts and storage figures too (images/counters.py)
     if run is not None:
         _finish(run, result)
     log.info(result.summary(), extra={"gc": result.as_dict()})

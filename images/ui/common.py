@@ -38,10 +38,21 @@ def public_host(request):
     return host.split("://", 1)[-1].rstrip("/")
 
 
+def cursor_params(request):
+    """(cursor, notice) of a keyset-paged list (images/keyset.py). Links of earlier versions named pages
+    by number (`?page=N`): those show the first page, and page 2 onwards says so."""
+    cursor = request.GET.get("cursor", "")[:2000]
+    number = request.GET.get("page")
+    if not cursor and number not in (None, "", "1"):
+        return "", "Pages are now reached with Next and Previous: this is the first page."
+    return cursor, ""
+
+
 def page_prefix(request):
-    """The current query string without `page`, ready for `page=N` to be appended: "?q=x&" or "?"."""
+    """The current query string without `page` or `cursor`, ready for `cursor=…` to be appended: "?q=x&" or "?"."""
     params = request.GET.copy()
     params.pop("page", None)
+    params.pop("cursor", None)
     encoded = params.urlencode()
     return f"?{encoded}&" if encoded else "?"
 

@@ -1,58 +1,12 @@
-"""Home: every repository the visitor may see, grouped by namespace, sortable, searchable."""
-
-from dataclasses import dataclass
+"""Home: every repository the visitor may see, grouped by namespace, sortable, searchable; keyset pages."""
 
 from django.contrib.auth import get_user
 from django.shortcuts import render
 
 from images.services import catalog
-from images.ui.common import PAGE_SIZE, page_prefix, paginate, public_host
+from images.ui.common import PAGE_SIZE, cursor_params, page_prefix, public_host
 
 SORT_LABELS = {"name": "Name", "pushed": "Last push", "size": "Size", "tags": "Tags"}
-
-
-@dataclass
-class SearchPage:
-    """The bits of a Django Page the templates use, for results paged by the search service."""
-
-    object_list: list
-    number: int
-    total: int
-    per_page: int
-
-    @property
-    def num_pages(self):
-        return max(1, -(-self.total // self.per_page))
-
-    def has_previous(self):
-        return self.number > 1
-
-    def has_next(self):
-        return self.number < self.num_pages
-
-    def has_other_pages(self):
-        return self.num_pages > 1
-
-    def previous_page_number(self):
-        return self.number - 1
-
-    def next_page_number(self):
-        return self.number + 1
-
-    @property
-    def count(self):
-        return self.total
-
-    @property
-    def paginator(self):
-        return self
-
-
-def _page_number(raw):
-    try:
-        return max(1, int(raw))
-    except (TypeError, ValueError):
-        return 1
 
 
 def home(request):
@@ -65,22 +19,22 @@ def home(request):
     namespace = request.GET.get("namespace")
     if namespace == "__all__":
         namespace = None
+    cursor, notice = cursor_params(request)
+    namespaces = catalog.namespaces(request.user)
     if query:
-        number = _page_number(request.GET.get("page"))
-        rows, total = catalog.search(request.user, query, page=number, per_page=PAGE_SIZE)
-        page = SearchPage(rows, number, total, PAGE_SIZE)
+        page, total = catalog.search_page(request.user, query, cursor, per_page=PAGE_SIZE)
     else:
-        repos = catalog.repositories(request.user, sort, namespace)
-        if sort == "name" and namespace is None:
-            repos = repos.order_by("namespace", "name")
-        page = paginate(request, repos)
+        page = catalog.repository_page(request.user, sort, namespace, cursor, per_page=PAGE_SIZE)
+        total = sum(ns["count"] for ns in namespaces if namespace is None or ns["namespace"] == namespace)
     context = {
         "page": page,
+        "total": total,
+        "page_notice": notice or ("That page link has expired: showing the first page." if page.invalid else ""),
         "query": query,
         "sort": sort,
         "sort_labels": SORT_LABELS,
         "namespace": namespace,
-        "namespaces": catalog.namespaces(request.user),
+        "namespaces": namespaces,
         "grouped": not query and sort == "name" and namespace is None,
         "base_qs": page_prefix(request),
         "host": public_host(request),

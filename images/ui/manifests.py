@@ -35,7 +35,7 @@ def manifest_context(request, repo, manifest):
         context["image"] = catalog.image_detail(repo, manifest)
     # An index may list no image, or only images this repository no longer holds: no `image` then.
     shown = context["index"] or context["image"]
-    context["tags"] = shown.tags if shown else catalog.tag_names(repo, [manifest.pk]).get(manifest.pk, [])
+    context["tags"] = shown.tags if shown else catalog.image_tags(repo, manifest)
     return context
 
 
@@ -70,7 +70,7 @@ def delete_image(request, name, digest):
             messages.success(
                 request,
                 f"Deleted image {manifest.digest} from {repo.name}"
-                + (f" with its tags {', '.join(impact['tags'])}." if impact["tags"] else ".")
+                + (f" with its tags {impact['tags']}." if impact["tags"] else ".")
                 + " "
                 + gc.space_returns_text(),
             )

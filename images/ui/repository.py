@@ -9,7 +9,7 @@ from images import permissions
 from images.errors import RegistryError
 from images.services import catalog, gc, repositories
 from images.services import manifests as manifest_service
-from images.ui.common import check, page_prefix, paginate, plural, public_host, repository_or_404
+from images.ui.common import PAGE_SIZE, check, cursor_params, page_prefix, plural, public_host, repository_or_404
 
 TAG_SORT_LABELS = {"pushed": "Newest", "name": "Name"}
 
@@ -19,7 +19,9 @@ def repository(request, name):
     sort = request.GET.get("sort") if request.GET.get("sort") in TAG_SORT_LABELS else "pushed"
     show_all = request.GET.get("all") == "1"
     tag_query = request.GET.get("q", "").strip()[:128]
-    page = paginate(request, catalog.tags(repo, sort, referrer_tags=show_all, query=tag_query))
+    digest = request.GET.get("digest", "").strip()[:200]
+    cursor, notice = cursor_params(request)
+    page = catalog.tag_page(repo, sort, show_all, tag_query, cursor, per_page=PAGE_SIZE, digest=digest)
     page.object_list = catalog.decorate_tags(page.object_list)
     pull_tag = catalog.pull_tag(repo) or "latest"
     context = {
@@ -28,6 +30,9 @@ def repository(request, name):
         "sort": sort,
         "show_all": show_all,
         "tag_query": tag_query,
+        "digest": digest,
+        "matching": catalog.tag_count(repo, show_all, tag_query, digest) if tag_query or digest else None,
+        "page_notice": notice or ("That page link has expired: showing the first page." if page.invalid else ""),
         "hidden_tags": 0 if show_all else catalog.referrer_tag_count(repo),
         "sort_labels": TAG_SORT_LABELS,
         "base_qs": page_prefix(request),

@@ -43,5 +43,6 @@ def untag(request, name, tag):
         else:
             messages.success(request, f"Removed tag {tag.name} from {repo.name}; the image stays, by digest.")
         return redirect("ui:repository", name=repo.name)
-    others = [t for t in catalog.tag_names(repo, [tag.manifest_id]).get(tag.manifest_id, []) if t != tag.name]
+    shared = catalog.image_tags(repo, tag.manifest, limit=catalog.TAGS_SHOWN + 1)
+    others = catalog.TagNames([t for t in shared.names if t != tag.name][: catalog.TAGS_SHOWN], shared.total - 1)
     return render(request, "berth/confirm_untag.html", {"repo": repo, "tag": tag, "other_tags": others})

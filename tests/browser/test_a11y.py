@@ -20,7 +20,7 @@ from tests.browser.conftest import ADMIN, DESKTOP, PHONE
 USER = ("reader", "reader-secret-pass")
 VIEWPORTS = (DESKTOP, PHONE)
 MAX_PAGES = 40
-SAME_PAGE_KEYS = {"sort", "ordering", "format", "page"}  # query parameters that change no part of the template
+SAME_PAGE_KEYS = {"sort", "ordering", "format", "page", "cursor"}  # query parameters that change no part of the page
 
 # Where the crawl starts, per visitor (each also starts at "/"). Pages no link leads to go here.
 START_PAGES = {

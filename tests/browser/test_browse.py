@@ -69,3 +69,22 @@ def test_not_found_page(page, catalog):
     response = page.goto("/r/no/such/repo/")
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+
+
+def test_next_and_previous_pages_of_a_long_catalog(page, transactional_db):
+    from tests.support import content
+
+    content.bulk_catalog(70, tags_per_repo=1, namespace_every=0)
+    page.goto("/?sort=tags")
+    rows = page.locator("table.repos tbody tr")
+    expect(rows).to_have_count(50)
+    first = rows.first.locator("a.repo-name").inner_text()
+    page.get_by_role("link", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"sort=tags&cursor="))
+    expect(rows).to_have_count(21)  # 70 + the seed repository
+    expect(page.get_by_role("link", name="Next →")).to_have_count(0)
+    page.get_by_role("link", name="← Previous").click()
+    expect(rows).to_have_count(50)
+    expect(rows.first.locator("a.repo-name")).to_have_text(first)
+    page.goto("/?page=2")
+    expect(page.get_by_role("status")).to_contain_text("this is the first page")

@@ -81,9 +81,26 @@ def test_pagination(client, db):
     content.bulk_catalog(120, tags_per_repo=1)
     first = client.get("/")
     assert len(first.context["page"].object_list) == 50
-    assert 'rel="next"' in first.content.decode()
-    third = client.get("/", {"page": 3})
+    assert 'rel="next"' in first.content.decode() and "121 repositories" in first.content.decode()
+    second = client.get("/", {"cursor": first.context["page"].next_cursor})
+    third = client.get("/", {"cursor": second.context["page"].next_cursor})
     assert len(third.context["page"].object_list) == 121 - 100  # + the seed repository
+    assert 'rel="next"' not in third.content.decode() and 'rel="prev"' in third.content.decode()
+    back = client.get("/", {"cursor": third.context["page"].previous_cursor})
+    assert back.context["page"].object_list == second.context["page"].object_list
+
+
+def test_old_page_numbers_and_bad_cursors_show_the_first_page(client, db):
+    content.bulk_catalog(60, tags_per_repo=1)
+    first = client.get("/").context["page"].object_list
+    old = client.get("/", {"page": 3})
+    assert old.status_code == 200 and old.context["page"].object_list == first
+    assert "this is the first page" in old.content.decode()
+    assert client.get("/", {"page": "1"}).context["page_notice"] == ""
+    for bad in ("nonsense", "W10", "WyJuIiwgWyJhIiwgMl1d", "%00", "x" * 5000):  # W10: [], then ["n", ["a", 2]]
+        response = client.get("/", {"cursor": bad, "sort": "size"})
+        assert response.status_code == 200, bad
+        assert "That page link has expired" in response.content.decode()
 
 
 def test_query_count_does_not_grow_with_the_catalog(client, db, count_queries, django_assert_max_num_queries):

@@ -77,7 +77,7 @@ def test_platform_image_shows_referrers_and_its_index(client, sample):
 def test_manifest_page_by_digest(client, sample):
     response = client.get(f"/r/team/app/api/-/manifests/{sample.api_digest}/")
     assert response.status_code == 200
-    assert response.context["image"].tags == ["1.0"]
+    assert list(response.context["image"].tags) == ["1.0"]
     assert "Remove tag" not in response.content.decode()
 
 

@@ -29,7 +29,8 @@ def test_repositories_list_with_stats(api, sample):
     response = api.get("/api/repositories/")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 3 and names(response) == ["library/alpine", "team/app/api", "team/multi"]
+    assert names(response) == ["library/alpine", "team/app/api", "team/multi"]
+    assert body["next"] is None and body["previous"] is None
     row = body["results"][1]
     assert row["tag_count"] == 3 and row["total_size"] > 0
     assert row["url"] == "http://testserver/api/repositories/team/app/api/"
@@ -55,7 +56,31 @@ def test_repositories_filter_and_order(admin_api, sample):
 def test_pagination(api, db):
     content.bulk_catalog(30, tags_per_repo=1)
     first = api.get("/api/repositories/", {"page_size": 10}).json()
-    assert first["count"] == 31 and len(first["results"]) == 10 and "page=2" in first["next"]
+    assert len(first["results"]) == 10 and "cursor=" in first["next"] and first["previous"] is None
+    seen, url = [], "/api/repositories/?page_size=10"
+    while url:
+        body = api.get(url).json()
+        seen += [r["name"] for r in body["results"]]
+        url = body["next"]
+    assert seen == sorted(Repository.objects.values_list("name", flat=True))
+    back = api.get(body["previous"]).json()
+    assert [r["name"] for r in back["results"]] == seen[20:30]
+    old = api.get("/api/repositories/", {"page": 3, "page_size": 10}).json()
+    assert old["results"] == first["results"] and "no longer supported" in old["notice"]
+    assert api.get("/api/repositories/", {"cursor": "junk"}).status_code == 400
+    assert api.get("/api/repositories/", {"ordering": "description"}).status_code == 400
+    assert api.get("/api/repositories/", {"page_size": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("ordering", ["name", "-name", "-last_push_at", "-total_size", "tag_count", "-created_at"])
+def test_every_repository_order_pages_through_every_row(api, db, ordering):
+    content.bulk_catalog(25, tags_per_repo=1)
+    seen, url = [], f"/api/repositories/?page_size=7&ordering={ordering}"
+    while url:
+        body = api.get(url).json()
+        seen += [r["name"] for r in body["results"]]
+        url = body["next"]
+    assert sorted(seen) == sorted(Repository.objects.values_list("name", flat=True)) and len(seen) == len(set(seen))
 
 
 def test_private_repositories_are_hidden(api, sample):
@@ -93,9 +118,11 @@ def test_search(api, sample):
 
 def test_search_pages(api, db):
     content.bulk_catalog(30, tags_per_repo=0)
-    body = api.get("/api/search/", {"q": "bulk", "page_size": 10, "page": 2}).json()
-    assert body["count"] == 31 and len(body["results"]) == 10
-    assert "page=3" in body["next"] and "page=" not in body["previous"].replace("page_size=", "")
+    first = api.get("/api/search/", {"q": "bulk", "page_size": 10}).json()
+    body = api.get(first["next"]).json()
+    assert body["count"] == 31 and len(body["results"]) == 10 and "cursor=" in body["next"]
+    assert api.get(body["previous"]).json()["results"] == first["results"]
+    assert not {r["name"] for r in body["results"]} & {r["name"] for r in first["results"]}
 
 
 def test_storage(api, sample):
@@ -159,7 +186,7 @@ def test_openapi_schema_documents_only_the_management_api(api, db):
     for path in ("/api/repositories/", "/api/repositories/{name}/", "/api/tags/", "/api/manifests/", "/api/search/"):
         assert path in schema["paths"]
     params = {p["name"] for p in schema["paths"]["/api/repositories/"]["get"]["parameters"]}
-    assert {"namespace", "is_public", "ordering", "page"} <= params
+    assert {"namespace", "is_public", "ordering", "cursor", "page_size"} <= params
 
 
 def test_browsable_api(admin_client, sample):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.management import call_command
 
 from images.models import Blob, Repository, Tag, V1Image, V1RepositoryImage
 from images.services import manifests
@@ -77,14 +78,20 @@ def test_storage_overview_counts_deduplication(client, db):
         blobs.mount("two/app", layer.digest, "one/app")
     manifests.put("two/app", "1", bytes(manifest.payload), manifest.media_type)
     Blob.objects.create(digest="sha256:" + "f" * 64, size=123)  # unreferenced: awaits GC
+    before = client.get("/storage/")
+    assert before.context["s"]["stored"]["count"] == Blob.objects.count()  # kept live by the counters
+    assert "not computed yet" in before.content.decode()  # the figures of a pass over every blob
+    call_command("berth_recount")
     response = client.get("/storage/")
     assert response.status_code == 200
     s = response.context["s"]
+    assert s["stored"] == {"count": Blob.objects.count(), "bytes": sum(Blob.objects.values_list("size", flat=True))}
+    assert "as of" in response.content.decode()
     image_bytes = sum(layer.size for layer in manifest.layers.all())
     assert s["logical_bytes"] == 2 * image_bytes
     assert s["saved_bytes"] == image_bytes
     assert s["orphaned"] == {"count": 1, "bytes": 123}
-    assert [r.name for r in s["largest"]] == ["one/app", "two/app"]
+    assert [r.name for r in s["largest"]] == ["two/app", "one/app"]  # the same size: the newer first
     html = response.content.decode()
     assert "Saved by deduplication" in html and "50% of the total" in html
 

@@ -3,10 +3,13 @@
 from csp.constants import UNSAFE_INLINE
 from rest_framework import pagination, parsers, permissions
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from images import keyset
 from images import permissions as rules
 
 
@@ -14,6 +17,88 @@ class Pagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class KeysetPagination(pagination.BasePagination):
+    """Keyset (cursor) pages of a long list (images/keyset.py): {"next", "previous", "results"}.
+
+    The view names its orders in `keyset_orders` ({"name": [(alias, expression, field), …]}, each ending
+    with a unique key and served by an index); `?ordering=-name` reads one backwards. A deep page costs
+    what the first costs. `?page=N` of earlier versions gives the first page and a "notice"."""
+
+    page_size = 50
+    max_page_size = 500
+    notice = ""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        name = request.query_params.get("ordering") or view.default_ordering(request)
+        keys = view.keyset_orders.get(name.removeprefix("-"))
+        if keys is None:
+            choices = ", ".join(f"{k}, -{k}" for k in view.keyset_orders)
+            raise ValidationError({"ordering": [f"Order by one of: {choices}."]})
+        size = self._page_size(request)
+        cursor = request.query_params.get("cursor", "")[:2000]
+        number = request.query_params.get("page")
+        if not cursor and number not in (None, "", "1"):
+            self.notice = "page= is no longer supported: follow the next and previous links (cursor=)."
+        self.page = keyset.page(queryset, keys, cursor, size, descending=name.startswith("-"))
+        if self.page.invalid:
+            raise ValidationError({"cursor": ["Invalid cursor: start again from the first page."]})
+        return self.page.object_list
+
+    def _page_size(self, request):
+        raw = request.query_params.get("page_size")
+        try:
+            return min(max(int(raw), 1), self.max_page_size) if raw else self.page_size
+        except ValueError:
+            raise ValidationError({"page_size": ["A whole number, 1-500."]}) from None
+
+    def _link(self, cursor):
+        url = remove_query_param(self.request.build_absolute_uri(), "page")
+        return replace_query_param(url, "cursor", cursor)
+
+    def get_paginated_response(self, data):
+        body = {
+            "next": self._link(self.page.next_cursor) if self.page.has_next else None,
+            "previous": self._link(self.page.previous_cursor) if self.page.has_previous else None,
+            "results": data,
+        }
+        if self.notice:
+            body["notice"] = self.notice
+        return Response(body)
+
+    def get_paginated_response_schema(self, schema):
+        return keyset_response_schema(schema)
+
+    def get_schema_operation_parameters(self, view):
+        orders = ", ".join(view.keyset_orders)
+        return [
+            {"name": "cursor", "required": False, "in": "query", "schema": {"type": "string"},
+             "description": "Where the page starts: from the next or previous link"},
+            {"name": "page_size", "required": False, "in": "query", "schema": {"type": "integer"},
+             "description": "1-500, default 50"},
+            {"name": "ordering", "required": False, "in": "query", "schema": {"type": "string"},
+             "description": f"One of {orders}; a leading - reverses it"},
+        ]  # fmt: skip
+
+
+def keyset_response_schema(schema, **extra):
+    link = {"type": "string", "nullable": True, "format": "uri"}
+    notice = {"type": "string", "description": "Present when an old ?page= link was followed"}
+    properties = {**extra, "next": link, "previous": link, "notice": notice, "results": schema}
+    return {"type": "object", "required": ["results"], "properties": properties}
+
+
+class SearchPagination(pagination.BasePagination):
+    """What search answers (views.SearchViewSet pages by its own cursor, with the count of matches),
+    for the OpenAPI schema."""
+
+    def get_paginated_response_schema(self, schema):
+        return keyset_response_schema(schema, count={"type": "integer"})
+
+    def get_schema_operation_parameters(self, view):
+        return []
 
 
 class RepositoryAccess(permissions.BasePermission):

@@ -1,26 +1,26 @@
 """Viewsets of the management API. Reads are filtered to what the user may see; writes call services."""
 
-from django.db.models import OuterRef, Prefetch
+from django.db.models import BigIntegerField, CharField, DateTimeField, OuterRef, Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from images import permissions as rules
 from images import references
 from images.api.manage import filters, serializers
-from images.api.manage.base import ManageAPIMixin, Pagination
+from images.api.manage.base import KeysetPagination, ManageAPIMixin, SearchPagination
 from images.errors import RegistryError
 from images.models import ManifestChild, ManifestLayer, Repository, RepositoryManifest, Tag
 from images.services import catalog, repositories
 from images.services import manifests as manifest_service
 
 REPOSITORY_NAME = rf"{references._COMPONENT}(?:/{references._COMPONENT})*"
+ID = ("id", None, BigIntegerField())
 
 
 def _registry_error(exc):
@@ -39,11 +39,20 @@ class RepositoryViewSet(
     serializer_class = serializers.RepositorySerializer
     lookup_field = "name"
     lookup_value_regex = REPOSITORY_NAME
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend]
     filterset_class = filters.RepositoryFilter
-    ordering_fields = ["name", "last_push_at", "created_at", "total_size", "tag_count"]
-    ordering = ["name"]
+    pagination_class = KeysetPagination
+    keyset_orders = {
+        "name": catalog.REPOSITORY_KEYS["name"][0],
+        "last_push_at": catalog.REPOSITORY_KEYS["pushed"][0],
+        "total_size": catalog.REPOSITORY_KEYS["size"][0],
+        "tag_count": catalog.REPOSITORY_KEYS["tags"][0],
+        "created_at": [ID],
+    }
     http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def default_ordering(self, request):
+        return "name"
 
     def get_queryset(self):
         return catalog.with_stats(rules.visible_repositories(self.request.user))
@@ -64,11 +73,19 @@ class TagViewSet(ManageAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     """Tags. DELETE removes only the tag (the image stays, by digest)."""
 
     serializer_class = serializers.TagSerializer
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend]
     filterset_class = filters.TagFilter
-    ordering_fields = ["name", "updated_at", "image_size"]
-    ordering = ["repository__name", "name"]
+    pagination_class = KeysetPagination
+    # "name" is the catalog's natural order; the indexes serve them within a repository (?repository=).
+    keyset_orders = {
+        "name": [("sort_key", None, CharField()), ID],
+        "updated_at": [("updated_at", None, DateTimeField()), ID],
+        "id": [ID],
+    }
     http_method_names = ["get", "delete", "head", "options"]
+
+    def default_ordering(self, request):
+        return "name" if request.query_params.get("repository") else "id"
 
     def get_queryset(self):
         visible = rules.visible_repositories(self.request.user)
@@ -88,11 +105,14 @@ class TagViewSet(ManageAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 class ManifestViewSet(ManageAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Manifests held by repositories. DELETE removes the image from its repository with all its tags."""
 
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [DjangoFilterBackend]
     filterset_class = filters.ManifestFilter
-    ordering_fields = ["created_at", "image_size"]
-    ordering = ["-created_at", "-id"]
+    pagination_class = KeysetPagination
+    keyset_orders = {"created_at": [ID]}  # rows are numbered as they are created
     http_method_names = ["get", "delete", "head", "options"]
+
+    def default_ordering(self, request):
+        return "-created_at"
 
     def get_serializer_class(self):
         return serializers.ManifestDetailSerializer if self.action == "retrieve" else serializers.ManifestSerializer
@@ -140,45 +160,41 @@ class SearchViewSet(ManageAPIMixin, viewsets.GenericViewSet):
     """Repository search: the same ranking as /v1/search and the catalog's search box."""
 
     serializer_class = serializers.RepositorySummarySerializer
-    pagination_class = Pagination
+    pagination_class = SearchPagination  # the schema; list() pages by catalog.search_page, with the count
     queryset = Repository.objects.none()  # the browsable API asks for one; results come from catalog.search
 
     @extend_schema(
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="Words to look for in names and descriptions"),
-            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="From the next or previous link"),
             OpenApiParameter("page_size", OpenApiTypes.INT, description="1-100, default 25"),
         ],
         responses=serializers.RepositorySummarySerializer(many=True),
     )
     def list(self, request):
         query = request.query_params.get("q", "")
-        page, size = _search_paging(request)
-        rows, total = catalog.search(request.user, query, page=page, per_page=size)
-        data = self.get_serializer(rows, many=True).data
-        url = request.build_absolute_uri()
-        has_next = page * size < total
-        return Response(
-            {
-                "count": total,
-                "next": replace_query_param(url, "page", page + 1) if has_next else None,
-                "previous": (
-                    None
-                    if page <= 1
-                    else (remove_query_param(url, "page") if page == 2 else replace_query_param(url, "page", page - 1))
-                ),
-                "results": data,
-            }
-        )
+        size = _search_page_size(request)
+        cursor = request.query_params.get("cursor", "")[:2000]
+        page, total = catalog.search_page(request.user, query, cursor, per_page=size)
+        if page.invalid:
+            raise ValidationError({"cursor": ["Invalid cursor: start again from the first page."]})
+        url = remove_query_param(request.build_absolute_uri(), "page")
+        body = {
+            "count": total,
+            "next": replace_query_param(url, "cursor", page.next_cursor) if page.has_next else None,
+            "previous": replace_query_param(url, "cursor", page.previous_cursor) if page.has_previous else None,
+            "results": self.get_serializer(page.object_list, many=True).data,
+        }
+        if not cursor and request.query_params.get("page") not in (None, "", "1"):
+            body["notice"] = "page= is no longer supported: follow the next and previous links (cursor=)."
+        return Response(body)
 
 
-def _search_paging(request):
+def _search_page_size(request):
     try:
-        page = max(1, int(request.query_params.get("page") or 1))
-        size = min(100, max(1, int(request.query_params.get("page_size") or 25)))
+        return min(100, max(1, int(request.query_params.get("page_size") or 25)))
     except ValueError:
-        raise ValidationError({"detail": "page and page_size must be integers"}) from None
-    return page, size
+        raise ValidationError({"detail": "page_size must be an integer"}) from None
 
 
 class SingleObjectSchema(AutoSchema):
