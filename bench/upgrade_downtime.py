@@ -12,6 +12,7 @@ database and the checkout are removed at the end. Results: bench/RESULTS.md ("Up
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,12 @@ def manage(tree, database_url, data_dir, *args):
     return time.monotonic() - started, result.stdout
 
 
+def slowest(output, count=5):
+    """(migration, seconds) of the slowest migrations in `migrate --verbosity 2` output ("Applying x... OK (1.2s)")."""
+    timed = re.findall(r"Applying (\S+)\.\.\. OK \(([\d.]+)s\)", output)
+    return sorted(((name, float(secs)) for name, secs in timed), key=lambda item: -item[1])[:count]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tags", type=int, default=100_000)
@@ -108,8 +115,9 @@ def main():
         _, plan = manage(ROOT, url, work, "showmigrations", "--plan")
         pending = [line.split("]", 1)[1].strip() for line in plan.splitlines() if line.startswith("[ ]")]
         print(f"{len(pending)} migrations to apply: {', '.join(pending)}")
-        seconds, _ = manage(ROOT, url, work, "migrate", "--noinput")
+        seconds, output = manage(ROOT, url, work, "migrate", "--noinput", "--verbosity", "2")
         print(f"migrate from {OLD_RELEASE[:7]} on {tags} tags: {seconds:.1f} s (the registry is down this long)")
+        print("slowest:", ", ".join(f"{name} {secs:.1f} s" for name, secs in slowest(output)))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
