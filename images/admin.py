@@ -530,7 +530,7 @@ from images import admin_ops  # noqa: E402,F401
 
 @admin.register(StorageCounter)
 class StorageCounterAdmin(InternalTable, ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["slot", "blobs", "blob_bytes", "manifests", "manifest_bytes"]
+    list_display = ["id", "blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes"]
 
 
 @admin.register(StorageSnapshot)

@@ -3,37 +3,43 @@
 Triggers (installed by images/migrations/0008_scale_counters.py, on PostgreSQL and SQLite) add and
 subtract in the statement that inserts or deletes a tag, a blob link, a blob or a manifest, whatever
 code path does it (pushes, deletes, the collector, bulk inserts, the proxy cache): the change and the
-count commit together, and `SET n = n + 1` on a row is race-free under concurrent pushes.
-`recount()` rebuilds every figure from the rows (each garbage collection runs it; so does
-`manage.py berth_recount`).
+count commit together.
+
+Locks. A repository's own figures (`tag_count`, `total_size`) are updated on its row, which a push
+or a collection of that repository holds anyway (images/services/gc.py, "The protocol"). The store's
+totals are never updated in place: each change appends a row of differences to `images_storagecounter`
+(an insert takes no lock another writer waits for), and the totals are the sums of those rows. A
+shared counter row updated by every transaction would order its lock after each writer's other row
+locks, and two pushes (or a push and a collection) taking them in opposite orders deadlock.
+`fold()` replaces the rows by their sum now and then; `recount()` rebuilds every figure from the rows
+(each garbage collection runs it; so does `manage.py berth_recount`).
 """
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-SLOTS = 16
+FOLD_AT = 1000  # rows of differences that totals() folds into one
+FOLD_BATCH = 10_000
 
 # (trigger name, table, event, condition, statement with NEW/OLD) — the same text on both databases.
 _REPO = "images_repository"
-_SLOT = "images_storagecounter"
-_BLOB_SIZE = "(SELECT size FROM images_blob WHERE id = {row}.blob_id)"
+_TOTALS = "images_storagecounter"
+_COLUMNS = "blobs, blob_bytes, manifests, manifest_bytes, tags, linked_bytes"
+_BLOB_SIZE = "COALESCE((SELECT size FROM images_blob WHERE id = {row}.blob_id), 0)"
+
+
+def _add(blobs="0", blob_bytes="0", manifests="0", manifest_bytes="0", tags="0", linked_bytes="0"):
+    """The statement that appends one row of differences to the store's totals."""
+    values = ", ".join((blobs, blob_bytes, manifests, manifest_bytes, tags, linked_bytes))
+    return f"INSERT INTO {_TOTALS} ({_COLUMNS}) VALUES ({values})"
+
+
+_REPO_TAGS = "UPDATE " + _REPO + " SET tag_count = tag_count {sign} 1 WHERE id = {row}.repository_id"
+_REPO_SIZE = "UPDATE " + _REPO + " SET total_size = total_size {sign} {size} WHERE id = {row}.repository_id"
+_NEW_LINK, _OLD_LINK = _BLOB_SIZE.format(row="NEW"), _BLOB_SIZE.format(row="OLD")
 TRIGGERS = [
-    (
-        "berth_tag_ins",
-        "images_tag",
-        "INSERT",
-        "",
-        f"UPDATE {_REPO} SET tag_count = tag_count + 1 WHERE id = NEW.repository_id; "
-        f"UPDATE {_SLOT} SET tags = tags + 1 WHERE slot = NEW.id % {SLOTS}",
-    ),
-    (
-        "berth_tag_del",
-        "images_tag",
-        "DELETE",
-        "",
-        f"UPDATE {_REPO} SET tag_count = tag_count - 1 WHERE id = OLD.repository_id; "
-        f"UPDATE {_SLOT} SET tags = tags - 1 WHERE slot = OLD.id % {SLOTS}",
-    ),
+    ("berth_tag_ins", "images_tag", "INSERT", "", f"{_REPO_TAGS.format(sign='+', row='NEW')}; {_add(tags='1')}"),
+    ("berth_tag_del", "images_tag", "DELETE", "", f"{_REPO_TAGS.format(sign='-', row='OLD')}; {_add(tags='-1')}"),
     (
         "berth_tag_move",
         "images_tag",
@@ -47,51 +53,19 @@ TRIGGERS = [
         "images_repositoryblob",
         "INSERT",
         "",
-        f"UPDATE {_REPO} SET total_size = total_size + {_BLOB_SIZE.format(row='NEW')} WHERE id = NEW.repository_id; "
-        f"UPDATE {_SLOT} SET linked_bytes = linked_bytes + {_BLOB_SIZE.format(row='NEW')} "
-        f"WHERE slot = NEW.id % {SLOTS}",
+        f"{_REPO_SIZE.format(sign='+', size=_NEW_LINK, row='NEW')}; {_add(linked_bytes=_NEW_LINK)}",
     ),
     (
         "berth_link_del",
         "images_repositoryblob",
         "DELETE",
         "",
-        f"UPDATE {_REPO} SET total_size = total_size - {_BLOB_SIZE.format(row='OLD')} WHERE id = OLD.repository_id; "
-        f"UPDATE {_SLOT} SET linked_bytes = linked_bytes - {_BLOB_SIZE.format(row='OLD')} "
-        f"WHERE slot = OLD.id % {SLOTS}",
+        f"{_REPO_SIZE.format(sign='-', size=_OLD_LINK, row='OLD')}; {_add(linked_bytes='-' + _OLD_LINK)}",
     ),
-    (
-        "berth_blob_ins",
-        "images_blob",
-        "INSERT",
-        "",
-        f"UPDATE {_SLOT} SET blobs = blobs + 1, blob_bytes = blob_bytes + NEW.size WHERE slot = NEW.id % {SLOTS}",
-    ),
-    (
-        "berth_blob_del",
-        "images_blob",
-        "DELETE",
-        "",
-        f"UPDATE {_SLOT} SET blobs = blobs - 1, blob_bytes = blob_bytes - OLD.size WHERE slot = OLD.id % {SLOTS}",
-    ),
-    (
-        "berth_manifest_ins",
-        "images_manifest",
-        "INSERT",
-        "",
-        f"UPDATE {_SLOT} SET manifests = manifests + 1, manifest_bytes = manifest_bytes + NEW.size "
-        f""
-        f"WHERE slot = NEW.id % {SLOTS}",
-    ),
-    (
-        "berth_manifest_del",
-        "images_manifest",
-        "DELETE",
-        "",
-        f"UPDATE {_SLOT} SET manifests = manifests - 1, manifest_bytes = manifest_bytes - OLD.size "
-        f""
-        f"WHERE slot = OLD.id % {SLOTS}",
-    ),
+    ("berth_blob_ins", "images_blob", "INSERT", "", _add(blobs="1", blob_bytes="NEW.size")),
+    ("berth_blob_del", "images_blob", "DELETE", "", _add(blobs="-1", blob_bytes="-OLD.size")),
+    ("berth_manifest_ins", "images_manifest", "INSERT", "", _add(manifests="1", manifest_bytes="NEW.size")),
+    ("berth_manifest_del", "images_manifest", "DELETE", "", _add(manifests="-1", manifest_bytes="-OLD.size")),
 ]
 
 
@@ -166,34 +140,60 @@ _RECOUNT_NAMESPACES = [
     f"INSERT INTO {_NS} (namespace, repositories, public_repositories) "
     f"SELECT namespace, COUNT(*), SUM({_PUBLIC.format(row=_REPO)}) FROM {_REPO} GROUP BY namespace",
 ]
-_RECOUNT_SLOTS = f"""
-UPDATE {_SLOT} SET
-  blobs = (SELECT COUNT(*) FROM images_blob WHERE id % {SLOTS} = {_SLOT}.slot),
-  blob_bytes = COALESCE((SELECT SUM(size) FROM images_blob WHERE id % {SLOTS} = {_SLOT}.slot), 0),
-  manifests = (SELECT COUNT(*) FROM images_manifest WHERE id % {SLOTS} = {_SLOT}.slot),
-  manifest_bytes = COALESCE((SELECT SUM(size) FROM images_manifest WHERE id % {SLOTS} = {_SLOT}.slot), 0),
-  tags = (SELECT COUNT(*) FROM images_tag WHERE id % {SLOTS} = {_SLOT}.slot),
-  linked_bytes = COALESCE((SELECT SUM(b.size) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id
-                           WHERE l.id % {SLOTS} = {_SLOT}.slot), 0)
+_COUNT_TOTALS = """
+SELECT (SELECT COUNT(*) FROM images_blob), (SELECT COALESCE(SUM(size), 0) FROM images_blob),
+  (SELECT COUNT(*) FROM images_manifest), (SELECT COALESCE(SUM(size), 0) FROM images_manifest),
+  (SELECT COUNT(*) FROM images_tag),
+  (SELECT COALESCE(SUM(b.size), 0) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id)
 """
+# Replace the rows of differences by the counts, as of one moment: on PostgreSQL one statement (its
+# deleted rows and its counts see the same snapshot; a push committing meanwhile keeps its own row);
+# SQLite's single writer holds the database from the DELETE on. Chosen once, by the database's vendor.
+_RECOUNT_TOTALS = {
+    "postgresql": [f"WITH gone AS (DELETE FROM {_TOTALS}) INSERT INTO {_TOTALS} ({_COLUMNS}) {_COUNT_TOTALS}"],
+    "sqlite": [f"DELETE FROM {_TOTALS}", f"INSERT INTO {_TOTALS} ({_COLUMNS}) {_COUNT_TOTALS}"],
+}
+# Only one fold or recount at a time (a fold's new row must not be counted again by a recount).
+_EXCLUSIVE = {"postgresql": "SELECT pg_advisory_xact_lock(7250301)", "sqlite": None}
+# The repository rows are locked (in id order, as one repository at a time elsewhere) before they are
+# recounted, so a push in flight adds its tag after the recount rather than being overwritten by it.
+_LOCK_REPOSITORIES = {
+    "postgresql": f"SELECT COUNT(*) FROM (SELECT id FROM {_REPO} ORDER BY id FOR UPDATE) locked",
+    "sqlite": None,
+}
+
+
+def _run(cursor, statements):
+    for sql in [statements] if isinstance(statements, str) else statements:
+        if sql:
+            cursor.execute(sql)
 
 
 def recount():
-    """Rebuild every kept figure from the rows, and take a new storage snapshot (a pass over each table).
-
-    Runs in one transaction; the counter rows are locked first, so pushes that commit meanwhile wait
-    for it rather than adding to a figure that is being replaced."""
-    from images.models import StorageCounter
-
-    with transaction.atomic():
-        StorageCounter.objects.bulk_create([StorageCounter(slot=i) for i in range(SLOTS)], ignore_conflicts=True)
-        list(StorageCounter.objects.select_for_update().order_by("slot"))
-        with connection.cursor() as cursor:
-            cursor.execute(_RECOUNT_SLOTS)
-            cursor.execute(_RECOUNT_REPOSITORIES)
-            for sql in _RECOUNT_NAMESPACES:
-                cursor.execute(sql)
+    """Rebuild every kept figure from the rows, and take a new storage snapshot (a pass over each table)."""
+    vendor = connection.vendor
+    with transaction.atomic(), connection.cursor() as cursor:
+        _run(cursor, _EXCLUSIVE[vendor])
+        _run(cursor, _RECOUNT_TOTALS[vendor])
+        _run(cursor, _LOCK_REPOSITORIES[vendor])
+        _run(cursor, _RECOUNT_REPOSITORIES)
+        _run(cursor, _RECOUNT_NAMESPACES)
         snapshot()
+
+
+def fold():
+    """Replace the rows of differences by their sum (at most FOLD_BATCH rows per pass; the sums stay)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _run(cursor, _EXCLUSIVE[connection.vendor])
+        cursor.execute(
+            f"DELETE FROM {_TOTALS} WHERE id IN (SELECT id FROM {_TOTALS} ORDER BY id LIMIT {FOLD_BATCH}) "
+            f"RETURNING {_COLUMNS}"
+        )
+        rows = cursor.fetchall()
+        if rows:
+            sums = ", ".join(str(sum(column)) for column in zip(*rows, strict=True))
+            cursor.execute(f"INSERT INTO {_TOTALS} ({_COLUMNS}) VALUES ({sums})")
+    return len(rows)
 
 
 def snapshot():
@@ -223,11 +223,13 @@ def snapshot():
 
 
 def totals():
-    """{"blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes"}: sums over the 16 rows."""
-    from django.db.models import Sum
-    from django.db.models.functions import Coalesce
-
-    from images.models import StorageCounter
-
-    fields = ("blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes")
-    return StorageCounter.objects.aggregate(**{f: Coalesce(Sum(f), 0) for f in fields})
+    """{"blobs", "blob_bytes", "manifests", "manifest_bytes", "tags", "linked_bytes"}: the sums of the rows of
+    differences (folded first when they have grown past FOLD_AT)."""
+    fields = _COLUMNS.split(", ")
+    with connection.cursor() as cursor:
+        sums = ", ".join(f"COALESCE(SUM({f}), 0)" for f in fields)
+        cursor.execute(f"SELECT COUNT(*), {sums} FROM {_TOTALS}")
+        count, *values = cursor.fetchone()
+    if count > FOLD_AT:
+        fold()
+    return dict(zip(fields, values, strict=True))

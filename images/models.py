@@ -249,13 +249,10 @@ class Tag(models.Model):
 
 
 class StorageCounter(models.Model):
-    """Totals of the blob and manifest tables, kept by database triggers (images/counters.py).
+    """Differences to the totals of the blob, manifest, tag and link tables, appended by database triggers
+    (images/counters.py): the totals are the sums over the rows, folded into one row now and then. Appending
+    takes no lock another push waits for; one row updated by everyone would (and deadlock)."""
 
-    Sixteen rows (`slot` = row id modulo 16) so that concurrent pushes rarely wait on the same row;
-    the totals are the sums over the slots.
-    """
-
-    slot = models.SmallIntegerField(primary_key=True)
     blobs = models.BigIntegerField(default=0)
     blob_bytes = models.BigIntegerField(default=0)
     manifests = models.BigIntegerField(default=0)
@@ -264,7 +261,7 @@ class StorageCounter(models.Model):
     linked_bytes = models.BigIntegerField(default=0)  # bytes of every blob link (a blob once per repository)
 
     def __str__(self):
-        return f"slot {self.slot}"
+        return f"{self.blobs:+} blobs, {self.manifests:+} manifests, {self.tags:+} tags"
 
 
 class NamespaceCount(models.Model):

@@ -65,18 +65,3 @@ def registry_reads_take_the_fast_path(monkeypatch):
     from images.api.v2.fast import RegistryClientHandler
 
     monkeypatch.setattr(client, "ClientHandler", RegistryClientHandler)
-
-
-@pytest.fixture(autouse=True)
-def storage_counter_rows(request):
-    """A transactional test ends with a flush that empties every table, the 16 storage counter rows migration
-    images 0008 created too (the triggers then update nothing): put them back for the transactional tests that
-    follow, as a migrated database has them."""
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
-        request.getfixturevalue("transactional_db")
-        from images import counters
-        from images.models import StorageCounter
-
-        StorageCounter.objects.bulk_create(
-            [StorageCounter(slot=i) for i in range(counters.SLOTS)], ignore_conflicts=True
-        )

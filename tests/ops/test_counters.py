@@ -5,11 +5,20 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 
 from images import counters
-from images.models import Blob, Manifest, NamespaceCount, Repository, RepositoryBlob, StorageSnapshot, Tag
+from images.models import (
+    Blob,
+    Manifest,
+    NamespaceCount,
+    Repository,
+    RepositoryBlob,
+    StorageCounter,
+    StorageSnapshot,
+    Tag,
+)
 from images.services import blobs, manifests, repositories
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +141,48 @@ def test_concurrent_pushes_to_one_repository_count_every_tag(transactional_db, o
     assert not errors
     assert_exact()
     assert Repository.objects.get(pk=repo.pk).tag_count == 121
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_two_pushes_touching_rows_in_opposite_orders_both_commit(transactional_db, ops):
+    """Each writer adds rows that the store's totals count, in an order the other reverses (a blob then a
+    link, a collection deleting several): with a shared counter row per row id they waited on each other
+    for good ("deadlock detected"). Both must commit, and the totals stay exact."""
+    ops.push_image("team/a", "seed", layers=[b"a"])
+    ops.push_image("team/b", "seed", layers=[b"b"])
+    repos = [Repository.objects.get(name=n) for n in ("team/a", "team/b")]
+    manifest = Tag.objects.filter(repository=repos[0]).get().manifest
+    base = 1_000_000
+    halfway, errors = threading.Barrier(2, timeout=10), []
+
+    def push(worker):
+        repo = repos[worker]
+        ids = [base, base + 1] if worker == 0 else [base + 17, base + 16]  # row id % 16: 0, 1 and 1, 0
+        try:
+            with transaction.atomic():
+                Tag.objects.create(id=ids[0], repository=repo, name="one", manifest=manifest)
+                halfway.wait()
+                Tag.objects.create(id=ids[1], repository=repo, name="two", manifest=manifest)
+        except Exception as exc:  # noqa: BLE001  reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=push, args=(w,)) for w in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert_exact()
+
+
+def test_totals_fold_into_one_row_and_stay_exact(ops, monkeypatch):
+    monkeypatch.setattr(counters, "FOLD_AT", 5)
+    for i in range(4):
+        ops.push_image("team/app", str(i), layers=[f"layer {i}".encode()])
+    assert StorageCounter.objects.count() > 5
+    before = counters.totals()  # reads, then folds for the next reader
+    assert StorageCounter.objects.count() == 1
+    assert counters.totals() == before
+    assert_exact()
