@@ -154,19 +154,18 @@ _RECOUNT_TOTALS = {
     "sqlite": [f"DELETE FROM {_TOTALS}", f"INSERT INTO {_TOTALS} ({_COLUMNS}) {_COUNT_TOTALS}"],
 }
 # Only one fold or recount at a time (a fold's new row must not be counted again by a recount).
-_EXCLUSIVE = {"postgresql": "SELECT pg_advisory_xact_lock(7250301)", "sqlite": None}
+_EXCLUSIVE = {"postgresql": ["SELECT pg_advisory_xact_lock(7250301)"], "sqlite": []}
 # The repository rows are locked (in id order, as one repository at a time elsewhere) before they are
 # recounted, so a push in flight adds its tag after the recount rather than being overwritten by it.
 _LOCK_REPOSITORIES = {
-    "postgresql": f"SELECT COUNT(*) FROM (SELECT id FROM {_REPO} ORDER BY id FOR UPDATE) locked",
-    "sqlite": None,
+    "postgresql": [f"SELECT COUNT(*) FROM (SELECT id FROM {_REPO} ORDER BY id FOR UPDATE) locked"],
+    "sqlite": [],
 }
 
 
 def _run(cursor, statements):
-    for sql in [statements] if isinstance(statements, str) else statements:
-        if sql:
-            cursor.execute(sql)
+    for sql in statements:
+        cursor.execute(sql)
 
 
 def recount():
@@ -176,7 +175,7 @@ def recount():
         _run(cursor, _EXCLUSIVE[vendor])
         _run(cursor, _RECOUNT_TOTALS[vendor])
         _run(cursor, _LOCK_REPOSITORIES[vendor])
-        _run(cursor, _RECOUNT_REPOSITORIES)
+        _run(cursor, [_RECOUNT_REPOSITORIES])
         _run(cursor, _RECOUNT_NAMESPACES)
         snapshot()
 
