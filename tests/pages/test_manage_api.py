@@ -30,7 +30,8 @@ def test_repositories_list_with_stats(api, sample):
     assert response.status_code == 200
     body = response.json()
     assert names(response) == ["library/alpine", "team/app/api", "team/multi"]
-    assert body["next"] is None and body["previous"] is None
+    assert body["next"] is None and body["previous"] is None and body["count"] == 3
+    assert "count_capped" not in body
     row = body["results"][1]
     assert row["tag_count"] == 3 and row["total_size"] > 0
     assert row["url"] == "http://testserver/api/repositories/team/app/api/"
@@ -57,6 +58,7 @@ def test_pagination(api, db):
     content.bulk_catalog(30, tags_per_repo=1)
     first = api.get("/api/repositories/", {"page_size": 10}).json()
     assert len(first["results"]) == 10 and "cursor=" in first["next"] and first["previous"] is None
+    assert first["count"] == 31  # and the seed image's repository
     seen, url = [], "/api/repositories/?page_size=10"
     while url:
         body = api.get(url).json()
@@ -217,3 +219,14 @@ def test_a_browser_asking_for_the_schema_gets_an_answer(client, db):
     response = client.get("/api/schema/", HTTP_ACCEPT="text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
     assert response.status_code == 200
     assert b"openapi:" in response.content
+
+
+def test_a_list_longer_than_the_count_cap_says_so(api, db, monkeypatch):
+    from images.api.manage.base import KeysetPagination
+
+    monkeypatch.setattr(KeysetPagination, "COUNT_CAP", 12)
+    content.bulk_catalog(15, tags_per_repo=1)
+    body = api.get("/api/repositories/", {"page_size": 5}).json()
+    assert body["count"] == 12 and body["count_capped"] is True
+    body = api.get("/api/repositories/", {"page_size": 2, "name": "bulk-0001"}).json()  # 00010-00014
+    assert body["count"] == 5 and len(body["results"]) == 2 and "count_capped" not in body

@@ -20,15 +20,18 @@ class Pagination(pagination.PageNumberPagination):
 
 
 class KeysetPagination(pagination.BasePagination):
-    """Keyset (cursor) pages of a long list (images/keyset.py): {"next", "previous", "results"}.
+    """Keyset (cursor) pages of a long list (images/keyset.py): {"count", "next", "previous", "results"}.
 
     The view names its orders in `keyset_orders` ({"name": [(alias, expression, field), …]}, each ending
     with a unique key and served by an index); `?ordering=-name` reads one backwards. A deep page costs
-    what the first costs. `?page=N` of earlier versions gives the first page and a "notice"."""
+    what the first costs. `?page=N` of earlier versions gives the first page and a "notice". `count` is
+    exact up to COUNT_CAP rows; a longer list says COUNT_CAP with "count_capped": true (counting every row
+    of a 100,000-row list would cost what the page is spared)."""
 
     page_size = 50
     max_page_size = 500
     notice = ""
+    COUNT_CAP = 10_000
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -42,6 +45,7 @@ class KeysetPagination(pagination.BasePagination):
         number = request.query_params.get("page")
         if not cursor and number not in (None, "", "1"):
             self.notice = "page= is no longer supported: follow the next and previous links (cursor=)."
+        self.count = queryset.order_by()[: self.COUNT_CAP + 1].count()
         self.page = keyset.page(queryset, keys, cursor, size, descending=name.startswith("-"))
         if self.page.invalid:
             raise ValidationError({"cursor": ["Invalid cursor: start again from the first page."]})
@@ -60,6 +64,8 @@ class KeysetPagination(pagination.BasePagination):
 
     def get_paginated_response(self, data):
         body = {
+            "count": min(self.count, self.COUNT_CAP),
+            **({"count_capped": True} if self.count > self.COUNT_CAP else {}),
             "next": self._link(self.page.next_cursor) if self.page.has_next else None,
             "previous": self._link(self.page.previous_cursor) if self.page.has_previous else None,
             "results": data,
@@ -69,7 +75,9 @@ class KeysetPagination(pagination.BasePagination):
         return Response(body)
 
     def get_paginated_response_schema(self, schema):
-        return keyset_response_schema(schema)
+        count = {"type": "integer", "description": f"Rows in the whole list, exact up to {self.COUNT_CAP:,}"}
+        capped = {"type": "boolean", "description": "Present (true) when the list is longer than `count` says"}
+        return keyset_response_schema(schema, count=count, count_capped=capped)
 
     def get_schema_operation_parameters(self, view):
         orders = ", ".join(view.keyset_orders)
