@@ -71,7 +71,15 @@ def render(text):
     return mark_safe(_clean_html(text or ""))  # noqa: S308 (sanitized by nh3)
 
 
+# Text Markdown leaves as it is: no markup characters, no line breaks, no list or heading at its start.
+# A catalog page shows up to 100 excerpts of mostly such one-line descriptions: they skip the converter.
+_PLAIN = re.compile(r"(?![ \t]*(?:[-+=>]|\d+[.)])(?:\s|$))[^*_`#\[\]<>&!|~\\\n\r]*")
+
+
+@functools.lru_cache(maxsize=4096)
 def excerpt(text, length=140):
     """The description's text without its Markdown, shortened to `length` characters (plain text)."""
-    plain = re.sub(r"\s+", " ", html.unescape(strip_tags(_clean_html(text or "")))).strip()
+    text = text or ""
+    source = text if _PLAIN.fullmatch(text) else html.unescape(strip_tags(_clean_html(text)))
+    plain = re.sub(r"\s+", " ", source).strip()
     return plain if len(plain) <= length else plain[: length - 1].rstrip() + "…"
