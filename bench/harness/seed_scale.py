@@ -19,7 +19,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from tests.web import content  # noqa: E402
+from tests.support import content  # noqa: E402
 
 from images import counters  # noqa: E402
 from images.models import Manifest, ManifestLayer, natural_sort_key  # noqa: E402
