@@ -129,12 +129,16 @@ def uninstall(schema_editor):
             schema_editor.execute(sql, None)
 
 
-_RECOUNT_REPOSITORIES = f"""
-UPDATE {_REPO} SET
-  tag_count = (SELECT COUNT(*) FROM images_tag t WHERE t.repository_id = {_REPO}.id),
-  total_size = COALESCE((SELECT SUM(b.size) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id
-                         WHERE l.repository_id = {_REPO}.id), 0)
-"""
+_TAGS_OF = f"(SELECT COUNT(*) FROM images_tag t WHERE t.repository_id = {_REPO}.id)"
+_SIZE_OF = (
+    "COALESCE((SELECT SUM(b.size) FROM images_repositoryblob l JOIN images_blob b ON b.id = l.blob_id "
+    f"WHERE l.repository_id = {_REPO}.id), 0)"
+)
+# Only the repositories whose figures drifted are locked and rewritten: every row locked would make the
+# pushes of the whole registry wait for the recount.
+_DRIFTED = f"SELECT id FROM {_REPO} WHERE tag_count <> {_TAGS_OF} OR total_size <> {_SIZE_OF} ORDER BY id"
+FILL_REPOSITORIES = f"UPDATE {_REPO} SET tag_count = {_TAGS_OF}, total_size = {_SIZE_OF}"  # migration 0008
+_RECOUNT_REPOSITORIES = FILL_REPOSITORIES + " WHERE id IN ({ids})"
 _RECOUNT_NAMESPACES = [
     f"DELETE FROM {_NS}",
     f"INSERT INTO {_NS} (namespace, repositories, public_repositories) "
@@ -155,11 +159,12 @@ _RECOUNT_TOTALS = {
 }
 # Only one fold or recount at a time (a fold's new row must not be counted again by a recount).
 _EXCLUSIVE = {"postgresql": ["SELECT pg_advisory_xact_lock(7250301)"], "sqlite": []}
-# The repository rows are locked (in id order, as one repository at a time elsewhere) before they are
-# recounted, so a push in flight adds its tag after the recount rather than being overwritten by it.
+# A drifted repository's row is locked (in id order; every other writer holds one repository at a time)
+# before it is recounted in a new statement, so a push in flight adds its tag after the recount rather
+# than being overwritten by it.
 _LOCK_REPOSITORIES = {
-    "postgresql": [f"SELECT COUNT(*) FROM (SELECT id FROM {_REPO} ORDER BY id FOR UPDATE) locked"],
-    "sqlite": [],
+    "postgresql": f"SELECT COUNT(*) FROM (SELECT id FROM {_REPO} WHERE id IN ({{ids}}) ORDER BY id FOR UPDATE) locked",
+    "sqlite": "",
 }
 
 
@@ -174,10 +179,19 @@ def recount():
     with transaction.atomic(), connection.cursor() as cursor:
         _run(cursor, _EXCLUSIVE[vendor])
         _run(cursor, _RECOUNT_TOTALS[vendor])
-        _run(cursor, _LOCK_REPOSITORIES[vendor])
-        _run(cursor, [_RECOUNT_REPOSITORIES])
+        _recount_repositories(cursor, vendor)
         _run(cursor, _RECOUNT_NAMESPACES)
         snapshot()
+
+
+def _recount_repositories(cursor, vendor):
+    cursor.execute(_DRIFTED)
+    drifted = [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(drifted), 1000):
+        ids = ", ".join(str(int(i)) for i in drifted[start : start + 1000])
+        for sql in (_LOCK_REPOSITORIES[vendor], _RECOUNT_REPOSITORIES):
+            if sql:
+                cursor.execute(sql.format(ids=ids))
 
 
 def fold():

@@ -19,7 +19,7 @@ COUNTER_TRIGGERS = ("berth_tag_", "berth_link_", "berth_blob_", "berth_manifest_
 def install(apps, schema_editor):
     counters.install(schema_editor, only=COUNTER_TRIGGERS)
     schema_editor.execute(f"INSERT INTO {counters._TOTALS} ({counters._COLUMNS}) {counters._COUNT_TOTALS}", None)
-    schema_editor.execute(counters._RECOUNT_REPOSITORIES, None)
+    schema_editor.execute(counters.FILL_REPOSITORIES, None)
 
 
 def uninstall(apps, schema_editor):
