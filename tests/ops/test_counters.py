@@ -58,6 +58,26 @@ def assert_exact():
     assert kept() == from_rows()
 
 
+def run_at_once(work, workers):
+    """work(worker) in `workers` threads, each on its own connection; the exceptions they raised."""
+    errors = []
+
+    def run(worker):
+        try:
+            work(worker)
+        except Exception as exc:  # noqa: BLE001  returned to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def test_counts_follow_pushes_moves_untags_and_deletions(ops):
     ops.push_image("team/app", "1")
     ops.push_image("team/app", "2", layers=[b"two", b"shared"])
@@ -120,25 +140,15 @@ def test_concurrent_pushes_to_one_repository_count_every_tag(transactional_db, o
     ops.push_image("team/app", "seed")
     repo = Repository.objects.get(name="team/app")
     manifest = Tag.objects.get(repository=repo).manifest
-    start, errors = threading.Barrier(6), []
+    start = threading.Barrier(6)
 
     def push(worker):
-        try:
-            start.wait()
-            for i in range(20):
-                Tag.objects.create(repository=repo, name=f"w{worker}-{i}", manifest=manifest)
-                Blob.objects.create(digest=f"sha256:{worker:032x}{i:032x}", size=i + 1)
-        except Exception as exc:  # noqa: BLE001  reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        start.wait()
+        for i in range(20):
+            Tag.objects.create(repository=repo, name=f"w{worker}-{i}", manifest=manifest)
+            Blob.objects.create(digest=f"sha256:{worker:032x}{i:032x}", size=i + 1)
 
-    threads = [threading.Thread(target=push, args=(w,)) for w in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not run_at_once(push, 6)
     assert_exact()
     assert Repository.objects.get(pk=repo.pk).tag_count == 121
 
@@ -153,27 +163,17 @@ def test_two_pushes_touching_rows_in_opposite_orders_both_commit(transactional_d
     repos = [Repository.objects.get(name=n) for n in ("team/a", "team/b")]
     manifest = Tag.objects.filter(repository=repos[0]).get().manifest
     base = 1_000_000
-    halfway, errors = threading.Barrier(2, timeout=10), []
+    halfway = threading.Barrier(2, timeout=10)
 
     def push(worker):
         repo = repos[worker]
         ids = [base, base + 1] if worker == 0 else [base + 17, base + 16]  # row id % 16: 0, 1 and 1, 0
-        try:
-            with transaction.atomic():
-                Tag.objects.create(id=ids[0], repository=repo, name="one", manifest=manifest)
-                halfway.wait()
-                Tag.objects.create(id=ids[1], repository=repo, name="two", manifest=manifest)
-        except Exception as exc:  # noqa: BLE001  reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            Tag.objects.create(id=ids[0], repository=repo, name="one", manifest=manifest)
+            halfway.wait()
+            Tag.objects.create(id=ids[1], repository=repo, name="two", manifest=manifest)
 
-    threads = [threading.Thread(target=push, args=(w,)) for w in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not run_at_once(push, 2)
     assert_exact()
 
 
