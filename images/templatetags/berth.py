@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from django import template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince, timeuntil
 
@@ -142,3 +142,19 @@ def markdown(text):
 def excerpt(text, length=140):
     """The description as plain text, without its Markdown, at most `length` characters."""
     return description_markdown.excerpt(text, int(length))
+
+
+@register.simple_tag
+def namespace_options(namespaces, current):
+    """The namespace menu's <option>s ("name (count)"), built in one pass: a catalog of 100,000 repositories
+    can have thousands of namespaces, and a template loop costs ~0.05 ms an option."""
+    selected = mark_safe(" selected")  # noqa: S308 (a constant)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{} ({})</option>',
+        (
+            (name, selected if name == current else "", name or "(top level)", ns["count"])
+            for ns in namespaces
+            for name in [ns["namespace"]]
+        ),
+    )

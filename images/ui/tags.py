@@ -44,5 +44,6 @@ def untag(request, name, tag):
             messages.success(request, f"Removed tag {tag.name} from {repo.name}; the image stays, by digest.")
         return redirect("ui:repository", name=repo.name)
     shared = catalog.image_tags(repo, tag.manifest, limit=catalog.TAGS_SHOWN + 1)
-    others = catalog.TagNames([t for t in shared.names if t != tag.name][: catalog.TAGS_SHOWN], shared.total - 1)
+    names = [t for t in shared.names if t != tag.name][: catalog.TAGS_SHOWN]
+    others = catalog.TagNames(names, shared.total - 1, capped=shared.capped)
     return render(request, "berth/confirm_untag.html", {"repo": repo, "tag": tag, "other_tags": others})

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from images.models import Repository, Tag
+from images.services import catalog as catalog_service
 from images.services.catalog import natural_key
 from tests.support import content
 
@@ -140,3 +141,19 @@ def test_an_image_many_tags_share_shows_the_first_and_links_to_the_rest(client, 
     rest = client.get("/r/team/wide/", {"digest": digest, "sort": "name", "all": "1"})
     assert rest.context["matching"] == 3000 and "3000 tags name the image" in rest.content.decode()
     assert [t.name for t in rest.context["page"].object_list][:3] == ["a-0", "a-1", "a-2"]
+
+
+def test_past_the_count_cap_a_tag_page_says_at_least_and_the_delete_page_counts_exactly(
+    admin_client, db, monkeypatch
+):
+    monkeypatch.setattr(catalog_service, "TAG_COUNT_CAP", 1000)
+    digest = content.push_image("team/wider", "a-0", layers=1, layer_size=64)
+    repo = Repository.objects.get(name="team/wider")
+    manifest = Tag.objects.get(repository=repo).manifest
+    Tag.objects.bulk_create(Tag(repository=repo, name=f"a-{i}", manifest=manifest) for i in range(1, 1500))
+    tag_page = admin_client.get("/r/team/wider/-/tags/a-7/").content.decode()
+    assert "and at least 900 more tags" in tag_page and "(and its more than 1000 tags)" in tag_page
+    untag = admin_client.get("/r/team/wider/-/tags/a-7/delete/").content.decode()
+    assert "and at least 899 more tags" in untag
+    delete = admin_client.get(f"/r/team/wider/-/manifests/{digest}/delete/").content.decode()
+    assert "and 1400 more tags" in delete and "at least" not in delete  # what a deletion takes: exact
