@@ -68,6 +68,11 @@ def pages(c, digest):
     }
 
 
+def accept(path):
+    """The JSON API's rows are read as API clients read them (JSON); every other page as a browser does."""
+    return "application/json" if path.startswith("/api/") else "text/html"
+
+
 def admin_cookie(berth):
     import requests
 
@@ -106,7 +111,7 @@ def main():
         counted = json.loads(berth.run_python(BENCH / "harness" / "count_queries.py", berth.host, json.dumps(targets)))
         client, cookie = scale.Client("127.0.0.1", berth.port), admin_cookie(berth)
         timed = {
-            key: {"berth": (client, path, {"Accept": "text/html", **({"Cookie": cookie} if admin else {})}, 200)}
+            key: {"berth": (client, path, {"Accept": accept(path), **({"Cookie": cookie} if admin else {})}, 200)}
             for key, (path, admin) in targets.items()
         }
         found = scale.latencies(timed, args.requests, budget_s=60.0)

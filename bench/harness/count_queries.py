@@ -24,9 +24,10 @@ def main(host, paths):
     out = {}
     for key, (path, as_admin) in paths.items():
         client = admin if as_admin else anonymous
-        client.get(path, HTTP_ACCEPT="text/html")  # warm caches (configs, sessions) as the timed runs are
+        accept = "application/json" if path.startswith("/api/") else "text/html"  # as bench/scale_pages.py
+        client.get(path, HTTP_ACCEPT=accept)  # warm caches (configs, sessions) as the timed runs are
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(path, HTTP_ACCEPT="text/html")
+            response = client.get(path, HTTP_ACCEPT=accept)
         out[key] = {
             "status": response.status_code,
             "queries": len(ctx.captured_queries),
