@@ -19,10 +19,10 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from tests.support import content  # noqa: E402
 
 from images import counters  # noqa: E402
 from images.models import Manifest, ManifestLayer, natural_sort_key  # noqa: E402
+from tests.support import content  # noqa: E402
 
 WORDS = (
     "api web worker redis postgres nginx gateway auth billing search frontend backend cache queue "
