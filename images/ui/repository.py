@@ -31,7 +31,7 @@ def repository(request, name):
         "show_all": show_all,
         "tag_query": tag_query,
         "digest": digest,
-        "matching": catalog.tag_count(repo, show_all, tag_query, digest) if tag_query or digest else None,
+        **_matching(repo, show_all, tag_query, digest),
         "page_notice": notice or ("That page link has expired: showing the first page." if page.invalid else ""),
         "hidden_tags": 0 if show_all else catalog.referrer_tag_count(repo),
         "sort_labels": TAG_SORT_LABELS,
@@ -44,6 +44,14 @@ def repository(request, name):
         "can_delete": permissions.can_delete(request.user, repo),
     }
     return render(request, "berth/repository.html", context)
+
+
+def _matching(repo, show_all, tag_query, digest):
+    """How many tags the filter finds ("more than 10000" past the cap), for the line above the list."""
+    if not (tag_query or digest):
+        return {"matching": None, "matching_capped": False}
+    found = catalog.tag_count(repo, show_all, tag_query, digest)
+    return {"matching": min(found, catalog.TAG_COUNT_CAP), "matching_capped": found > catalog.TAG_COUNT_CAP}
 
 
 def add_slash(request, name):

@@ -143,9 +143,7 @@ def test_an_image_many_tags_share_shows_the_first_and_links_to_the_rest(client, 
     assert [t.name for t in rest.context["page"].object_list][:3] == ["a-0", "a-1", "a-2"]
 
 
-def test_past_the_count_cap_a_tag_page_says_at_least_and_the_delete_page_counts_exactly(
-    admin_client, db, monkeypatch
-):
+def test_past_the_count_cap_a_tag_page_says_at_least_and_the_delete_page_counts_exactly(admin_client, db, monkeypatch):
     monkeypatch.setattr(catalog_service, "TAG_COUNT_CAP", 1000)
     digest = content.push_image("team/wider", "a-0", layers=1, layer_size=64)
     repo = Repository.objects.get(name="team/wider")
@@ -157,3 +155,5 @@ def test_past_the_count_cap_a_tag_page_says_at_least_and_the_delete_page_counts_
     assert "and at least 899 more tags" in untag
     delete = admin_client.get(f"/r/team/wider/-/manifests/{digest}/delete/").content.decode()
     assert "and 1400 more tags" in delete and "at least" not in delete  # what a deletion takes: exact
+    rest = admin_client.get("/r/team/wider/", {"digest": digest, "sort": "name", "all": "1"}).content.decode()
+    assert "More than 1000 tags name the image" in rest
