@@ -221,9 +221,13 @@ def named_tags(repo, names):
 
 
 def newest_tag(repo):
-    """The tag a visitor most likely wants: the first in the "newest" order (None when there are none)."""
-    # sort_key breaks ties in natural order (100 rows sorted here were an arbitrary 100 of a tie on SQLite)
-    return _listed_tags(repo).order_by("-updated_at", "sort_key").values_list("name", flat=True).first()
+    """The tag a visitor most likely wants: the first in the "newest" order (None when there are none).
+    Kept on the repository object: a page asks twice (pull command, description)."""
+    if not hasattr(repo, "_newest_tag"):
+        # sort_key breaks ties in natural order (100 rows sorted here were an arbitrary 100 of a tie on SQLite)
+        newest = _listed_tags(repo).order_by("-updated_at", "sort_key").values_list("name", flat=True)
+        repo._newest_tag = newest.first()
+    return repo._newest_tag
 
 
 def pull_tag(repo):
