@@ -9,12 +9,14 @@ PostgreSQL, and no list filters that enumerate big tables.
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from images import counters, permissions
 from images.errors import RegistryError
@@ -74,6 +76,20 @@ class LargeTablePaginator(Paginator):
             plan = cursor.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class QuickCheckbox:
+    """A big changelist's row checkbox written out directly: the markup Django's CheckboxInput renders, without
+    its template (a fifth of a 50-row page's time)."""
+
+    def action_checkbox(self, obj):
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
 
 class ReadOnlyMixin:
@@ -159,7 +175,7 @@ BIG_LIST_PAGE = 50
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(QuickCheckbox, admin.ModelAdmin):
     list_per_page = BIG_LIST_PAGE
     list_display = ["name", "namespace", "is_public", "tag_count", "total_size", "last_push_at", "catalog_link"]
     list_filter = ["is_public", ("last_push_at", admin.EmptyFieldListFilter)]
@@ -266,7 +282,7 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TagAdmin(QuickCheckbox, ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = BIG_LIST_PAGE
     list_display = ["__str__", "repository", "name", "manifest_digest", "v1_image", "updated_at", "pull_count"]
     list_select_related = ["repository", "manifest", "v1_image"]
@@ -316,7 +332,7 @@ class ChildInline(ReadOnlyInline):
 
 
 @admin.register(Manifest)
-class ManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ManifestAdmin(QuickCheckbox, ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = BIG_LIST_PAGE
     list_display = ["digest", "media_type", "size", "artifact_type", "created_at"]
     list_filter = ["media_type"]
@@ -431,7 +447,7 @@ class RepositoryManifestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Blob)
-class BlobAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class BlobAdmin(QuickCheckbox, ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = BIG_LIST_PAGE
     list_display = ["digest", "size", "media_type", "created_at"]
     search_fields = ["=digest"]
