@@ -124,7 +124,14 @@ def _berth_process(kind, tmp_path_factory):
     workdir = root / "a" / "b" / "srv"
     plant_sentinels(root, root / "a", root / "a" / "b", workdir)
     server = BerthServer(kind, workdir, os.environ.get("DATABASE_URL"))
-    owned = {server.storage, server.log, workdir / "data", workdir / "berth-e2e.sqlite3"}
+    database = workdir / "berth-e2e.sqlite3"  # with SQLite's journal files (write-ahead log, shared memory)
+    owned = {
+        server.storage,
+        server.log,
+        workdir / "data",
+        database,
+        *(database.with_name(database.name + s) for s in ("-wal", "-shm")),
+    }
     before = snapshot(root, skip=owned)
     try:
         server.start()
