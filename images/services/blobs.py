@@ -10,14 +10,13 @@ row, no Blob row and no intent, holding that BlobDeletion row locked.
 
 import itertools
 
-from django.db import connections, router, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from images import digests, references
 from images.conf import registry_setting
 from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
-from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import prepared, repositories, upload_sql, upload_store
+from images.models import Blob, Repository, RepositoryBlob
+from images.services import prepared, upload_store
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 from storage_backends import blobstore, paths, upload_staging
@@ -86,72 +85,41 @@ def redirect_url(blob):
     return blobstore.redirect_url(blob.digest)
 
 
-def locked_row(digest, size):
-    """Inside a transaction: the Blob row for the digest, created if missing, locked against the collector.
-
-    One statement either way: an upsert whose no-op update (the digest set to
-    itself) takes the row lock the collector's SELECT ... FOR UPDATE waits on,
-    and which waits in turn while the collector holds it (inserting anew if the
-    collector deleted the row). A row it inserts is ours and uncommitted.
-    """
-    connection = connections[router.db_for_write(Blob)]
-    sql = upload_sql.BLOB_UPSERT.format(Blob=connection.ops.quote_name(Blob._meta.db_table), values=_VALUES)
-    params = [digest, size, "", connection.ops.adapt_datetimefield_value(timezone.now())]
-    return next(iter(Blob.objects.raw(sql, params).using(connection.alias)))
-
-
-_VALUES = "VALUES (%s, %s, %s, %s)"
-
-
 def link(repository_name, digest, size, verify_bytes=False):
-    """Create (or find) the Blob row and make it visible in the repository.
+    """Create (or find) the Blob row and make it visible in the repository (created if missing).
 
-    With verify_bytes, the bytes must be in storage once the row is locked
+    With verify_bytes, the bytes must be in storage while the row is locked
     (BLOB_UNKNOWN otherwise, nothing written): used where no upload of ours put
     them there. Checked under the lock, as the collector deletes bytes only
     while no row holds them.
     """
-    # No savepoint when nested (commit_blob): an error here aborts the caller's transaction anyway.
+    references.validate_name(repository_name)
+    # No savepoint when nested: an error here aborts the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        repo = repositories.get_or_create(repository_name)
-        blob = locked_row(digest, size)
+        blob = upload_store.store().link(repository_name, digest, size)
         if verify_bytes and not blobstore.exists(digest):
             raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
-        # One INSERT ... ON CONFLICT DO NOTHING, instead of a SELECT and a savepointed INSERT.
-        RepositoryBlob.objects.bulk_create([RepositoryBlob(repository=repo, blob=blob)], ignore_conflicts=True)
     return blob
 
 
 def announce(upload, digest):
-    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion.
-
-    Deleting the BlobDeletion row waits while the collector holds it (it is
-    deleting those bytes right now); after that the collector leaves the
-    digest alone for as long as the Upload row carries it.
-    """
-    # Two statements, each committed on its own (no transaction needed: the intent only has to be
-    # committed before the tombstone goes, and a crash between them leaves an intent, which the
-    # collector respects and purge_uploads clears).
-    updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
-    if not updated:
+    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion
+    (the upload store's claim: one statement on PostgreSQL). Deleting the BlobDeletion row waits while
+    the collector holds it (it is deleting those bytes right now); after that the collector leaves the
+    digest alone for as long as the Upload row carries it."""
+    claimed = upload_store.store().claim(upload.repository_name, upload.uuid, digest)
+    if claimed is None:
         raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-    _cancel_deletion(digest)
-    upload.digest = digest
+    upload.digest, upload.known_repository_id = digest, claimed.known_repository_id
 
 
-def _cancel_deletion(digest):
-    """Remove the digest's tombstone with one plain DELETE (QuerySet.delete() would add BEGIN/COMMIT)."""
-    connection = connections[router.db_for_write(BlobDeletion)]
-    table = connection.ops.quote_name(BlobDeletion._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE digest = %s", [digest])
+def _expired(upload):
+    """The session row went while committing (purged): without its intent the bytes were not protected."""
+    return BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
 
 
-def _promote(upload, digest, size, announced):
-    """Quota, intent (unless the caller claimed the session already), then the bytes to their content address."""
-    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
-    if not announced:
-        announce(upload, digest)
+def _promote(upload, digest, size):
+    """The staged bytes of a claimed upload (announce) to their content address."""
     try:
         upload_staging.promote(upload.uuid, digest, size)
     except FileNotFoundError:
@@ -160,42 +128,27 @@ def _promote(upload, digest, size, announced):
         ) from None
 
 
-def commit_blob(upload, digest, size, announced=False):
-    """A v2 blob (also imports and the proxy): intent, bytes, then the rows (upload_store) linking it
-    to the upload's repository. `announced`: the session was claimed (upload_store's claim)."""
-    _promote(upload, digest, size, announced)
-    blob = upload_store.store().commit_rows(upload, digest, size)
+def commit_blob(upload, digest, size):
+    """A v2 blob of a claimed upload: the bytes, then the rows linking it to the upload's repository."""
+    _promote(upload, digest, size)
+    blob = upload_store.store().commit_blob(upload, digest, size)
+    if blob is None:
+        raise _expired(upload)
     upload_staging.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
     return blob
 
 
-def commit_layer(upload, digest, size, attach):
-    """A v1 layer: intent, bytes, then the Blob row, the session's deletion and `attach(blob)` (the
-    layer set on its image) in one transaction; no repository link (v1 images are global)."""
-    _promote(upload, digest, size, announced=False)
+def commit_layer(upload, digest, size, attach=None):
+    """A v1 blob of a claimed upload: the bytes, then the Blob row and `attach(blob)` (the layer set on
+    its image) in one transaction; no repository link (v1 images are global)."""
+    _promote(upload, digest, size)
     with transaction.atomic():
-        blob = locked_row(digest, size)
-        upload_store.delete_session(upload)
-        attach(blob)
+        blob = upload_store.store().commit_layer(upload, digest, size)
+        if blob is None:
+            raise _expired(upload)
+        if attach is not None:
+            attach(blob)
     upload_staging.discard(upload.uuid)  # as commit_blob
-    return blob
-
-
-def store_bytes(data, staging_name="_internal/store"):
-    """A small blob from memory (a generated config): intent, bytes, row. Idempotent; returns the Blob."""
-    digest = digests.of_bytes(data)
-    with transaction.atomic():
-        upload = Upload.objects.create(repository_name=staging_name, digest=digest)
-        BlobDeletion.objects.filter(digest=digest).delete()
-    try:
-        if not blobstore.exists(digest):
-            blobstore.write_blob(digest, [data])
-        with transaction.atomic():
-            blob = locked_row(digest, len(data))
-            Upload.objects.filter(pk=upload.pk).delete()
-    except BaseException:
-        Upload.objects.filter(pk=upload.pk).delete()
-        raise
     return blob
 
 

@@ -6,6 +6,7 @@ from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
 from images.services import blobs, upload_store
+from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 from storage_backends import upload_staging
 
@@ -18,15 +19,18 @@ def start(repository_name):
     return upload
 
 
-def get(repository_name, upload_id):
-    unknown = BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
+def _uuid(upload_id):
     try:
-        uid = uuidlib.UUID(str(upload_id))
+        return uuidlib.UUID(str(upload_id))
     except ValueError:
-        raise unknown from None
-    upload = upload_store.store().find(repository_name, uid)
+        return None
+
+
+def get(repository_name, upload_id):
+    uid = _uuid(upload_id)
+    upload = upload_store.store().find(repository_name, uid) if uid is not None else None
     if upload is None:
-        raise unknown
+        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
     return upload
 
 
@@ -38,11 +42,13 @@ def complete_staged(repository_name, upload_id, digest):
         digests.parse(digest)
     except DigestInvalid:
         return None  # the general path says so, after checking the session
-    upload = upload_store.store().claim(repository_name, upload_id, digest)
+    uid = _uuid(upload_id)
+    upload = upload_store.store().claim(repository_name, uid, digest, staged=digest) if uid is not None else None
     if upload is None:
         return None
     proxy_access.refuse_push(repository_name)
-    blob = blobs.commit_blob(upload, digest, upload.offset, announced=True)
+    policy_hooks.admit_blob(upload, digest, upload.offset)  # quota: refused here, staged bytes freed (policies/)
+    blob = blobs.commit_blob(upload, digest, upload.offset)
     metrics.count_upload("completed")
     return blob
 
@@ -77,16 +83,29 @@ def complete(upload, digest, blocks=None, expected_size=None, start=None):
     actual = upload_staging.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
-    blob = blobs.commit_blob(upload, digest, upload.offset)
+    blob = commit(upload, digest, upload.offset)
     metrics.count_upload("completed")
     return blob
 
 
-def commit_layer(upload, attach):
-    """A v1 layer streamed into the session (append): its bytes become a blob, attached by
-    `attach(blob)` in the rows' transaction (images/services/v1_images.py)."""
+def commit(upload, digest, size):
+    """Staged bytes whose digest the caller checked become a v2 blob of the upload's repository (a push;
+    also an archive import and a mirror's fetch)."""
+    _claim(upload, digest, size)
+    return blobs.commit_blob(upload, digest, size)
+
+
+def commit_layer(upload, attach=None):
+    """A v1 blob streamed into the session (append): its bytes become a blob of no repository,
+    attached by `attach(blob)` in the rows' transaction (images/services/v1_images.py)."""
     digest = upload_staging.digest_of(upload.uuid, upload.offset, known=upload.staged_digest)
+    _claim(upload, digest, upload.offset)
     return blobs.commit_layer(upload, digest, upload.offset, attach)
+
+
+def _claim(upload, digest, size):
+    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
+    blobs.announce(upload, digest)
 
 
 def cancel(upload):

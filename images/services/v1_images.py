@@ -19,10 +19,12 @@ from images.errors import (
     ParentUnknown,
 )
 from images.models import V1Image
-from images.services import blobs, uploads
+from images.services import uploads
 
-# Upload.repository_name of v1 staging areas; no registry name starts with "_".
+# Upload.repository_name of v1 staging areas; no registry name starts with "_". A generated config is
+# charged to no quota (policies skip "_internal/"), as it was never pushed.
 STAGING_PREFIX = "_v1/"
+CONFIG_STAGING = "_internal/v1-config"
 _RESET = {"layer": None, "size": None, "checksum": "", "tarsum": "", "diff_id": "", "completed": False}
 
 
@@ -108,15 +110,26 @@ def put_layer(image_id, blocks, user_agent=""):
         raise ImageExists()
     image_json = bytes(image.json)
     digester = v1_format.LayerDigester(image_json)
-    upload = uploads.start(f"{STAGING_PREFIX}{image_id}")
+    sums = []
+
+    def attach():
+        sums.extend(digester.finish())
+        return _attach(image, image_json, *sums)
+
+    blob = _v1_blob(f"{STAGING_PREFIX}{image_id}", digester.wrap(blocks), attach)
+    return blob, sums[0]
+
+
+def _v1_blob(staging_name, blocks, attach=lambda: None):
+    """The blocks as a blob of no repository, through an upload session; `attach()`, called once they
+    are in, gives what sets the blob on its image in the rows' transaction."""
+    upload = uploads.start(staging_name)
     try:
-        uploads.append(upload, digester.wrap(blocks))
-        checksum, diff_id = digester.finish()
-        blob = uploads.commit_layer(upload, _attach(image, image_json, checksum, diff_id))
+        uploads.append(upload, blocks)
+        return uploads.commit_layer(upload, attach())
     except BaseException:
         uploads.cancel(upload)
         raise
-    return blob, checksum
 
 
 def _attach(image, image_json, checksum, diff_id):
@@ -134,8 +147,8 @@ def _attach(image, image_json, checksum, diff_id):
 
 
 def store_bytes(data):
-    """A small blob (an image config) from memory: bytes first, then the row. Idempotent."""
-    return blobs.store_bytes(data, staging_name=f"{STAGING_PREFIX}config")
+    """A small blob (an image config) from memory, as any v1 blob. Idempotent."""
+    return _v1_blob(CONFIG_STAGING, [data])
 
 
 def put_checksum(image_id, payload, tarsum=""):
