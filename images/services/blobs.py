@@ -1,11 +1,5 @@
-"""Blobs: content rows, per-repository links, mount and delete.
-
-Writing content and the online collector (images/services/gc.py) meet here.
-Every path that puts bytes at blobs/<digest> first records its intent (an
-Upload row carrying the digest) and cancels any pending byte deletion of that
-digest (a BlobDeletion row), then moves the bytes, then creates or locks the
-Blob row. The collector deletes bytes only for a digest with a BlobDeletion
-row, no Blob row and no intent, holding that BlobDeletion row locked.
+"""Blobs: reads, per-repository links, mount and delete. Bytes arrive through uploads (images/services/uploads.py,
+where writing content meets the collector); a link to bytes already stored is made here, under the Blob row's lock.
 """
 
 import itertools
@@ -14,12 +8,12 @@ from django.db import transaction
 
 from images import digests, references
 from images.conf import registry_setting
-from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
+from images.errors import BlobUnknown, NameInvalid
 from images.models import Blob, Repository, RepositoryBlob
 from images.services import prepared, upload_store
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
-from storage_backends import blobstore, paths, upload_staging
+from storage_backends import blobstore, paths
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
 # Every blob HEAD/GET (and a HEAD before each upload): compiled once per process.
@@ -99,56 +93,6 @@ def link(repository_name, digest, size, verify_bytes=False):
         blob = upload_store.store().link(repository_name, digest, size)
         if verify_bytes and not blobstore.exists(digest):
             raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
-    return blob
-
-
-def announce(upload, digest):
-    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion
-    (the upload store's claim: one statement on PostgreSQL). Deleting the BlobDeletion row waits while
-    the collector holds it (it is deleting those bytes right now); after that the collector leaves the
-    digest alone for as long as the Upload row carries it."""
-    claimed = upload_store.store().claim(upload.repository_name, upload.uuid, digest)
-    if claimed is None:
-        raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-    upload.digest, upload.known_repository_id = digest, claimed.known_repository_id
-
-
-def _expired(upload):
-    """The session row went while committing (purged): without its intent the bytes were not protected."""
-    return BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
-
-
-def _promote(upload, digest, size):
-    """The staged bytes of a claimed upload (announce) to their content address."""
-    try:
-        upload_staging.promote(upload.uuid, digest, size)
-    except FileNotFoundError:
-        raise BlobUploadUnknown(
-            "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
-        ) from None
-
-
-def commit_blob(upload, digest, size):
-    """A v2 blob of a claimed upload: the bytes, then the rows linking it to the upload's repository."""
-    _promote(upload, digest, size)
-    blob = upload_store.store().commit_blob(upload, digest, size)
-    if blob is None:
-        raise _expired(upload)
-    upload_staging.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
-    return blob
-
-
-def commit_layer(upload, digest, size, attach=None):
-    """A v1 blob of a claimed upload: the bytes, then the Blob row and `attach(blob)` (the layer set on
-    its image) in one transaction; no repository link (v1 images are global)."""
-    _promote(upload, digest, size)
-    with transaction.atomic():
-        blob = upload_store.store().commit_layer(upload, digest, size)
-        if blob is None:
-            raise _expired(upload)
-        if attach is not None:
-            attach(blob)
-    upload_staging.discard(upload.uuid)  # as commit_blob
     return blob
 
 
