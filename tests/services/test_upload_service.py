@@ -10,7 +10,7 @@ from django.utils import timezone
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories, uploads, uploads_purge
+from images.services import blobs, repositories, upload_sql, upload_store, uploads, uploads_purge
 from storage_backends import upload_staging
 
 pytestmark = pytest.mark.django_db
@@ -248,6 +248,26 @@ def test_a_first_push_creates_its_repository_as_configured(settings, public):
     repo = Repository.objects.get(name="team/new")
     assert (repo.namespace, repo.is_public, repo.description) == ("team", public, "")
     assert list(RepositoryBlob.objects.values_list("repository__name", "blob__digest")) == [("team/new", blob.digest)]
+
+
+def test_every_database_has_every_step_of_the_upload_store():
+    """The same Python runs on PostgreSQL and SQLite; a step written for one database only would fail on
+    the other (CI runs PostgreSQL, `make run` SQLite)."""
+    assert upload_sql.POSTGRESQL.keys() == upload_sql.SQLITE.keys()
+    assert upload_store.store().statements is upload_sql.for_vendor(connection.vendor)
+
+
+def test_a_repository_is_created_once_and_keeps_its_first_creators_values():
+    """A mirror (or a first push) creates the repository; later pushes, mounts and manifests find that row."""
+    created = repositories.get_or_create("team/app", public=False, description="Cache of app")
+    upload = uploads.start("team/app")
+    uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA])
+    blobs.link("team/app", digests.of_bytes(DATA), len(DATA))
+    again = repositories.get_or_create("team/app")
+    repo = Repository.objects.get()
+    assert created.pk == again.pk == repo.pk
+    assert (repo.name, repo.namespace, repo.is_public, repo.description) == ("team/app", "team", False, "Cache of app")
+    assert RepositoryBlob.objects.filter(repository=repo).count() == 1
 
 
 @pytest.mark.parametrize("existing", [False, True])
