@@ -2,7 +2,7 @@
 
 
 def admit_blob(upload, digest, size):
-    """images/services/blobs.commit_blob, before the bytes move: quota (DENIED and staged bytes freed)."""
+    """images/services/uploads.py, before a commit claims its digest: quota (DENIED and staged bytes freed)."""
     from policies.services import quotas
 
     quotas.admit_blob(upload, digest, size)

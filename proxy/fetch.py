@@ -6,7 +6,7 @@ sent) and hands the stream to a thread that appends it to a spool file (the remo
 it passes). Every
 client, the first one included, tails that spool file: it gets bytes as they arrive, memory stays
 at one block. When the download is complete and its digest and size match, the spool becomes an
-ordinary upload and is committed through the upload path (images/services/blobs.commit_blob);
+ordinary upload and is committed through the upload path (images/services/uploads.commit);
 then the row goes. A failed download never lands: the row goes, the spool is truncated, and every
 tailer aborts its response (the last byte is held back until the commit, so a client never gets
 a complete body of bad bytes).
@@ -28,7 +28,7 @@ from django.utils import timezone
 from images import digests
 from images.errors import BlobUnknown, Unavailable
 from images.models import Blob, Upload
-from images.services import blobs
+from images.services import blobs, uploads
 from proxy import store, upstream
 from proxy.models import BlobFetch
 from remote import errors as remote_errors
@@ -279,7 +279,7 @@ def _commit(route, digest, spool, size):
     if not moved:
         upload_staging.append(upload.uuid, 0, _blocks(spool))
         os.unlink(spool)
-    blobs.commit_blob(upload, digest, size)
+    uploads.commit(upload, digest, size)
     store.add_size(route.name, size)
 
 

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from images import manifest_formats, references
-from images.models import Repository, RepositoryManifest, Tag
+from images import manifest_formats
+from images.models import RepositoryManifest, Tag
 from images.services import manifests as manifest_service
+from images.services import repositories
 from proxy import routing
 from proxy.models import PULL_PUBLIC, CachedRepository, CachedTag
 
@@ -21,15 +22,11 @@ def cached_repository(route):
     found = CachedRepository.objects.select_related("repository").filter(repository__name=route.name).first()
     if found is not None:
         return found
-    references.validate_name(route.name)
     with transaction.atomic():
-        repo, _ = Repository.objects.get_or_create(
-            name=route.name,
-            defaults={
-                "namespace": references.namespace_of(route.name),
-                "is_public": route.proxy.pull_access == PULL_PUBLIC,
-                "description": f"Cache of {route.upstream_name} from {route.proxy.upstream_url}",
-            },
+        repo = repositories.get_or_create(
+            route.name,
+            public=route.proxy.pull_access == PULL_PUBLIC,
+            description=f"Cache of {route.upstream_name} from {route.proxy.upstream_url}",
         )
         found, _ = CachedRepository.objects.get_or_create(
             repository=repo, defaults={"proxy": route.proxy, "upstream_name": route.upstream_name}

@@ -129,7 +129,7 @@ class Source:
             return
         Upload.objects.filter(pk=staged.upload.pk).update(repository_name=repository)
         staged.upload.repository_name = repository
-        blobs.commit_blob(staged.upload, staged.digest, staged.size)
+        uploads.commit(staged.upload, staged.digest, staged.size)
         self.committed.add(staged.digest)
 
     def cleanup(self):

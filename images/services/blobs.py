@@ -1,26 +1,19 @@
-"""Blobs: content rows, per-repository links, mount and delete.
-
-Writing content and the online collector (images/services/gc.py) meet here.
-Every path that puts bytes at blobs/<digest> first records its intent (an
-Upload row carrying the digest) and cancels any pending byte deletion of that
-digest (a BlobDeletion row), then moves the bytes, then creates or locks the
-Blob row. The collector deletes bytes only for a digest with a BlobDeletion
-row, no Blob row and no intent, holding that BlobDeletion row locked.
+"""Blobs: reads, per-repository links, mount and delete. Bytes arrive through uploads (images/services/uploads.py,
+where writing content meets the collector); a link to bytes already stored is made here, under the Blob row's lock.
 """
 
 import itertools
 
-from django.db import connections, router, transaction
-from django.utils import timezone
+from django.db import transaction
 
 from images import digests, references
 from images.conf import registry_setting
-from images.errors import BlobUnknown, BlobUploadUnknown, NameInvalid
-from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import prepared, repositories, upload_sql, upload_store
+from images.errors import BlobUnknown, NameInvalid
+from images.models import Blob, Repository, RepositoryBlob
+from images.services import prepared, upload_store
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
-from storage_backends import blobstore, paths, upload_staging
+from storage_backends import blobstore, paths
 
 _STAT_FIELDS = ("id", "digest", "size", "media_type")
 # Every blob HEAD/GET (and a HEAD before each upload): compiled once per process.
@@ -86,116 +79,20 @@ def redirect_url(blob):
     return blobstore.redirect_url(blob.digest)
 
 
-def locked_row(digest, size):
-    """Inside a transaction: the Blob row for the digest, created if missing, locked against the collector.
-
-    One statement either way: an upsert whose no-op update (the digest set to
-    itself) takes the row lock the collector's SELECT ... FOR UPDATE waits on,
-    and which waits in turn while the collector holds it (inserting anew if the
-    collector deleted the row). A row it inserts is ours and uncommitted.
-    """
-    connection = connections[router.db_for_write(Blob)]
-    sql = upload_sql.BLOB_UPSERT.format(Blob=connection.ops.quote_name(Blob._meta.db_table), values=_VALUES)
-    params = [digest, size, "", connection.ops.adapt_datetimefield_value(timezone.now())]
-    return next(iter(Blob.objects.raw(sql, params).using(connection.alias)))
-
-
-_VALUES = "VALUES (%s, %s, %s, %s)"
-
-
 def link(repository_name, digest, size, verify_bytes=False):
-    """Create (or find) the Blob row and make it visible in the repository.
+    """Create (or find) the Blob row and make it visible in the repository (created if missing).
 
-    With verify_bytes, the bytes must be in storage once the row is locked
+    With verify_bytes, the bytes must be in storage while the row is locked
     (BLOB_UNKNOWN otherwise, nothing written): used where no upload of ours put
     them there. Checked under the lock, as the collector deletes bytes only
     while no row holds them.
     """
-    # No savepoint when nested (commit_blob): an error here aborts the caller's transaction anyway.
+    references.validate_name(repository_name)
+    # No savepoint when nested: an error here aborts the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        repo = repositories.get_or_create(repository_name)
-        blob = locked_row(digest, size)
+        blob = upload_store.store().link(repository_name, digest, size)
         if verify_bytes and not blobstore.exists(digest):
             raise BlobUnknown("blob content is missing from storage", detail={"digest": digest})
-        # One INSERT ... ON CONFLICT DO NOTHING, instead of a SELECT and a savepointed INSERT.
-        RepositoryBlob.objects.bulk_create([RepositoryBlob(repository=repo, blob=blob)], ignore_conflicts=True)
-    return blob
-
-
-def announce(upload, digest):
-    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion.
-
-    Deleting the BlobDeletion row waits while the collector holds it (it is
-    deleting those bytes right now); after that the collector leaves the
-    digest alone for as long as the Upload row carries it.
-    """
-    # Two statements, each committed on its own (no transaction needed: the intent only has to be
-    # committed before the tombstone goes, and a crash between them leaves an intent, which the
-    # collector respects and purge_uploads clears).
-    updated = Upload.objects.filter(pk=upload.pk).update(digest=digest, updated_at=timezone.now())
-    if not updated:
-        raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
-    _cancel_deletion(digest)
-    upload.digest = digest
-
-
-def _cancel_deletion(digest):
-    """Remove the digest's tombstone with one plain DELETE (QuerySet.delete() would add BEGIN/COMMIT)."""
-    connection = connections[router.db_for_write(BlobDeletion)]
-    table = connection.ops.quote_name(BlobDeletion._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE digest = %s", [digest])
-
-
-def _promote(upload, digest, size, announced):
-    """Quota, intent (unless the caller claimed the session already), then the bytes to their content address."""
-    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
-    if not announced:
-        announce(upload, digest)
-    try:
-        upload_staging.promote(upload.uuid, digest, size)
-    except FileNotFoundError:
-        raise BlobUploadUnknown(
-            "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
-        ) from None
-
-
-def commit_blob(upload, digest, size, announced=False):
-    """A v2 blob (also imports and the proxy): intent, bytes, then the rows (upload_store) linking it
-    to the upload's repository. `announced`: the session was claimed (upload_store's claim)."""
-    _promote(upload, digest, size, announced)
-    blob = upload_store.store().commit_rows(upload, digest, size)
-    upload_staging.discard(upload.uuid)  # staging goes after the rows (a retried commit finds it whole)
-    return blob
-
-
-def commit_layer(upload, digest, size, attach):
-    """A v1 layer: intent, bytes, then the Blob row, the session's deletion and `attach(blob)` (the
-    layer set on its image) in one transaction; no repository link (v1 images are global)."""
-    _promote(upload, digest, size, announced=False)
-    with transaction.atomic():
-        blob = locked_row(digest, size)
-        upload_store.delete_session(upload)
-        attach(blob)
-    upload_staging.discard(upload.uuid)  # as commit_blob
-    return blob
-
-
-def store_bytes(data, staging_name="_internal/store"):
-    """A small blob from memory (a generated config): intent, bytes, row. Idempotent; returns the Blob."""
-    digest = digests.of_bytes(data)
-    with transaction.atomic():
-        upload = Upload.objects.create(repository_name=staging_name, digest=digest)
-        BlobDeletion.objects.filter(digest=digest).delete()
-    try:
-        if not blobstore.exists(digest):
-            blobstore.write_blob(digest, [data])
-        with transaction.atomic():
-            blob = locked_row(digest, len(data))
-            Upload.objects.filter(pk=upload.pk).delete()
-    except BaseException:
-        Upload.objects.filter(pk=upload.pk).delete()
-        raise
     return blob
 
 

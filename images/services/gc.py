@@ -43,10 +43,10 @@ transaction that locks, re-checks with fresh statements, then deletes:
   the same transaction. Bytes are deleted later, one digest per transaction,
   holding the tombstone locked and only if no Blob row and no upload intent
   (Upload.digest) exist for the digest. Every writer of blobs/<digest>
-  (images/services/blobs.py) first records its intent and deletes the
-  tombstone (which waits for that lock; a blob PUT on PostgreSQL does both in
-  one statement, images/services/upload_sql.py), then writes the bytes,
-  then creates the row. Whatever the interleaving, either the writer's bytes land after the
+  (images/services/uploads.py, the commit) first records its intent and
+  deletes the tombstone (which waits for that lock; one step of the upload
+  store, one statement on PostgreSQL: images/services/upload_sql.py), then
+  writes the bytes, then creates the row. Whatever the interleaving, either the writer's bytes land after the
   collector deleted the old ones, or the collector sees the intent or the
   row and keeps them (the intent is checked before the row: a commit swaps
   intent for row atomically, so one of them is always visible).

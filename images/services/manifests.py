@@ -51,7 +51,7 @@ def put(repository_name, reference, data, content_type):
         if digests.of_bytes(data, algorithm) != value:
             raise DigestInvalid("manifest digest does not match the reference", detail={"digest": value})
     with transaction.atomic():
-        repo = repositories.get_or_create(repository_name, lock=True)
+        repo = repositories.get_or_create(repository_name)
         _check_references(repo, parsed)
         manifest = _store(parsed, data)
         RepositoryManifest.objects.get_or_create(repository=repo, manifest=manifest)

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from activity import recorder
 from images import references
-from images.conf import registry_setting
 from images.errors import NameUnknown
 from images.models import Repository
+from images.services import upload_store
 from policies import hooks as policy_hooks
 
 
@@ -19,19 +19,11 @@ def get(name):
         raise NameUnknown(detail={"name": name}) from None
 
 
-def get_or_create(name, lock=False):
-    """Return the repository, creating it on first push; with lock=True the row is locked."""
+def get_or_create(name, public=None, description=""):
+    """The repository, created if missing (public as configured unless said), its row locked until the
+    caller's transaction ends: one upsert, the one that creates every repository (upload_store)."""
     references.validate_name(name)
-    defaults = {"namespace": references.namespace_of(name), "is_public": new_public()}
-    repo, _ = Repository.objects.get_or_create(name=name, defaults=defaults)
-    if lock:
-        repo = Repository.objects.select_for_update().get(pk=repo.pk)
-    return repo
-
-
-def new_public():
-    """Whether a repository created by a push starts public."""
-    return bool(registry_setting("NEW_REPOSITORIES_PUBLIC"))
+    return upload_store.store().repository(name, public, description)
 
 
 def touch_push(repo):

@@ -1,11 +1,22 @@
-"""Blob upload sessions: start, append (streamed, in order), complete, cancel."""
+"""Blob upload sessions: start, append (streamed, in order), complete, cancel; and the commit of their bytes.
+
+Writing content and the online collector (images/services/gc.py) meet in the commit. Every path that
+puts bytes at blobs/<digest> comes through it: the session records its intent (the Upload row carries
+the digest) and any pending byte deletion of that digest (a BlobDeletion row) is cancelled, in one
+step (the upload store's claim); then the bytes move; then the Blob row is upserted and locked where
+the session row is deleted; then the staging goes. The collector deletes bytes only for a digest with
+a BlobDeletion row, no Blob row and no intent, holding that BlobDeletion row locked.
+"""
 
 import uuid as uuidlib
+
+from django.db import transaction
 
 from images import digests, metrics
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Upload
-from images.services import blobs, upload_store
+from images.services import upload_store
+from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 from storage_backends import upload_staging
 
@@ -18,15 +29,18 @@ def start(repository_name):
     return upload
 
 
-def get(repository_name, upload_id):
-    unknown = BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
+def _uuid(upload_id):
     try:
-        uid = uuidlib.UUID(str(upload_id))
+        return uuidlib.UUID(str(upload_id))
     except ValueError:
-        raise unknown from None
-    upload = upload_store.store().find(repository_name, uid)
+        return None
+
+
+def get(repository_name, upload_id):
+    uid = _uuid(upload_id)
+    upload = upload_store.store().find(repository_name, uid) if uid is not None else None
     if upload is None:
-        raise unknown
+        raise BlobUploadUnknown(detail={"uuid": str(upload_id)[:100]})
     return upload
 
 
@@ -38,11 +52,13 @@ def complete_staged(repository_name, upload_id, digest):
         digests.parse(digest)
     except DigestInvalid:
         return None  # the general path says so, after checking the session
-    upload = upload_store.store().claim(repository_name, upload_id, digest)
+    uid = _uuid(upload_id)
+    upload = upload_store.store().claim(repository_name, uid, digest, staged=digest) if uid is not None else None
     if upload is None:
         return None
     proxy_access.refuse_push(repository_name)
-    blob = blobs.commit_blob(upload, digest, upload.offset, announced=True)
+    policy_hooks.admit_blob(upload, digest, upload.offset)  # quota: refused here, staged bytes freed (policies/)
+    blob = _commit(upload, digest, upload.offset, _blob_rows)
     metrics.count_upload("completed")
     return blob
 
@@ -77,16 +93,68 @@ def complete(upload, digest, blocks=None, expected_size=None, start=None):
     actual = upload_staging.digest_of(upload.uuid, upload.offset, algorithm, known=upload.staged_digest)
     if actual != digest:
         raise DigestInvalid(detail={"expected": digest, "actual": actual})
-    blob = blobs.commit_blob(upload, digest, upload.offset)
+    blob = commit(upload, digest, upload.offset)
     metrics.count_upload("completed")
     return blob
 
 
-def commit_layer(upload, attach):
-    """A v1 layer streamed into the session (append): its bytes become a blob, attached by
-    `attach(blob)` in the rows' transaction (images/services/v1_images.py)."""
+def commit(upload, digest, size):
+    """Staged bytes whose digest the caller checked become a v2 blob of the upload's repository (a push;
+    also an archive import and a mirror's fetch)."""
+    policy_hooks.admit_blob(upload, digest, size)  # quota: refused here, staged bytes freed (policies/)
+    announce(upload, digest)
+    return _commit(upload, digest, size, _blob_rows)
+
+
+def commit_layer(upload, attach=None):
+    """A v1 blob streamed into the session (append): its bytes become a blob of no repository,
+    attached by `attach(blob)` in the rows' transaction (images/services/v1_images.py)."""
     digest = upload_staging.digest_of(upload.uuid, upload.offset, known=upload.staged_digest)
-    return blobs.commit_layer(upload, digest, upload.offset, attach)
+    policy_hooks.admit_blob(upload, digest, upload.offset)
+    announce(upload, digest)
+    return _commit(upload, digest, upload.offset, lambda *args: _layer_rows(*args, attach))
+
+
+def announce(upload, digest):
+    """Before the upload's bytes become blobs/<digest>: record the intent and cancel a pending deletion
+    (the upload store's claim). Deleting the BlobDeletion row waits while the collector holds it (it is
+    deleting those bytes right now); after that the collector leaves the digest alone for as long as
+    the Upload row carries it."""
+    claimed = upload_store.store().claim(upload.repository_name, upload.uuid, digest)
+    if claimed is None:
+        raise BlobUploadUnknown("upload was cancelled or expired", detail={"uuid": str(upload.uuid)})
+    upload.digest, upload.known_repository_id = digest, claimed.known_repository_id
+
+
+def _commit(upload, digest, size, rows):
+    """A claimed upload: its bytes to their content address, then `rows(upload, digest, size)` (the Blob
+    row, or None when the session went meanwhile), then the staging (after the rows: a retried commit
+    finds it whole)."""
+    try:
+        upload_staging.promote(upload.uuid, digest, size)
+    except FileNotFoundError:
+        raise BlobUploadUnknown(
+            "upload data is gone, start the upload again", detail={"uuid": str(upload.uuid)}
+        ) from None
+    blob = rows(upload, digest, size)
+    if blob is None:  # purged while committing: without its intent the bytes were not protected
+        raise BlobUploadUnknown("upload expired while committing, retry", detail={"uuid": str(upload.uuid)})
+    upload_staging.discard(upload.uuid)
+    return blob
+
+
+def _blob_rows(upload, digest, size):
+    """Session deleted, Blob row upserted and locked, linked to the repository (created on a first push)."""
+    return upload_store.store().commit_blob(upload, digest, size)
+
+
+def _layer_rows(upload, digest, size, attach):
+    """Session deleted, Blob row upserted and locked, and `attach(blob)`, in one transaction."""
+    with transaction.atomic():
+        blob = upload_store.store().commit_layer(upload, digest, size)
+        if blob is not None and attach is not None:
+            attach(blob)
+    return blob
 
 
 def cancel(upload):

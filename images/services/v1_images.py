@@ -19,10 +19,12 @@ from images.errors import (
     ParentUnknown,
 )
 from images.models import V1Image
-from images.services import blobs, uploads
+from images.services import uploads
 
-# Upload.repository_name of v1 staging areas; no registry name starts with "_".
+# Upload.repository_name of v1 staging areas; no registry name starts with "_". A generated config is
+# charged to no quota (policies skip "_internal/"), as it was never pushed.
 STAGING_PREFIX = "_v1/"
+CONFIG_STAGING = "_internal/v1-config"
 _RESET = {"layer": None, "size": None, "checksum": "", "tarsum": "", "diff_id": "", "completed": False}
 
 
@@ -106,36 +108,49 @@ def put_layer(image_id, blocks, user_agent=""):
     image = get(image_id)
     if image.completed:
         raise ImageExists()
-    image_json = bytes(image.json)
-    digester = v1_format.LayerDigester(image_json)
-    upload = uploads.start(f"{STAGING_PREFIX}{image_id}")
+    attach = _Attach(image, bytes(image.json))
+    blob = _v1_blob(f"{STAGING_PREFIX}{image_id}", attach.digester.wrap(blocks), attach)
+    return blob, attach.checksum
+
+
+def _v1_blob(staging_name, blocks, attach=None):
+    """The blocks as a blob of no repository, through an upload session (uploads.commit_layer)."""
+    upload = uploads.start(staging_name)
     try:
-        uploads.append(upload, digester.wrap(blocks))
-        checksum, diff_id = digester.finish()
-        blob = uploads.commit_layer(upload, _attach(image, image_json, checksum, diff_id))
+        uploads.append(upload, blocks)
+        if attach is not None:
+            attach.streamed()  # LAYER_INVALID before anything is committed
+        return uploads.commit_layer(upload, attach)
     except BaseException:
         uploads.cancel(upload)
         raise
-    return blob, checksum
 
 
-def _attach(image, image_json, checksum, diff_id):
-    def attach(blob):
-        current = V1Image.objects.select_for_update().get(pk=image.pk)
+class _Attach:
+    """Sets the layer on its image in the rows' transaction, with the sums computed while it streamed in."""
+
+    def __init__(self, image, image_json):
+        self.image, self.image_json = image, image_json
+        self.digester = v1_format.LayerDigester(image_json)
+        self.checksum = self.diff_id = None
+
+    def streamed(self):
+        self.checksum, self.diff_id = self.digester.finish()
+
+    def __call__(self, blob):
+        current = V1Image.objects.select_for_update().get(pk=self.image.pk)
         if current.completed:
             raise ImageExists()
-        if bytes(current.json) != image_json:
+        if bytes(current.json) != self.image_json:
             raise ImageIncomplete("Image JSON changed during the layer upload, retry")
         current.layer, current.size = blob, blob.size
-        current.checksum, current.diff_id = checksum, diff_id
+        current.checksum, current.diff_id = self.checksum, self.diff_id
         current.save(update_fields=["layer", "size", "checksum", "diff_id", "updated_at"])
-
-    return attach
 
 
 def store_bytes(data):
-    """A small blob (an image config) from memory: bytes first, then the row. Idempotent."""
-    return blobs.store_bytes(data, staging_name=f"{STAGING_PREFIX}config")
+    """A small blob (an image config) from memory, as any v1 blob. Idempotent."""
+    return _v1_blob(CONFIG_STAGING, [data])
 
 
 def put_checksum(image_id, payload, tarsum=""):

@@ -41,12 +41,12 @@ def canonical_name(path):
     return repo.name if repo else v1_format.repository_candidates(path)[0]
 
 
-def get_or_create(path, lock=False):
-    """The repository a v1 push writes (index or tag PUT); DENIED naming the upstream for a cache."""
+def get_or_create(path):
+    """The repository a v1 push writes (index or tag PUT), its row locked; DENIED naming the upstream for a cache."""
     name = canonical_name(path)
     proxy_access.refuse_push(name)
     try:
-        return repositories.get_or_create(name, lock=lock)
+        return repositories.get_or_create(name)
     except NameInvalid:
         raise NameInvalid("Invalid repository name", detail={"name": name[:300]}) from None
 
@@ -60,7 +60,7 @@ def put_index(path, raw, unreadable=v1_images.nothing_hidden):
     hidden = unreadable([image_id for image_id, _ in entries])
     entries = [(image_id, checksum) for image_id, checksum in entries if image_id not in hidden]
     with transaction.atomic():
-        repo = get_or_create(path, lock=True)
+        repo = get_or_create(path)
         ids = [image_id for image_id, _ in entries]
         known = {e.image_id: e for e in V1RepositoryImage.objects.filter(repository=repo, image_id__in=ids)}
         V1RepositoryImage.objects.bulk_create(
@@ -140,7 +140,7 @@ def put_tag(path, tag, raw, user_agent="", unreadable=v1_images.nothing_hidden):
         config_blob.digest, config_blob.size, [(i.layer.digest, i.layer.size) for i in chain]
     )
     with transaction.atomic():
-        repo = get_or_create(path, lock=True)
+        repo = get_or_create(path)
         RepositoryBlob.objects.bulk_create(
             [RepositoryBlob(repository=repo, blob=b) for b in {config_blob, *(i.layer for i in chain)}],
             ignore_conflicts=True,

@@ -3,12 +3,12 @@
 
 - gunicorn (registry_site/server/workers.py): its wsgi.input re-buffers in 1 KiB steps; its inner
   reader takes large reads. A Content-Length body is read straight from the connection's buffered
-  socket reader (one copy per byte, `_read_counted`); a chunked one is decoded by chunked.ChunkedBody
+  socket reader (one copy per byte, `_read_counted`); a chunked one is decoded by chunked.ChunkedBody (take_over)
   instead of gunicorn's decoder. Both rely on gunicorn internals (pinned: requirements.txt);
   tests/unit/test_gunicorn_assumptions.py fails when an upgrade changes one of them.
-- runserver (registry_site/server/devserver.py) de-chunks with chunked.ChunkedReader and marks the
+- runserver (registry_site/server/devserver.py) de-chunks with chunked.from_stream and marks the
   input `wsgi.input_terminated`, as gunicorn does.
-- any other server: a chunked body it passes through raw is decoded here with the same ChunkedReader.
+- any other server: a chunked body it passes through raw is decoded here with the same decoder (from_stream).
 
 Never reads a body whole: blocks of at most `block_size` bytes (under gunicorn, each as one socket read
 brought it).
@@ -43,7 +43,7 @@ def blocks(meta, block_size):
     if is_chunked(meta):
         source = _input(meta)
         if not meta.get("wsgi.input_terminated"):
-            source = chunked.ChunkedReader(source)
+            source = chunked.from_stream(source)
         while True:
             block = _read(source, block_size)
             if not block:

@@ -1,11 +1,11 @@
-"""HTTP/1.1 chunked request bodies: one grammar (`_Chunks`: chunk-size lines, terminators, trailers), read
-two ways.
+"""HTTP/1.1 chunked request bodies: one decoder (ChunkedBody: chunk-size lines, data, terminators,
+trailers) over two sources of bytes.
 
-- ChunkedBody: under gunicorn, straight from the connection's buffered socket reader.
-- ChunkedReader: from any file-like raw stream (runserver, registry_site/server/devserver.py, and a
+- take_over(reader): under gunicorn, straight from the connection's buffered socket reader.
+- from_stream(raw): from any file-like raw stream (runserver, registry_site/server/devserver.py, and a
   WSGI server that passes a chunked body through undecoded).
 
-ChunkedBody, under gunicorn:
+Under gunicorn:
 
 docker and podman stream every blob upload as `Transfer-Encoding: chunked`,
 in chunks of 32 KiB (skopeo sends a Content-Length). gunicorn's own decoder re-slices the rest of
@@ -39,31 +39,6 @@ def chunk_size(line):
     return int(digits, 16)
 
 
-class _Chunks:
-    """The chunked grammar over `_line()` (the next line with its line end, at most MAX_LINE bytes)."""
-
-    def _line(self):
-        raise NotImplementedError
-
-    def _next_size(self):
-        """The next chunk's size; after the last (0), the trailers are read up to the empty line."""
-        line = self._line()
-        if not line.endswith(b"\r\n"):
-            raise BlobUploadInvalid("malformed chunk size")
-        size = chunk_size(line)
-        if not size:
-            for _ in range(MAX_TRAILER_LINES):
-                if self._line() == b"\r\n":
-                    break
-            else:
-                raise BlobUploadInvalid("too many trailer lines")
-        return size
-
-    def _end_of_chunk(self):
-        if self._line() != b"\r\n":
-            raise BlobUploadInvalid("malformed chunk terminator")
-
-
 def take_over(reader):
     """A ChunkedBody for gunicorn's ChunkedReader if it has not started, else None."""
     parser = getattr(reader, "parser", None)
@@ -72,30 +47,50 @@ def take_over(reader):
         return None
     if reader.buf.tell() or not hasattr(getattr(req, "unreader", None), "unread"):
         return None
-    return ChunkedBody(reader, req)
+    reader.parser.close()
+    reader.parser = None  # gunicorn's ChunkedReader now reads as an empty body
+    unreader, keep_alive = req.unreader, not req.must_close
+    req.must_close = True  # until the whole body has been read
+
+    def ended(rest):
+        if rest:
+            unreader.unread(rest)  # the next request's first bytes
+        req.must_close = not keep_alive
+
+    return ChunkedBody(lambda line, size: unreader.read(), ended)
 
 
-class ChunkedBody(_Chunks):
-    def __init__(self, reader, req):
-        reader.parser.close()
-        reader.parser = None  # gunicorn's ChunkedReader now reads as an empty body
-        self.req, self.unreader = req, req.unreader
-        self.keep_alive = not req.must_close
-        req.must_close = True  # until the whole body has been read
+def from_stream(raw):
+    """A ChunkedBody over a file-like raw stream, never reading past the body's end (a line at most
+    MAX_LINE bytes at a time, data at most what the current chunk holds)."""
+
+    def more(line, size):
+        return raw.readline(MAX_LINE) if line else raw.read(min(size, 1 << 20))
+
+    return ChunkedBody(more)
+
+
+class ChunkedBody:
+    """The decoder: the chunked grammar over `more(line, size)`, which returns the next bytes of the stream
+    (b"" at its end; `line`: a line is wanted, else at most `size` bytes of data are). `ended(rest)` is
+    called after the trailers with what was read past them."""
+
+    def __init__(self, more, ended=None):
+        self._more, self._ended = more, ended
         self.data, self.pos = b"", 0
         self.left = 0  # bytes of the current chunk still to return
         self.done = False
 
-    def read(self, size):
-        """Up to `size` bytes of the body (less only at its end); b"" once it has ended."""
-        parts, wanted = [], size
+    def read(self, size=-1):
+        """Up to `size` bytes of the body (all with -1; less only at its end); b"" once it has ended."""
+        parts, wanted = [], size if size is not None and size >= 0 else float("inf")
         while wanted > 0 and not self.done:
             if not self.left:
                 self._chunk_header()
                 continue
             if self.pos == len(self.data):
-                self._fill()
-            n = min(self.left, wanted, len(self.data) - self.pos)
+                self._fill(line=False, size=int(min(self.left, wanted)))
+            n = int(min(self.left, wanted, len(self.data) - self.pos))
             parts.append(memoryview(self.data)[self.pos : self.pos + n])
             self.pos += n
             self.left -= n
@@ -104,8 +99,22 @@ class ChunkedBody(_Chunks):
                 self._end_of_chunk()
         return b"".join(parts)  # the one copy of each byte
 
-    def _fill(self):
-        more = self.unreader.read()
+    def readline(self, size=-1):
+        """Part of the WSGI input API: Django's WSGIRequest wraps wsgi.input and needs it."""
+        out = bytearray()
+        while (size is None or size < 0 or len(out) < size) and not out.endswith(b"\n"):
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+        return bytes(out)
+
+    def drain(self):
+        while self.read(1 << 20):
+            pass
+
+    def _fill(self, line, size=MAX_LINE):
+        more = self._more(line, size)
         if not more:
             raise BlobUploadInvalid("chunked body ended early")
         self.data = self.data[self.pos :] + more if self.pos < len(self.data) else more
@@ -121,63 +130,26 @@ class ChunkedBody(_Chunks):
                 return line
             if len(self.data) - self.pos >= MAX_LINE:
                 raise BlobUploadInvalid("chunked body line too long")
-            self._fill()
+            self._fill(line=True)
 
     def _chunk_header(self):
-        self.left = self._next_size()
-        if not self.left:
-            self._ended()
-
-    def _ended(self):
-        self.done = True
-        if self.pos < len(self.data):
-            self.unreader.unread(self.data[self.pos :])  # the next request's first bytes
-        self.data, self.pos = b"", 0
-        self.req.must_close = not self.keep_alive
-
-
-class ChunkedReader(_Chunks):
-    """A file-like reader that decodes a chunked body from a raw stream, never reading past its end."""
-
-    def __init__(self, raw):
-        self.raw = raw
-        self.remaining = 0
-        self.done = False
-
-    def _line(self):
-        line = self.raw.readline(MAX_LINE)
-        if not line:
-            raise BlobUploadInvalid("chunked body ended early")
-        return line
-
-    def read(self, size=-1):
-        out = []
-        wanted = size if size is not None and size >= 0 else float("inf")
-        while wanted > 0 and not self.done:
-            if self.remaining == 0:
-                self.remaining = self._next_size()
-                self.done = not self.remaining
-                continue
-            data = self.raw.read(int(min(wanted, self.remaining, 1 << 20)))
-            if not data:
-                raise BlobUploadInvalid("chunked body ended early")
-            self.remaining -= len(data)
-            wanted -= len(data)
-            out.append(data)
-            if self.remaining == 0:
-                self._end_of_chunk()
-        return b"".join(out)
-
-    def readline(self, size=-1):
-        """Part of the WSGI input API: Django's WSGIRequest wraps wsgi.input and needs it."""
-        out = bytearray()
-        while (size is None or size < 0 or len(out) < size) and not out.endswith(b"\n"):
-            byte = self.read(1)
-            if not byte:
+        """The next chunk's size; after the last (0), the trailers are read up to the empty line."""
+        line = self._line()
+        if not line.endswith(b"\r\n"):
+            raise BlobUploadInvalid("malformed chunk size")
+        self.left = chunk_size(line)
+        if self.left:
+            return
+        for _ in range(MAX_TRAILER_LINES):
+            if self._line() == b"\r\n":
                 break
-            out += byte
-        return bytes(out)
+        else:
+            raise BlobUploadInvalid("too many trailer lines")
+        self.done = True
+        if self._ended is not None:
+            self._ended(self.data[self.pos :])
+        self.data, self.pos = b"", 0
 
-    def drain(self):
-        while self.read(1 << 20):
-            pass
+    def _end_of_chunk(self):
+        if self._line() != b"\r\n":
+            raise BlobUploadInvalid("malformed chunk terminator")

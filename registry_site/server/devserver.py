@@ -2,7 +2,7 @@
 
 - It understands `Transfer-Encoding: chunked` request bodies. Django's development server hands the
   application a stream limited to Content-Length, which is 0 for the chunked layer uploads docker
-  always sends. This server de-chunks such bodies itself (chunked.ChunkedReader) and marks the input
+  always sends. This server de-chunks such bodies itself (chunked.from_stream) and marks the input
   terminated, the way gunicorn does, so the registry reads the same way under both.
 - `Command` (installed as images/management/commands/runserver.py: the app must come before
   django.contrib.staticfiles in INSTALLED_APPS) runs an embedded task worker and prints the first-run hint
@@ -22,13 +22,13 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 
 from accounts.first_run import hint
 from registry_site.server.bodies import is_chunked
-from registry_site.server.chunked import ChunkedReader
+from registry_site.server.chunked import from_stream
 
 
 class ServerHandler(basehttp.ServerHandler):
     def __init__(self, stdin, stdout, stderr, environ, **kwargs):
         if is_chunked(environ):
-            self.chunked_input = ChunkedReader(stdin)
+            self.chunked_input = from_stream(stdin)
             environ["wsgi.input_terminated"] = True
             simple_server.ServerHandler.__init__(self, self.chunked_input, stdout, stderr, environ, **kwargs)
         else:

@@ -169,7 +169,7 @@ def test_an_upload_committing_while_its_old_row_is_swept_keeps_its_bytes(ops):
     RepositoryBlob.objects.all().delete()
     upload = uploads.start("team/app")  # the same layer pushed again
     uploads.append(upload, [data])
-    blobs.announce(upload, digest)  # intent recorded ...
+    uploads.announce(upload, digest)  # intent recorded ...
     gc._sweep_blob_rows([blobs.Blob.objects.get(digest=digest).pk], ops.later())  # ... the old row goes
     tomb = BlobDeletion.objects.get(digest=digest)
     assert gc.delete_bytes(tomb.pk) == (False, digest, len(data))  # the intent keeps the bytes
@@ -201,7 +201,7 @@ def test_uploads_in_progress_stay_within_grace_and_committing_ones_longer(ops):
     idle = uploads.start("team/app")
     committing = uploads.start("team/app")
     uploads.append(committing, [b"x"])
-    blobs.announce(committing, ops.sha256(b"x"))
+    uploads.announce(committing, ops.sha256(b"x"))
     gc.collect(grace=timedelta(hours=1))
     assert Upload.objects.count() == 2
     ops.collect(grace=timedelta(hours=1), now=ops.later(hours=2))

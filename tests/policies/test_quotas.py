@@ -15,7 +15,7 @@ from policies.services import quotas, rules
 pytestmark = pytest.mark.django_db
 
 
-def test_push_over_quota_is_refused_with_usage_and_staged_bytes_freed(registry, operator, upload_dirs, commit_path):
+def test_push_over_quota_is_refused_with_usage_and_staged_bytes_freed(registry, operator, upload_dirs):
     rules.set_policy(operator, "team", {"quota_bytes": "1000"})
     registry.push_blob("team/app", b"a" * 600)
     upload = uploads.start("team/app")

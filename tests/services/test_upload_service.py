@@ -10,7 +10,7 @@ from django.utils import timezone
 from images import digests
 from images.errors import BlobUploadUnknown, DigestInvalid, RangeInvalid, SizeInvalid
 from images.models import Blob, BlobDeletion, Repository, RepositoryBlob, Upload
-from images.services import repositories, uploads, uploads_purge
+from images.services import blobs, repositories, upload_sql, upload_store, uploads, uploads_purge
 from storage_backends import upload_staging
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 DATA = b"some layer bytes" * 1000
 
 
-def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs, commit_path):
+def test_complete_upload_stores_bytes_then_rows(blob_files, upload_dirs):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA[:100], DATA[100:5000]])
     uploads.append(upload, [DATA[5000:]])
@@ -70,7 +70,7 @@ def test_sha512_digests_are_verified_and_stored_under_their_algorithm(blob_files
     assert blob_files()[0].startswith("blobs/sha512/")
 
 
-def test_every_chunk_touches_the_session_so_a_long_upload_is_not_purged_as_abandoned(commit_path):
+def test_every_chunk_touches_the_session_so_a_long_upload_is_not_purged_as_abandoned():
     upload = uploads.start("r")
     hour_ago = timezone.now() - timedelta(hours=1)
     Upload.objects.filter(pk=upload.pk).update(started_at=hour_ago, updated_at=hour_ago)
@@ -80,7 +80,7 @@ def test_every_chunk_touches_the_session_so_a_long_upload_is_not_purged_as_aband
     assert upload.pk not in [pk for pk, _, _ in sessions]
 
 
-def test_chunks_must_arrive_in_order(commit_path):
+def test_chunks_must_arrive_in_order():
     upload = uploads.start("r")
     uploads.append(upload, [b"01234"], start=0)
     with pytest.raises(RangeInvalid) as excinfo:
@@ -157,7 +157,7 @@ def test_a_recorded_sha256_does_not_answer_for_a_sha512_digest(monkeypatch):
     assert blob.digest == digests.of_bytes(DATA, "sha512")
 
 
-def test_identical_content_is_stored_once(blob_files, commit_path):
+def test_identical_content_is_stored_once(blob_files):
     for repository in ("a/one", "b/two"):
         upload = uploads.start(repository)
         uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA])
@@ -166,7 +166,7 @@ def test_identical_content_is_stored_once(blob_files, commit_path):
     assert len(blob_files()) == 1
 
 
-def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypatch, commit_path):
+def test_a_session_purged_while_committing_commits_nothing(blob_files, monkeypatch):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
     promote = upload_staging.promote
@@ -227,7 +227,7 @@ def test_a_put_the_recorded_digest_does_not_answer_claims_nothing():
     assert not Blob.objects.exists()
 
 
-def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeypatch, commit_path):
+def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeypatch):
     upload = uploads.start("team/app")
     uploads.append(upload, [DATA])
     upload_staging.discard(upload.uuid)  # the staging folder lost between the last chunk and the PUT
@@ -239,7 +239,7 @@ def test_a_put_whose_staged_bytes_are_gone_is_upload_unknown(blob_files, monkeyp
 
 
 @pytest.mark.parametrize("public", [True, False])
-def test_a_first_push_creates_its_repository_as_configured(settings, commit_path, public):
+def test_a_first_push_creates_its_repository_as_configured(settings, public):
     settings.REGISTRY = {**settings.REGISTRY, "NEW_REPOSITORIES_PUBLIC": public}
     upload = uploads.start("team/new")
     uploads.append(upload, [DATA])
@@ -250,8 +250,28 @@ def test_a_first_push_creates_its_repository_as_configured(settings, commit_path
     assert list(RepositoryBlob.objects.values_list("repository__name", "blob__digest")) == [("team/new", blob.digest)]
 
 
+def test_every_database_has_every_step_of_the_upload_store():
+    """The same Python runs on PostgreSQL and SQLite; a step written for one database only would fail on
+    the other (CI runs PostgreSQL, `make run` SQLite)."""
+    assert upload_sql.POSTGRESQL.keys() == upload_sql.SQLITE.keys()
+    assert upload_store.store().statements is upload_sql.for_vendor(connection.vendor)
+
+
+def test_a_repository_is_created_once_and_keeps_its_first_creators_values():
+    """A mirror (or a first push) creates the repository; later pushes, mounts and manifests find that row."""
+    created = repositories.get_or_create("team/app", public=False, description="Cache of app")
+    upload = uploads.start("team/app")
+    uploads.complete(upload, digests.of_bytes(DATA), blocks=[DATA])
+    blobs.link("team/app", digests.of_bytes(DATA), len(DATA))
+    again = repositories.get_or_create("team/app")
+    repo = Repository.objects.get()
+    assert created.pk == again.pk == repo.pk
+    assert (repo.name, repo.namespace, repo.is_public, repo.description) == ("team/app", "team", False, "Cache of app")
+    assert RepositoryBlob.objects.filter(repository=repo).count() == 1
+
+
 @pytest.mark.parametrize("existing", [False, True])
-def test_a_session_purged_while_its_blob_commits_leaves_no_rows(blob_files, monkeypatch, commit_path, existing):
+def test_a_session_purged_while_its_blob_commits_leaves_no_rows(blob_files, monkeypatch, existing):
     if existing:
         repositories.get_or_create("team/new")
     upload = uploads.start("team/new")
@@ -282,7 +302,7 @@ def test_cancel_removes_row_and_scratch_and_is_safe_twice(upload_dirs):
         uploads.get("r", upload.uuid)
 
 
-def test_get_finds_a_session_only_in_its_repository(commit_path):
+def test_get_finds_a_session_only_in_its_repository():
     upload = uploads.start("r")
     uploads.append(upload, [b"01234"])
     found = uploads.get("r", str(upload.uuid))

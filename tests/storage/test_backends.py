@@ -65,7 +65,7 @@ def test_upload_in_chunks_then_promote(backend, monkeypatch, other_process):
     assert digest == "sha256:" + hashlib.sha256(data).hexdigest()
     upload_staging.promote(upload_id, digest, offset)
     assert b"".join(blobstore.read_blob(digest)) == data
-    upload_staging.discard(upload_id)  # after the rows (images.services.blobs.commit_blob)
+    upload_staging.discard(upload_id)  # after the rows (images.services.uploads.commit)
     assert blobstore.adapter().list(paths.upload_dir(upload_id)) == []
 
 

@@ -4,8 +4,6 @@ lands (no HTTP), and Berth served over real HTTP against the test database.
 Django is imported inside the functions, so scripts outside pytest (bench/) can use `sha256`.
 
 Fixtures (tests/conftest.py loads this module as a plugin):
-  commit_path        each upload test twice: with the database's own upload store and with the ORM one
-                     (the same on SQLite; PostgreSQL's is one statement per step)
   live_registry_url  Berth's runserver (registry_site.server.devserver, de-chunks bodies) in a thread, over
                      real HTTP on 127.0.0.1, against the test database; yields its base URL
 """
@@ -59,17 +57,6 @@ def push_image(repository, reference="latest", config=b"{}", layers=(b"layer",),
     data = image_manifest(config, layers, **extra)
     manifests.put(repository, reference, data, OCI_MANIFEST)
     return data
-
-
-@pytest.fixture(params=["one statement", "transaction"])
-def commit_path(request, monkeypatch):
-    from django.db import connection
-
-    from images.services import upload_store
-
-    vendor = connection.vendor if request.param == "one statement" else "orm"
-    monkeypatch.setattr(upload_store, "_chosen", upload_store.choose(vendor))
-    return request.param
 
 
 @pytest.fixture

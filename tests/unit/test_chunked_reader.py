@@ -1,4 +1,4 @@
-"""registry_site.server.chunked.ChunkedReader: decoding HTTP/1.1 chunked bodies from a raw stream."""
+"""registry_site.server.chunked.from_stream: decoding HTTP/1.1 chunked bodies from a raw stream."""
 
 import io
 
@@ -6,7 +6,7 @@ import pytest
 
 from images.api.streams import content_length, is_chunked
 from images.errors import BlobUploadInvalid, SizeInvalid
-from registry_site.server.chunked import ChunkedReader
+from registry_site.server.chunked import from_stream
 
 
 def encode_chunked(*chunks, extensions="", trailers=b""):
@@ -17,7 +17,7 @@ def encode_chunked(*chunks, extensions="", trailers=b""):
 
 
 def read_all(raw, block=1 << 20):
-    reader = ChunkedReader(io.BytesIO(raw))
+    reader = from_stream(io.BytesIO(raw))
     out = []
     while True:
         data = reader.read(block)
@@ -49,7 +49,7 @@ def test_empty_body():
 
 
 def test_reads_in_requested_block_sizes_across_chunk_boundaries():
-    reader = ChunkedReader(io.BytesIO(encode_chunked(b"abc", b"defgh", b"ij")))
+    reader = from_stream(io.BytesIO(encode_chunked(b"abc", b"defgh", b"ij")))
     assert reader.read(4) == b"abcd"
     assert reader.read(2) == b"ef"
     assert reader.read(100) == b"ghij"
@@ -58,13 +58,13 @@ def test_reads_in_requested_block_sizes_across_chunk_boundaries():
 
 
 def test_read_without_size_reads_everything():
-    assert ChunkedReader(io.BytesIO(encode_chunked(b"a" * 5000, b"b" * 3))).read() == b"a" * 5000 + b"bbb"
+    assert from_stream(io.BytesIO(encode_chunked(b"a" * 5000, b"b" * 3))).read() == b"a" * 5000 + b"bbb"
 
 
 def test_large_chunks_and_short_reads_from_the_socket():
     payload = bytes(range(256)) * 5000
     raw = encode_chunked(payload[:700_000], payload[700_000:])
-    reader = ChunkedReader(TrickleStream(raw, step=4099))
+    reader = from_stream(TrickleStream(raw, step=4099))
     out = b""
     while block := reader.read(65536):
         out += block
@@ -84,7 +84,7 @@ def test_chunk_extensions_are_ignored():
 def test_trailers_are_consumed():
     raw = encode_chunked(b"data", trailers=b"Docker-Content-Digest: sha256:abc\r\nX-Other: 1\r\n")
     stream = io.BytesIO(raw + b"NEXT REQUEST")
-    reader = ChunkedReader(stream)
+    reader = from_stream(stream)
     assert reader.read(100) == b"data"
     assert reader.read(100) == b""
     assert stream.read() == b"NEXT REQUEST"
@@ -113,19 +113,19 @@ def test_a_body_that_ends_inside_its_trailers_is_refused():
 
 def test_stops_at_the_terminating_chunk_and_leaves_the_rest():
     stream = io.BytesIO(encode_chunked(b"body") + b"GET / HTTP/1.1\r\n")
-    reader = ChunkedReader(stream)
+    reader = from_stream(stream)
     reader.drain()
     assert stream.read() == b"GET / HTTP/1.1\r\n"
 
 
 def test_drain_consumes_an_unread_body():
     stream = io.BytesIO(encode_chunked(b"x" * 3_000_000) + b"rest")
-    ChunkedReader(stream).drain()
+    from_stream(stream).drain()
     assert stream.read() == b"rest"
 
 
 def test_read_zero_returns_nothing():
-    reader = ChunkedReader(io.BytesIO(encode_chunked(b"abc")))
+    reader = from_stream(io.BytesIO(encode_chunked(b"abc")))
     assert reader.read(0) == b""
     assert reader.read(10) == b"abc"
 
@@ -211,7 +211,7 @@ def test_truncated_bodies(raw):
 
 
 def test_truncated_body_keeps_what_was_decoded_so_far():
-    reader = ChunkedReader(io.BytesIO(b"5\r\nhello\r\n5\r\nwor"))
+    reader = from_stream(io.BytesIO(b"5\r\nhello\r\n5\r\nwor"))
     assert reader.read(5) == b"hello"
     with pytest.raises(BlobUploadInvalid, match="ended early"):
         reader.read(5)
