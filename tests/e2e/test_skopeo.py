@@ -1,4 +1,4 @@
-"""skopeo against Berth under gunicorn: OCI layouts in and out, inspect, list-tags, delete, multi-arch."""
+"""skopeo against Berth under gunicorn (the first test under granian too): layouts, inspect, tags, delete, multiarch."""
 
 import json
 import uuid
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 NO_TLS = "--tls-verify=false"
 
 
-def test_skopeo_copy_inspect_list_tags_delete(berth, workdir):
+def test_skopeo_copy_inspect_list_tags_delete(production_server, workdir):
+    berth = production_server
     layout = OCILayout(workdir / "layout")
     image = layout.image("skopeo-single")
     layout.tag(image, "v1")
