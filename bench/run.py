@@ -899,7 +899,9 @@ def main(argv=None):
     )
     parser.add_argument("--no-sqlite", action="store_true", help="leave out Berth on SQLite")
     parser.add_argument(
-        "--granian", action="store_true", help="also Berth on PostgreSQL under granian (BERTH_SERVER=granian)"
+        "--granian",
+        action="store_true",
+        help="also Berth on PostgreSQL under granian (measured only: see harness/granian_server.py)",
     )
     args = parser.parse_args(argv)
     if args.reference_binary is None:

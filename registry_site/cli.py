@@ -15,8 +15,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 GUNICORN_CONFIG = PACKAGE_DIR / "gunicorn.conf.py"
 ALIASES = {"user": "berth_user"}
 HELP = """Berth's own commands:
-  berth serve [GUNICORN OPTIONS]   gunicorn with the shipped configuration (registry_site/gunicorn.conf.py);
-                                   BERTH_SERVER=granian: granian instead (registry_site/server/granian_server.py)
+  berth serve [GUNICORN OPTIONS]   gunicorn with the shipped configuration (registry_site/gunicorn.conf.py)
   berth gunicorn-config            its path, for: gunicorn -c $(berth gunicorn-config) registry_site.wsgi
   berth user ...                   the same as berth_user (accounts, organisations, robots, tokens)
   berth --version
@@ -31,17 +30,9 @@ def version() -> str:
 
 
 def serve(options):
-    """Replace this process with the server BERTH_SERVER names (signals such as SIGTERM and SIGHUP reach it)."""
-    data_dir.resolve()  # say where the embedded defaults go before the server's own output
-    server = os.environ.get("BERTH_SERVER", "gunicorn").strip().lower()
-    if server == "granian":
-        if options:
-            raise SystemExit("berth serve: under granian, set BERTH_BIND, BERTH_WORKERS, BERTH_THREADS, not options")
-        argv = [sys.executable, "-m", "registry_site.server.granian_server"]
-    elif server == "gunicorn":
-        argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *options, "registry_site.wsgi"]
-    else:
-        raise SystemExit(f"berth serve: BERTH_SERVER must be gunicorn or granian, not {server!r}")
+    """Replace this process with gunicorn (signals such as SIGTERM and SIGHUP reach its master)."""
+    data_dir.resolve()  # say where the embedded defaults go before gunicorn's own output
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG), *options, "registry_site.wsgi"]
     os.execv(sys.executable, argv)
 
 

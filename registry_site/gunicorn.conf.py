@@ -12,12 +12,13 @@
 """
 
 import gc
+import glob
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
-
-from registry_site.server import startup
+import tempfile
 
 
 def _flag(name, default):
@@ -62,8 +63,14 @@ preload_app = _flag("BERTH_PRELOAD", True)
 
 
 def on_starting(server):
-    """Refuse to start with a broken configuration or an unreachable storage (`berth check`)."""
-    startup.check_or_exit(server.log.error)
+    """Refuse to start with a broken configuration or an unreachable storage."""
+    if os.environ.get("BERTH_SKIP_STARTUP_CHECK"):
+        return
+    # `berth check` in a fresh interpreter (registry_site/cli.py; a clone and an installed Berth alike).
+    result = subprocess.run([sys.executable, "-m", "registry_site.cli", "check"], capture_output=True, text=True)
+    if result.returncode != 0:
+        server.log.error("start-up check failed:\n%s%s", result.stdout, result.stderr)
+        raise SystemExit(3)
 
 
 def when_ready(server):
@@ -97,9 +104,28 @@ def _larger_socket_reads():
 _larger_socket_reads()
 
 
+def _metrics_multiprocess_dir():
+    """/metrics sums every worker's counters (prometheus_client multiprocess mode, images/metrics.py).
+
+    The workers inherit PROMETHEUS_MULTIPROC_DIR from the master; a folder given
+    there is emptied at start, else a fresh temporary one is made.
+    """
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.unlink(stale)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir[0] = tempfile.mkdtemp(prefix="berth-metrics-")
+
+
+_created_metrics_dir = [None]
+
+
 def on_exit(server):
     """The master stops: a metrics folder made for this run goes with it."""
-    startup.remove_metrics_dir(_created_metrics_dir)
+    if _created_metrics_dir[0]:
+        shutil.rmtree(_created_metrics_dir[0], ignore_errors=True)
 
 
 def pre_fork(server, worker):
@@ -131,7 +157,6 @@ def child_exit(server, worker):
     prometheus_multiprocess.mark_process_dead(worker.pid)
 
 
-# /metrics sums every worker's counters: the folder is set before prometheus_client is imported.
-_created_metrics_dir = startup.metrics_multiprocess_dir()
+_metrics_multiprocess_dir()
 from django.db import connections  # noqa: E402
 from prometheus_client import multiprocess as prometheus_multiprocess  # noqa: E402  (after the folder is set)

@@ -312,16 +312,19 @@ class BerthSQLite(Berth):
 
 
 class BerthGranian(Berth):
-    """The same Berth on PostgreSQL under granian (`BERTH_SERVER=granian berth serve`, its own settings)."""
+    """The same Berth on PostgreSQL under granian (harness/granian_server.py: measured, not supported)."""
 
     label = "berth-granian"
     kind = "granian"
 
+    def env(self):
+        return {**super().env(), "PYTHONPATH": str(self.root)}
+
     def command(self):
-        return [venv_bin("python"), "-m", "registry_site.server.granian_server"]
+        return [venv_bin("python"), str(Path(__file__).resolve().parent / "granian_server.py")]
 
     def default_workers(self):
-        return 1  # registry_site/server/granian_server.py
+        return 1  # harness/granian_server.py
 
 
 REFERENCE_CONFIG = """\

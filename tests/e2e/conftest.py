@@ -116,27 +116,10 @@ def berth_runserver(e2e_tmp):
     _stop_server(server)
 
 
-@pytest.fixture(scope="session")
-def berth_granian(e2e_tmp):
-    """Berth under granian (`BERTH_SERVER=granian berth serve`, registry_site/server/granian_server.py)."""
-    server = _start_server("granian", e2e_tmp)
-    yield server
-    _stop_server(server)
-
-
-SERVER_FIXTURES = {"gunicorn": "berth", "granian": "berth_granian", "runserver": "berth_runserver"}
-
-
-@pytest.fixture(params=["gunicorn", "granian", "runserver"])
+@pytest.fixture(params=["gunicorn", "runserver"])
 def berth_server(request):
-    """Every server Berth runs under, one after the other."""
-    return request.getfixturevalue(SERVER_FIXTURES[request.param])
-
-
-@pytest.fixture(params=["gunicorn", "granian"])
-def production_server(request):
-    """The production servers (gunicorn and granian), one after the other."""
-    return request.getfixturevalue(SERVER_FIXTURES[request.param])
+    """Both servers, one after the other."""
+    return request.getfixturevalue("berth" if request.param == "gunicorn" else "berth_runserver")
 
 
 @pytest.fixture

@@ -267,11 +267,10 @@ class Database:
 
 
 class BerthServer:
-    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py`, granian
-    (registry_site/server/granian_server.py, what `BERTH_SERVER=granian berth serve` runs) or `manage.py runserver`."""
+    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py` or `manage.py runserver`."""
 
     def __init__(self, kind: str, workdir: Path, database_url: str | None):
-        assert kind in ("gunicorn", "granian", "runserver"), kind
+        assert kind in ("gunicorn", "runserver"), kind
         self.kind = kind
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -329,8 +328,6 @@ class BerthServer:
         env = self.env()
         if self.kind == "gunicorn":
             cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
-        elif self.kind == "granian":
-            cmd = [venv_bin("python"), "-m", "registry_site.server.granian_server"]
         else:
             cmd = [venv_bin("python"), "manage.py", "runserver", self.host, "--noreload"]
         self.proc = spawn(cmd, self.log, env=env, cwd=REPO_ROOT)
@@ -342,7 +339,7 @@ class BerthServer:
         return self
 
     def worker_pids(self):
-        """Pids of the processes serving requests (gunicorn's or granian's workers, or runserver itself)."""
+        """Pids of the processes serving requests (gunicorn workers, or runserver itself)."""
         if self.proc is None:
             return []
         if self.kind == "runserver":

@@ -1,7 +1,7 @@
-"""docker push / pull against Berth, under gunicorn, granian and runserver.
+"""docker push / pull against Berth, under gunicorn and under runserver.
 
 docker always uploads layers with `Transfer-Encoding: chunked`; gunicorn
-and granian de-chunk them, Berth's runserver must do it itself.
+de-chunks them, Berth's runserver must do it itself.
 """
 
 import hashlib
@@ -95,9 +95,8 @@ def _file_in_saved_image(archive, wanted: str) -> str:
     raise AssertionError(f"{wanted} not found in any layer of {archive}")
 
 
-def test_docker_large_layer_streams(docker, production_server, workdir):
+def test_docker_large_layer_streams(docker, berth, workdir):
     """A 64 MiB random layer goes up and comes back intact, and the workers' memory does not grow by its size."""
-    berth = production_server
     size = 64 << 20
     suffix = uuid.uuid4().hex[:8]
     local = f"e2e-local/big-{suffix}:1"

@@ -9,8 +9,7 @@ from tests.e2e.builders import write_rootfs_tar
 pytestmark = pytest.mark.e2e
 
 
-def test_podman_push_pull_roundtrip(podman, production_server, workdir):
-    berth = production_server
+def test_podman_push_pull_roundtrip(podman, berth, workdir):
     suffix = uuid.uuid4().hex[:8]
     rootfs = write_rootfs_tar(workdir / "rootfs.tar", f"podman-{suffix}")
     local = f"localhost/e2e/pod-{suffix}:1"

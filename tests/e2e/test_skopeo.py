@@ -1,4 +1,4 @@
-"""skopeo against Berth under gunicorn (the first test under granian too): layouts, inspect, tags, delete, multiarch."""
+"""skopeo against Berth under gunicorn: OCI layouts in and out, inspect, list-tags, delete, multi-arch."""
 
 import json
 import uuid
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.e2e
 NO_TLS = "--tls-verify=false"
 
 
-def test_skopeo_copy_inspect_list_tags_delete(production_server, workdir):
-    berth = production_server
+def test_skopeo_copy_inspect_list_tags_delete(berth, workdir):
     layout = OCILayout(workdir / "layout")
     image = layout.image("skopeo-single")
     layout.tag(image, "v1")

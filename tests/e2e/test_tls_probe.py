@@ -9,8 +9,7 @@ import requests
 pytestmark = pytest.mark.e2e
 
 
-def test_tls_handshake_is_closed_and_http_still_works(production_server):
-    berth = production_server
+def test_tls_handshake_is_closed_and_http_still_works(berth):
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
