@@ -262,7 +262,7 @@ class Berth(Server):
         return [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
 
     def default_workers(self):
-        return os.cpu_count() + 1  # registry_site/gunicorn.conf.py
+        return max(2, os.cpu_count())  # registry_site/gunicorn.conf.py
 
     def _wait_workers(self, timeout=60):
         expected = int(os.environ.get("BERTH_WORKERS", self.default_workers()))
