@@ -159,6 +159,8 @@ class Bench:
         self.phases = set(args.phases.split(",")) if args.phases else set(PHASES)
         # Berth on PostgreSQL and distribution 2.8.2 always; Berth on SQLite unless --no-sqlite; 3.1.1 if given.
         self.labels = ("berth",) + (() if args.no_sqlite else ("berth-sqlite",)) + ("reference",)
+        if args.granian:
+            self.labels = ("berth", "berth-granian") + self.labels[1:]
         if args.reference_binary:
             self.labels += ("dist-3.1.1",)
         self.results = report.Results(self.labels)
@@ -404,6 +406,10 @@ class Bench:
         self.servers["berth"].start()
         self.servers["reference"] = servers.Reference(self.run_dir / "reference")
         self.servers["reference"].start()
+        if "berth-granian" in self.labels:
+            granian = servers.BerthGranian(self.run_dir / "berth-granian", database_url, root=root)
+            self.servers["berth-granian"] = granian
+            granian.start()
         if "berth-sqlite" in self.labels:
             self.servers["berth-sqlite"] = servers.BerthSQLite(self.run_dir / "berth-sqlite", root=root)
             self.servers["berth-sqlite"].start()
@@ -593,7 +599,7 @@ class Bench:
 
         A backend started during a measurement counts whole: it was born in it.
         """
-        if label != "berth":
+        if label not in ("berth", "berth-granian"):
             return None
         pids = set(pids) | set(self.servers[label].database.backend_pids())
         return memory.cpu_seconds(sorted(pids)), pids
@@ -892,6 +898,11 @@ def main(argv=None):
         help="a distribution 3.1.1 `registry` binary to measure beside 2.8.2 (bench/README.md: how to build it)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="leave out Berth on SQLite")
+    parser.add_argument(
+        "--granian",
+        action="store_true",
+        help="also Berth on PostgreSQL under granian (measured only: see harness/granian_server.py)",
+    )
     args = parser.parse_args(argv)
     if args.reference_binary is None:
         print(

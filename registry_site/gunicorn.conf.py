@@ -28,7 +28,11 @@ def _flag(name, default):
 
 
 bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
-workers = int(os.environ.get("BERTH_WORKERS", multiprocessing.cpu_count() + 1))
+# One process per core, at least two (one keeps accepting while another drains before a restart). Not
+# cores + 1: on 2 cores, 2 workers x 8 threads against 3 x 8 took 18 % less memory at peak in the
+# benchmark, with server CPU per metadata request equal or lower and req/s equal or higher under wrk
+# (bench/RESULTS.md, "Round 2, continued").
+workers = int(os.environ.get("BERTH_WORKERS", max(2, multiprocessing.cpu_count())))
 # gthread, plus an immediate answer to TLS handshakes (registry_site/server/workers.py).
 worker_class = "registry_site.server.workers.RegistryThreadWorker"
 threads = int(os.environ.get("BERTH_THREADS", "8"))

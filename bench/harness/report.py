@@ -1,7 +1,8 @@
 """Collect samples per metric and server; print one table with every server and the ratios; write JSON.
 
 Servers (labels): Berth on PostgreSQL ("berth"), distribution 2.8.2 ("reference"), and when the run has
-them Berth on SQLite ("berth-sqlite") and distribution 3.1.1 ("dist-3.1.1"). Targets are judged against
+them Berth on PostgreSQL under granian ("berth-granian"), Berth on SQLite ("berth-sqlite") and distribution
+3.1.1 ("dist-3.1.1"). Targets are judged against
 distribution 3.1.1 when it ran, else against 2.8.2.
 """
 
@@ -10,14 +11,22 @@ import statistics
 
 MiB = 1 << 20
 LABELS = ("berth", "reference")  # always there; OPTIONAL ones only when the run has them
-OPTIONAL = ("berth-sqlite", "dist-3.1.1")
-COLUMNS = {"berth": "berth PG", "berth-sqlite": "berth SQLite", "reference": "dist 2.8.2", "dist-3.1.1": "dist 3.1.1"}
+OPTIONAL = ("berth-granian", "berth-sqlite", "dist-3.1.1")
+COLUMNS = {
+    "berth": "berth PG",
+    "berth-granian": "berth granian PG",
+    "berth-sqlite": "berth SQLite",
+    "reference": "dist 2.8.2",
+    "dist-3.1.1": "dist 3.1.1",
+}
 # (name, numerator, denominator): printed when both ran
 RATIOS = (
     ("PG/2.8.2", "berth", "reference"),
     ("PG/3.1.1", "berth", "dist-3.1.1"),
     ("SQLite/3.1.1", "berth-sqlite", "dist-3.1.1"),
     ("SQLite/PG", "berth-sqlite", "berth"),
+    ("granian/3.1.1", "berth-granian", "dist-3.1.1"),
+    ("granian/gunicorn", "berth-granian", "berth"),
 )
 
 

@@ -253,14 +253,19 @@ class Berth(Server):
         )
         if migrate.returncode != 0:
             raise StartError(f"manage.py migrate failed:\n{migrate.stdout}\n{migrate.stderr}")
-        cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
-        self.proc = spawn(cmd, self.log, env=env, cwd=self.root)
+        self.proc = spawn(self.command(), self.log, env=env, cwd=self.root)
         wait_until_answering(f"{self.url}/v2/", self.proc, self.log)
         self._wait_workers()
         return self
 
+    def command(self):
+        return [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
+
+    def default_workers(self):
+        return max(2, os.cpu_count())  # registry_site/gunicorn.conf.py
+
     def _wait_workers(self, timeout=60):
-        expected = int(os.environ.get("BERTH_WORKERS", os.cpu_count() + 1))
+        expected = int(os.environ.get("BERTH_WORKERS", self.default_workers()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.pids()) < expected + 1:
             time.sleep(0.2)
@@ -304,6 +309,22 @@ class BerthSQLite(Berth):
 
     def start(self):
         return self.launch()
+
+
+class BerthGranian(Berth):
+    """The same Berth on PostgreSQL under granian (harness/granian_server.py: measured, not supported)."""
+
+    label = "berth-granian"
+    kind = "granian"
+
+    def env(self):
+        return {**super().env(), "PYTHONPATH": str(self.root)}
+
+    def command(self):
+        return [venv_bin("python"), str(Path(__file__).resolve().parent / "granian_server.py")]
+
+    def default_workers(self):
+        return 1  # harness/granian_server.py
 
 
 REFERENCE_CONFIG = """\
