@@ -180,19 +180,6 @@ class RepositoryAdmin(QuickCheckbox, admin.ModelAdmin):
     list_display = ["name", "namespace", "is_public", "tag_count", "total_size", "last_push_at", "catalog_link"]
     list_filter = ["is_public", ("last_push_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "description"]
-    fields = [
-        "name",
-        "namespace",
-        "description",
-        "is_public",
-        "created_at",
-        "last_push_at",
-        "last_pull_at",
-        "pull_count",
-        "tag_count",
-        "total_size",
-        "tag_list",
-    ]
     readonly_fields = [
         "name",
         "namespace",
@@ -204,6 +191,7 @@ class RepositoryAdmin(QuickCheckbox, admin.ModelAdmin):
         "total_size",
         "tag_list",
     ]
+    fields = [*readonly_fields[:2], "description", "is_public", *readonly_fields[2:]]  # two editable
     actions = ["delete_repositories", "make_public", "make_private", "recount"]
     show_full_result_count = False
     paginator = LargeTablePaginator
