@@ -76,7 +76,7 @@ def render(text):
 _PLAIN = re.compile(r"(?![ \t]*(?:[-+=>]|\d+[.)])(?:\s|$))[^*_`#\[\]<>&!|~\\\n\r]*")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # as _clean_html: a description may hold 10,000 characters
 def excerpt(text, length=140):
     """The description's text without its Markdown, shortened to `length` characters (plain text)."""
     text = text or ""
