@@ -8,25 +8,80 @@ sixth of the request's CPU. Here the single-letter atoms are computed on
 lookup, with gunicorn's escaping and its `-` for anything missing; a format
 that names headers or environ variables (`%({x-foo}i)s`) takes gunicorn's own
 path unchanged.
+
+Lines are written in batches, as nginx's `access_log ... buffer= flush=` does: a logging record per
+line, formatted and written and flushed on its own (one write() each, the GIL handed to another
+thread and back), cost a manifest GET more CPU than its database query. A worker collects whole lines
+and writes them at most PIPE_BUF bytes at a time (so lines of several workers sharing stdout never
+interleave inside a line) and at least every BERTH_ACCESS_LOG_FLUSH seconds (default 1; 0 writes
+every line at once), when a worker stops and before the log files are reopened (SIGUSR1). Only
+gunicorn's own handler (`accesslog` set to `-` or a file) is batched; a logging configuration or
+syslog gets every record as before.
 """
 
+import atexit
 import collections.abc
+import logging
 import os
+import select
+import threading
+import time
 import traceback
 
 from gunicorn import glogging
 
+PIPE_BUF = getattr(select, "PIPE_BUF", 4096)  # a pipe write up to this size is never split
+
+
+def flush_seconds():
+    try:
+        return max(float(os.environ.get("BERTH_ACCESS_LOG_FLUSH", "1")), 0.0)
+    except ValueError:
+        return 1.0
+
 
 class AccessLogger(glogging.Logger):
+    lines = None
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        handler = self._gunicorn_handler_only()
+        self.lines = LineBatch(handler, flush_seconds()) if handler is not None else None
+
+    def _gunicorn_handler_only(self):
+        """gunicorn's own stream or file handler, when it is the access log's only one."""
+        handlers = self.access_log.handlers
+        if len(handlers) != 1 or not getattr(handlers[0], "_gunicorn", False):
+            return None
+        handler = handlers[0]
+        return handler if isinstance(handler, logging.StreamHandler) else None
+
     def access(self, resp, req, environ, request_time):
         if "{" in self.cfg.access_log_format:
             return super().access(resp, req, environ, request_time)
         if not self._access_enabled():
             return
         try:
-            self.access_log.info(self.cfg.access_log_format, LazyAtoms(self, resp, environ, request_time))
+            atoms = LazyAtoms(self, resp, environ, request_time)
+            if self._batching():
+                self.lines.add(self.cfg.access_log_format % atoms)
+            else:
+                self.access_log.info(self.cfg.access_log_format, atoms)
         except Exception:
             self.error(traceback.format_exc())
+
+    def _batching(self):
+        """True while gunicorn's handler set up at `setup` is still the only one (not replaced since)."""
+        handlers = self.access_log.handlers
+        return self.lines is not None and len(handlers) == 1 and handlers[0] is self.lines.handler
+
+    def flush_access(self):
+        if self.lines is not None:
+            self.lines.flush()
+
+    def reopen_files(self):
+        self.flush_access()
+        super().reopen_files()
 
     def _access_enabled(self):  # gunicorn's own condition (Logger.access)
         cfg = self.cfg
@@ -89,3 +144,62 @@ class LazyAtoms(collections.abc.Mapping):
 
     def __len__(self):
         return len(_ATOMS)
+
+
+class LineBatch:
+    """Access log lines of one process, written to a logging.StreamHandler's stream in batches."""
+
+    def __init__(self, handler, seconds):
+        self.handler, self.seconds = handler, seconds
+        self.lock = threading.Lock()
+        self.pending, self.size, self.since = [], 0, 0.0
+        self.flusher_pid = None  # the process whose flusher thread runs (workers are forked)
+        atexit.register(self.flush)
+
+    def add(self, line):
+        line += "\n"
+        with self.lock:
+            if self.size + len(line) > PIPE_BUF:
+                self._write_locked()
+            if not self.pending:
+                self.since = time.monotonic()
+            self.pending.append(line)
+            self.size += len(line)
+            if self.seconds == 0 or self.size >= PIPE_BUF:
+                self._write_locked()
+        if self.flusher_pid != os.getpid() and self.seconds:
+            self._start_flusher()
+
+    def flush(self):
+        with self.lock:
+            self._write_locked()
+
+    def _write_locked(self):
+        if not self.pending:
+            return
+        text = "".join(self.pending)
+        self.pending, self.size = [], 0
+        handler = self.handler
+        handler.acquire()  # the lock gunicorn's reopen_files takes
+        try:
+            if handler.stream:
+                handler.stream.write(text)
+                handler.flush()
+        except Exception:
+            handler.handleError(logging.makeLogRecord({"msg": text}))
+        finally:
+            handler.release()
+
+    def _start_flusher(self):
+        with self.lock:
+            if self.flusher_pid == os.getpid():
+                return
+            self.flusher_pid = os.getpid()
+        threading.Thread(target=self._flush_every, name="access-log-flush", daemon=True).start()
+
+    def _flush_every(self):
+        while True:
+            time.sleep(self.seconds / 2)
+            with self.lock:
+                if self.pending and time.monotonic() - self.since >= self.seconds:
+                    self._write_locked()

@@ -45,7 +45,8 @@ accesslog = os.environ.get("BERTH_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("BERTH_LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(D)sus "%(a)s"'
-# The same lines, with only the atoms the format names computed (registry_site/access_log.py).
+# The same lines, with only the atoms the format names computed, written in batches at most
+# BERTH_ACCESS_LOG_FLUSH seconds (default 1) after the request (registry_site/access_log.py).
 logger_class = "registry_site.access_log.AccessLogger"
 # Long bearer tokens live in headers.
 limit_request_field_size = 16384
@@ -149,6 +150,9 @@ def worker_exit(server, worker):
     from activity import pulls
 
     pulls.flush()  # pull counters not written yet (activity/pulls.py)
+    flush_access = getattr(worker.log, "flush_access", None)
+    if flush_access is not None:
+        flush_access()  # access log lines still in the worker's batch (registry_site/access_log.py)
 
 
 def child_exit(server, worker):
