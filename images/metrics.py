@@ -36,6 +36,8 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from images.metrics_tally import Tally
+
 REQUESTS = Counter("berth_http_requests", "HTTP requests by route and status", ["method", "route", "status"])
 DURATION = Histogram(
     "berth_http_request_duration_seconds",
@@ -53,6 +55,11 @@ WEBHOOKS = Counter("berth_webhook_deliveries", "Webhook delivery attempts by out
 
 ACTION_COUNTERS = {"push": PUSHES, "pull": PULLS, "delete": DELETES}
 log = logging.getLogger("berth.metrics")
+# Every count goes through here: summed in memory, written to prometheus_client about once a second.
+TALLY = Tally()
+add = TALLY.add
+observe = TALLY.observe
+flush = TALLY.flush
 
 
 def never_fails(fn):
@@ -77,12 +84,12 @@ def multiprocess_dir():
 def count_action(action, repository):
     counter = ACTION_COUNTERS.get(action)
     if counter is not None:
-        counter.labels(repository=repository).inc()
+        add(counter, (repository,))
 
 
 @never_fails
 def count_upload(outcome):
-    UPLOADS.labels(outcome=outcome).inc()
+    add(UPLOADS, (outcome,))
 
 
 class DatabaseCollector:
@@ -135,6 +142,7 @@ class DatabaseCollector:
 
 def exposition():
     """(body, content type) of the whole metrics page."""
+    flush()  # this process's counts up to now; the other workers' are at most a second late
     database = CollectorRegistry(auto_describe=False)
     database.register(DatabaseCollector())
     if multiprocess_dir():

@@ -88,15 +88,15 @@ class ObservabilityMiddleware:
         elapsed = time.perf_counter() - started
         counted = request.META.get(BYTES_IN_KEY)
         bytes_in = counted if counted is not None else _int(request.META.get("CONTENT_LENGTH"))
-        metrics.REQUESTS.labels(method=method, route=route, status=status).inc()
-        metrics.DURATION.labels(method=method, route=route).observe(elapsed)
+        metrics.add(metrics.REQUESTS, (method, route, status))
+        metrics.observe(metrics.DURATION, (method, route), elapsed)
         if bytes_in:
-            metrics.BYTES_IN.labels(route=route).inc(bytes_in)
+            metrics.add(metrics.BYTES_IN, (route,), bytes_in)
 
         @metrics.never_fails
         def done(bytes_out):
             if bytes_out:
-                metrics.BYTES_OUT.labels(route=route).inc(bytes_out)
+                metrics.add(metrics.BYTES_OUT, (route,), bytes_out)
             if registry_setting("ACCESS_LOG"):
                 _log_access(request, response, route, bytes_in, bytes_out, time.perf_counter() - started)
 

@@ -148,8 +148,10 @@ def pre_fork(server, worker):
 
 def worker_exit(server, worker):
     from activity import pulls
+    from images import metrics
 
     pulls.flush()  # pull counters not written yet (activity/pulls.py)
+    metrics.flush()  # counts not handed to prometheus_client yet (images/metrics_tally.py)
     flush_access = getattr(worker.log, "flush_access", None)
     if flush_access is not None:
         flush_access()  # access log lines still in the worker's batch (registry_site/access_log.py)

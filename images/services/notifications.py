@@ -369,7 +369,7 @@ def attempt(delivery_id, now=None):
         fields.update(status=WebhookDelivery.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay))
         outcome = "retry"
     WebhookDelivery.objects.filter(pk=delivery_id).update(**fields)
-    metrics.never_fails(lambda: metrics.WEBHOOKS.labels(outcome=outcome).inc())()
+    metrics.add(metrics.WEBHOOKS, (outcome,))
     if not ok:
         log.warning(
             "webhook %s: delivery %s attempt %s: %s",
