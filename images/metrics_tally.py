@@ -13,9 +13,9 @@ monotonic; a worker killed with SIGKILL loses its last second, as it loses its i
 import atexit
 import bisect
 import logging
-import os
 import threading
-import time
+
+from registry_site.periodic import Periodic
 
 FLUSH_SECONDS = 1.0
 log = logging.getLogger("berth.metrics")
@@ -27,15 +27,14 @@ class Tally:
         self.lock = threading.Lock()
         self.counts = {}  # (counter, label values) -> amount
         self.observed = {}  # (histogram, label values) -> [count per bucket, ..., sum]
-        self.flusher_pid = None  # the process whose flusher thread runs (gunicorn forks workers)
+        self.flusher = Periodic(seconds, self._flush_if_pending, "metrics-flush")
         atexit.register(self.flush)
 
     def add(self, counter, labels, amount=1):
         key = (counter, labels)
         with self.lock:
             self.counts[key] = self.counts.get(key, 0) + amount
-        if self.flusher_pid != os.getpid():
-            self._start_flusher()
+        self.flusher.ensure_running()
 
     def observe(self, histogram, labels, value):
         bounds = histogram._upper_bounds  # ends with +Inf: every value has a bucket
@@ -46,8 +45,7 @@ class Tally:
                 sums = self.observed[key] = [0] * len(bounds) + [0.0]
             sums[bisect.bisect_left(bounds, value)] += 1  # the first bucket with value <= bound
             sums[-1] += value
-        if self.flusher_pid != os.getpid():
-            self._start_flusher()
+        self.flusher.ensure_running()
 
     def flush(self):
         """Hand every sum to prometheus_client (its multiprocess files, when it has them)."""
@@ -66,15 +64,6 @@ class Tally:
         except Exception as exc:  # counting never fails anything (e.g. the multiprocess folder removed)
             log.warning("metrics not recorded: %s: %s", exc.__class__.__name__, exc)
 
-    def _start_flusher(self):
-        with self.lock:
-            if self.flusher_pid == os.getpid():
-                return
-            self.flusher_pid = os.getpid()
-        threading.Thread(target=self._flush_every, name="metrics-flush", daemon=True).start()
-
-    def _flush_every(self):
-        while True:
-            time.sleep(self.seconds)
-            if self.counts or self.observed:
-                self.flush()
+    def _flush_if_pending(self):
+        if self.counts or self.observed:
+            self.flush()

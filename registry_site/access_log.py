@@ -30,6 +30,8 @@ import traceback
 
 from gunicorn import glogging
 
+from registry_site.periodic import Periodic
+
 PIPE_BUF = getattr(select, "PIPE_BUF", 4096)  # a pipe write up to this size is never split
 
 
@@ -153,7 +155,7 @@ class LineBatch:
         self.handler, self.seconds = handler, seconds
         self.lock = threading.Lock()
         self.pending, self.size, self.since = [], 0, 0.0
-        self.flusher_pid = None  # the process whose flusher thread runs (workers are forked)
+        self.flusher = Periodic(seconds / 2, self._flush_if_due, "access-log-flush")
         atexit.register(self.flush)
 
     def add(self, line):
@@ -167,8 +169,8 @@ class LineBatch:
             self.size += len(line)
             if self.seconds == 0 or self.size >= PIPE_BUF:
                 self._write_locked()
-        if self.flusher_pid != os.getpid() and self.seconds:
-            self._start_flusher()
+        if self.seconds:
+            self.flusher.ensure_running()
 
     def flush(self):
         with self.lock:
@@ -190,16 +192,7 @@ class LineBatch:
         finally:
             handler.release()
 
-    def _start_flusher(self):
+    def _flush_if_due(self):
         with self.lock:
-            if self.flusher_pid == os.getpid():
-                return
-            self.flusher_pid = os.getpid()
-        threading.Thread(target=self._flush_every, name="access-log-flush", daemon=True).start()
-
-    def _flush_every(self):
-        while True:
-            time.sleep(self.seconds / 2)
-            with self.lock:
-                if self.pending and time.monotonic() - self.since >= self.seconds:
-                    self._write_locked()
+            if self.pending and time.monotonic() - self.since >= self.seconds:
+                self._write_locked()
