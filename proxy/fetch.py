@@ -21,7 +21,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from images.models import Blob, Upload
 from images.services import blobs, uploads
 from proxy import store, upstream
 from proxy.models import BlobFetch
+from proxy.threads import ReusableThreads
 from remote import errors as remote_errors
 from storage_backends import blobstore, paths, upload_staging, writeback
 
@@ -44,6 +45,7 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 # Fetches this process runs: fetch id -> Condition notified on every chunk and at the end, so local
 # tailers wake at once (tailers in other processes poll the file and the row).
 _local = {}
+_THREADS = ReusableThreads("proxy-fetch")  # proxy/threads.py: a thread and its database connection reused
 
 
 class FetchFailed(Exception):
@@ -164,10 +166,7 @@ def _lead(route, digest, row):
     BlobFetch.objects.filter(pk=row.pk).update(size=remote.size, heartbeat_at=timezone.now())
     open(row.spool, "wb").close()  # followers wait for it: from now on, size is known
     _local[row.pk] = _Progress()
-    worker = threading.Thread(
-        target=_download, args=(route, digest, row, remote), name=f"proxy-fetch-{digest[:19]}", daemon=True
-    )
-    worker.start()
+    _THREADS.run(_download, route, digest, row, remote)
     upstream.count("berth_proxy_blob_fetches", "Blobs fetched from upstream", route)
     return Fetching(row.pk, digest, remote.size, row.spool, route.proxy.upstream_url)
 
@@ -247,7 +246,6 @@ def _download(route, digest, row, remote):
         BlobFetch.objects.filter(pk=row.pk).delete()
         progress.update(done=True)
         _local.pop(row.pk, None)
-        connections.close_all()
 
 
 def reg_url(route):

@@ -40,9 +40,14 @@ def tasks_run_when_enqueued(settings):
 
 
 @pytest.fixture(autouse=True)
-def background_work_ends_with_its_test():
+def background_work_ends_with_its_test(monkeypatch):
     """Pull bookkeeping runs in a thread pool (images/services/notifications.py): wait for it, so a
-    query of one test's background work never holds a table the next test writes (SQLite)."""
+    query of one test's background work never holds a table the next test writes (SQLite). Proxy fetch
+    threads end with their fetch instead of waiting for the next one (proxy/threads.py; tested there):
+    an idle thread's database connection would outlive the test database."""
+    from proxy import fetch
+
+    monkeypatch.setattr(fetch._THREADS, "idle_seconds", 0)
     yield
     from activity import pulls
     from images.services import notifications
