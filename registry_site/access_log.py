@@ -179,16 +179,15 @@ class LineBatch:
     def _write_locked(self):
         if not self.pending:
             return
-        text = "".join(self.pending)
+        # One record for the batch, through the handler's own emit(): it writes the text and its last
+        # newline in one write() and, for a file, opens it again if it was closed. Django's logging
+        # set-up (dictConfig) closes every handler that exists, gunicorn's too, when the app is loaded.
+        record = logging.makeLogRecord({"msg": "".join(self.pending)[:-1]})
         self.pending, self.size = [], 0
         handler = self.handler
         handler.acquire()  # the lock gunicorn's reopen_files takes
         try:
-            if handler.stream:
-                handler.stream.write(text)
-                handler.flush()
-        except Exception:
-            handler.handleError(logging.makeLogRecord({"msg": text}))
+            handler.emit(record)  # reports its own errors (handleError)
         finally:
             handler.release()
 

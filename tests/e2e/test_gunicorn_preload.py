@@ -8,13 +8,15 @@ same with preloading off.
 import hashlib
 import json
 import os
+import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.ops_helpers import started_or_fail
+from tests.e2e.ops_helpers import start_open_server, started_or_fail
 from tests.e2e.servers import BerthServer
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +79,43 @@ def test_workers_serve_concurrent_pulls(server):
         sizes = [pss_and_rss_kib(pid) for pid in workers]
         pss, rss = sum(p for p, _ in sizes), sum(r for _, r in sizes)
         assert pss < 0.65 * rss, (pss, rss)  # measured 0.48 preloaded, 0.77 when each worker loads Django
+
+
+def _lines_within(path, word, count, seconds=10):
+    """The access log's lines with `word`, once there are `count` (a worker writes its batch within a second)."""
+    deadline = time.monotonic() + seconds
+    lines = []
+    while time.monotonic() < deadline:
+        lines = [line for line in (path.read_text().splitlines() if path.exists() else []) if word in line]
+        if len(lines) >= count:
+            break
+        time.sleep(0.1)
+    return lines
+
+
+@pytest.mark.parametrize("preload", ["true", "false"])
+def test_access_log_file_is_written_and_reopened_on_sigusr1(tmp_path, monkeypatch, preload):
+    """BERTH_ACCESS_LOG=PATH: every request's line lands in the file; after logrotate moves it and
+    sends SIGUSR1, the lines before go to the moved file and the new ones to a fresh one."""
+    path = tmp_path / "access.log"
+    monkeypatch.setenv("BERTH_PRELOAD", preload)
+    berth = start_open_server(tmp_path / "berth", BERTH_ACCESS_LOG=str(path))
+    try:
+        for n in range(3):
+            assert requests.get(f"{berth.url}/v2/_catalog?n={n}", timeout=10).status_code == 200
+        lines = _lines_within(path, "_catalog", 3)
+        assert sorted(line.split('"')[1] for line in lines) == [f"GET /v2/_catalog?n={n} HTTP/1.1" for n in range(3)]
+        assert all(line.startswith("127.0.0.1 ") and " 200 " in line for line in lines)
+
+        path.rename(tmp_path / "access.log.1")
+        os.kill(berth.proc.pid, signal.SIGUSR1)  # the master reopens its files and signals the workers
+        deadline = time.monotonic() + 10
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the workers handle their SIGUSR1 too
+        assert requests.get(f"{berth.url}/v2/?after=rotation", timeout=10).status_code == 200
+        assert [line.split('"')[1] for line in _lines_within(path, "?after", 1)] == ["GET /v2/?after=rotation HTTP/1.1"]
+        assert len(_lines_within(tmp_path / "access.log.1", "_catalog", 3)) == 3
+        assert "?after" not in (tmp_path / "access.log.1").read_text()
+    finally:
+        berth.stop()

@@ -118,6 +118,17 @@ def test_zero_seconds_writes_every_line_at_once(tmp_path, monkeypatch):
     assert path.read_text().splitlines() == _expected(2)
 
 
+def test_lines_reach_a_file_whose_handler_was_closed(tmp_path, monkeypatch):
+    """Django's logging set-up (dictConfig) closes every existing handler, gunicorn's file handler too,
+    when the preloaded master loads the app: the file is opened again, as logging's own emit() does."""
+    path = tmp_path / "access.log"
+    logger = _file_logger(path, monkeypatch, 60)
+    logger.access_log.handlers[0].close()
+    _log(logger, 3)
+    logger.flush_access()
+    assert path.read_text().splitlines() == _expected(3)
+
+
 def test_reopening_the_files_writes_the_batch_to_the_old_file_first(tmp_path, monkeypatch):
     """Log rotation (SIGUSR1): the lines logged before it end up in the rotated file."""
     path = tmp_path / "access.log"
