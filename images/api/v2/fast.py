@@ -1,4 +1,5 @@
-"""A short way through Django for the hottest registry reads: manifest GET/HEAD, tags list, catalog, /v2/.
+"""A short way through Django for the hottest registry reads: manifest and blob GET/HEAD, tags list,
+catalog, /v2/.
 
 Measured with py-spy under wrk (bench/RESULTS.md, "Round 2"), a manifest GET by tag spent about 16 % of
 its CPU resolving the URL (every pattern of every app is tried in order, the v2 routes come after the
@@ -7,10 +8,12 @@ that are all no-ops for the registry: no DRF authentication, AllowAny, no thrott
 middleware that only browser pages need (sessions, CSRF, static files, CSP, the session user,
 messages: each passes a registry request through untouched).
 
-For GET and HEAD on these four routes, `RegistryHandler.get_response` therefore:
+For GET and HEAD on these five routes, `RegistryHandler.get_response` therefore:
 
-- matches the path against the same patterns as images/api/v2/urls.py (compiled from them, nothing is
-  written twice) and sets the same `resolver_match` (the metrics' route label reads it);
+- matches the path against the patterns of images/api/v2/urls.py in their order (compiled from them,
+  nothing is written twice; a path an earlier route of another view matches, such as
+  `/v2/<name>/blobs/uploads`, is that view's) and sets the same `resolver_match` (the metrics' route
+  label reads it);
 - runs the site's middleware minus BROWSER_ONLY (the request id, metrics and access log, the security
   headers, the activity context, X-Frame-Options and CORS when configured stay, as they are);
 - calls the same view class's handler after the same `RegistryView.admit` (name, caller, authorisation:
@@ -32,9 +35,9 @@ from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
 from images.api.errors import API_VERSION_HEADER, exception_handler
-from images.api.v2 import manifests, root, tags, urls
+from images.api.v2 import blobs, manifests, root, tags, urls
 
-FAST_VIEWS = (root.RootView, tags.CatalogView, tags.TagsListView, manifests.ManifestView)
+FAST_VIEWS = (root.RootView, tags.CatalogView, tags.TagsListView, manifests.ManifestView, blobs.BlobView)
 FAST_METHODS = ("GET", "HEAD")
 # Middleware that does nothing for a registry GET/HEAD (each returns the answer as it got it).
 BROWSER_ONLY = frozenset(
@@ -55,6 +58,7 @@ class _Route:
         self.regex = pattern.pattern.regex
         self.callback = pattern.callback
         self.view_class = pattern.callback.view_class
+        self.fast = self.view_class in FAST_VIEWS
         self.route = str(pattern.pattern)
         self.allow = None
 
@@ -65,10 +69,11 @@ class _Route:
 
 
 def _routes():
-    found = [p for p in urls.urlpatterns if getattr(p.callback, "view_class", None) in FAST_VIEWS]
-    if len(found) != len(FAST_VIEWS):
+    """Every v2 route, in the URL configuration's order: the first one a path matches decides."""
+    routes = [_Route(p) for p in urls.urlpatterns]
+    if sum(route.fast for route in routes) != len(FAST_VIEWS):
         raise RuntimeError("images/api/v2/urls.py no longer routes every view of the fast path")
-    return [_Route(p) for p in found]
+    return routes
 
 
 ROUTES = _routes()
@@ -82,7 +87,7 @@ def match(path_info):
     for route in ROUTES:
         found = route.regex.search(path)
         if found:
-            return route, found.groupdict()
+            return (route, found.groupdict()) if route.fast else None
     return None
 
 
