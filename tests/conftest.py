@@ -19,6 +19,16 @@ def registry_storage(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def pull_bookkeeping_on_the_test_connection(settings):
+    """Pull bookkeeping (pull events, last-pull times, webhook rows) runs inline (WEBHOOK_SYNC), in the
+    test's transaction. From the background pool's own connection it was committed, outlived the test's
+    rollback, and a later test found another test's pulls in its activity log. The pool itself runs in
+    tests/ops/test_notifications.py, in the query counts of tests/v2/test_v2_manifests.py and under every
+    real server of the e2e suites."""
+    settings.REGISTRY = {**settings.REGISTRY, "WEBHOOK_SYNC": True}
+
+
+@pytest.fixture(autouse=True)
 def registry_auth_mode(request, settings):
     """REGISTRY["AUTH"] = "none" (an open registry, as most suites assume); `@pytest.mark.auth` keeps "token"."""
     if request.node.get_closest_marker("auth"):
@@ -64,7 +74,7 @@ def background_work_ends_with_its_test(monkeypatch):
 @pytest.fixture(autouse=True)
 def registry_reads_take_the_fast_path(monkeypatch):
     """The test client's requests go through the handler production uses (images/api/v2/fast.py): a manifest,
-    tags list, catalog or /v2/ GET/HEAD takes the short way, everything else Django's full path."""
+    blob, tags list, catalog or /v2/ GET/HEAD takes the short way, everything else Django's full path."""
     from django.test import client
 
     from images.api.v2.fast import RegistryClientHandler
