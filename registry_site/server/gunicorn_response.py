@@ -9,6 +9,9 @@ through the network stack. Here the header block waits for the first body write
 large one (a blob block) is sent after the headers as before, without copying
 it. Under wrk that took 5-23 % off the server's CPU per manifest request.
 
+A file (FileResponse: a blob on the filesystem) is read into one buffer per
+response and sent from it, instead of a new bytes object per block.
+
 RegistryThreadWorker (registry_site/server/workers.py) installs it; the rest of
 gunicorn's response (lengths, chunking, sendfile, keep-alive) is unchanged.
 """
@@ -58,6 +61,27 @@ class Response(wsgi.Response):
     def take_headers(self):
         headers, self._headers = self._headers, b""
         return headers
+
+    def write_file(self, respiter):
+        """A file (a blob on disk, FileResponse) copied through one buffer, not a new bytes object per block:
+        glibc keeps freed blocks of that size in each thread's arena, and a worker's memory grew by tens of
+        MiB over a few concurrent pulls."""
+        readinto = getattr(respiter.filelike, "readinto", None)
+        if self.sendfile(respiter):
+            return
+        if readinto is None or self.is_chunked():
+            super().write_file(respiter)
+            return
+        self.send_headers()
+        block = memoryview(bytearray(respiter.blksize))
+        while self.response_length is None or self.sent < self.response_length:
+            size = readinto(block)
+            if not size:
+                break
+            if self.response_length is not None:
+                size = min(size, self.response_length - self.sent)
+            self.sent += size
+            self.sock.sendall(block[:size])
 
     def close(self):
         super().close()

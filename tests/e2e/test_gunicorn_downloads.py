@@ -61,3 +61,16 @@ def test_blob_downloads_whole_and_by_range(server):
     assert part.status_code == 206
     assert part.headers["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
     assert part.content == data[start : end + 1]
+
+
+@pytest.mark.parametrize("size", [0, 1, 700, 64 * 1024 + 1])
+def test_small_blobs_whole(server, size):
+    """Blobs that fit in one block: the header block and the bytes (coalesced when small), or no body."""
+    data = os.urandom(size)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    pushed = requests.post(f"{server.url}/v2/dl/small/blobs/uploads/?digest={digest}", data=data, timeout=60)
+    assert pushed.status_code == 201, pushed.text
+    got = requests.get(f"{server.url}/v2/dl/small/blobs/{digest}", timeout=60)
+    assert got.status_code == 200
+    assert got.headers["Content-Length"] == str(size)
+    assert got.content == data
