@@ -1,6 +1,7 @@
 """What both registry protocols (v2 and v1) answer with: which protocol a path speaks, the JSON-only
 content negotiation, bodiless answers and blob bytes (whole, or one Range)."""
 
+import io
 import re
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -61,23 +62,50 @@ def parse_range(header, size):
 
 
 def bytes_response(blob, headers, span=None):
-    """The blob's bytes: 206 for an inclusive (start, end) span, else all of it (a file on disk)."""
+    """The blob's bytes: 206 for an inclusive (start, end) span, else all of it. A file on disk goes out as
+    a FileResponse (gunicorn copies it through one buffer, or sendfile()), a stored object as a stream."""
+    start, end = span or (0, blob.size - 1)
+    status = 206 if span else 200
+    headers = {**headers, "Content-Length": str(end - start + 1)}
     if span:
-        start, end = span
-        response = StreamingHttpResponse(blobs.stream(blob, start, end), status=206)
-        headers = {
-            **headers,
-            "Content-Range": f"bytes {start}-{end}/{blob.size}",
-            "Content-Length": str(end - start + 1),
-        }
+        headers["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+    local = blobs.local_file(blob)
+    if local:
+        local.seek(start)
+        response = FileResponse(FileSpan(local, end - start + 1) if span else local, status=status)
+        response.block_size = registry_setting("IO_BLOCK_SIZE")  # its reads (Django's default: 4 KiB)
     else:
-        local = blobs.local_file(blob)
-        if local:
-            response = FileResponse(local)
-            response.block_size = registry_setting("IO_BLOCK_SIZE")  # its reads (Django's default: 4 KiB)
-        else:
-            response = StreamingHttpResponse(blobs.stream(blob))
-        headers = {**headers, "Content-Length": str(blob.size)}
+        response = StreamingHttpResponse(blobs.stream(blob, start, end) if span else blobs.stream(blob), status=status)
     for key, value in headers.items():
         response[key] = value
     return response
+
+
+class FileSpan(io.RawIOBase):
+    """`length` bytes of an open file from where it stands: a Range answer's body. Not seekable, so
+    Django's FileResponse takes no length of its own from it; fileno() and seek() are the file's, for
+    gunicorn's sendfile() (it sends the response's Content-Length from the file's current offset)."""
+
+    def __init__(self, handle, length):
+        super().__init__()
+        self.handle, self.left = handle, length
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.left <= 0:
+            return 0
+        size = self.handle.readinto(memoryview(buffer)[: self.left]) or 0
+        self.left -= size
+        return size
+
+    def fileno(self):
+        return self.handle.fileno()
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        return self.handle.seek(offset, whence)
+
+    def close(self):
+        self.handle.close()
+        super().close()
