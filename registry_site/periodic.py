@@ -12,16 +12,20 @@ import time
 class Periodic:
     def __init__(self, seconds, fn, name):
         self.seconds, self.fn, self.name = seconds, fn, name
-        self.pid = None  # the process whose thread runs
+        self.running = False  # in this process
         self.lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self):
+        self.running, self.lock = False, threading.Lock()
 
     def ensure_running(self):
-        if self.pid == os.getpid():
+        if self.running:
             return
         with self.lock:
-            if self.pid == os.getpid():
+            if self.running:
                 return
-            self.pid = os.getpid()
+            self.running = True
         threading.Thread(target=self._loop, name=self.name, daemon=True).start()
 
     def _loop(self):

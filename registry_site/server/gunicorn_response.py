@@ -16,6 +16,9 @@ RegistryThreadWorker (registry_site/server/workers.py) installs it; the rest of
 gunicorn's response (lengths, chunking, sendfile, keep-alive) is unchanged.
 """
 
+import time
+
+from gunicorn import util
 from gunicorn.http import wsgi
 
 COALESCE_LIMIT = 64 * 1024  # bytes of body worth one copy to save a segment
@@ -90,6 +93,24 @@ class Response(wsgi.Response):
             self.sock.sendall(headers)
 
 
+_gunicorn_http_date = util.http_date
+_date = (0, "")
+
+
+def http_date(timestamp=None):
+    """The Date header, formatted once a second rather than per request."""
+    global _date
+    if timestamp is not None:
+        return _gunicorn_http_date(timestamp)
+    now = int(time.time())
+    second, text = _date
+    if second != now:
+        text = _gunicorn_http_date(now)
+        _date = (now, text)
+    return text
+
+
 def install():
     """Make gunicorn build this response for every request of this process."""
     wsgi.Response = Response
+    util.http_date = http_date

@@ -97,6 +97,7 @@ class WorkerSelector(selectors.DefaultSelector):
 
 class RegistryThreadWorker(ThreadWorker):
     def run(self):
+        _settled(self.cfg)
         gunicorn_response.install()
         gunicorn_errors.install()
         self.poller.close()
@@ -218,6 +219,14 @@ class RegistryThreadWorker(ThreadWorker):
         except OSError:  # interrupted by a signal (shutdown)
             return False
         return bool(ready) and self.alive and all(fd == conn.sock.fileno() for fd, _ in ready)
+
+
+def _settled(cfg):
+    """A worker's settings never change (a reload starts new workers): look each one up once, not on every
+    use (gunicorn's Config finds them through __getattr__, several times per request)."""
+    for name, setting in cfg.settings.items():
+        if not isinstance(getattr(type(cfg), name, None), property):
+            vars(cfg)[name] = setting.get()
 
 
 def _arrived(sock):

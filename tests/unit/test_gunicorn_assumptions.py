@@ -10,6 +10,7 @@ import inspect
 from pathlib import Path
 
 import gunicorn
+from gunicorn import config
 from gunicorn.http import body, message, parser, unreader, wsgi
 from gunicorn.workers import gthread
 
@@ -41,6 +42,13 @@ def test_worker_hooks():
     assert "return (False, conn)" in inspect.getsource(worker.handle)
 
 
+def test_settings_are_found_through_getattr():
+    """workers._settled stores each setting's value on the Config; properties stay computed."""
+    source = inspect.getsource(config.Config.__getattr__)
+    assert "self.settings[name].get()" in source
+    assert "self.settings" in inspect.getsource(config.Config.__init__)
+
+
 def test_connection_parser_buffer():
     """workers._buffered reads the unreader's BytesIO of a connection's parser."""
     assert "self.unreader = " in inspect.getsource(parser.Parser.__init__)
@@ -57,6 +65,7 @@ def test_response_class_is_looked_up_at_each_request():
     for name in ("send_headers", "default_headers", "close", "write", "sendfile"):
         assert callable(getattr(wsgi.Response, name)), name
     assert "headers_sent" in inspect.getsource(wsgi.Response.__init__)
+    assert "util.http_date()" in inspect.getsource(wsgi.Response.default_headers)  # replaced by install()
 
 
 def test_request_parser_message_class():

@@ -7,9 +7,12 @@ and every form (HEAD, chunked, sendfile) must still be exact HTTP on the wire.
 
 import os
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 
 import pytest
+from gunicorn import util
 from gunicorn.config import Config
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
@@ -32,6 +35,7 @@ class RecordingSocket(socket.socket):
 @pytest.fixture(autouse=True)
 def installed(monkeypatch):
     monkeypatch.setattr(wsgi, "Response", wsgi.Response)  # restored after each test
+    monkeypatch.setattr(util, "http_date", util.http_date)
     gunicorn_response.install()
 
 
@@ -116,3 +120,13 @@ def test_sendfile_sends_the_headers_first(tmp_path):
     _, headers, body = _split(wire)
     assert (headers["Content-Length"], body) == (str(len(data)), data)
     assert sends == [len(wire) - len(data), ("sendfile", len(data))]
+
+
+def test_the_date_header_is_the_time_of_the_answer():
+    """The Date header is formatted once a second (gunicorn formats it per request)."""
+    for _ in range(3):
+        _, wire = _exchange("GET /v2/ HTTP/1.1", [("Content-Length", "0")])
+        sent = parsedate_to_datetime(_split(wire)[1]["Date"]).timestamp()
+        assert time.time() - 2 < sent <= time.time()
+        time.sleep(0.6)
+    assert util.http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT"  # a given time is formatted as given
