@@ -4,10 +4,13 @@ Next to the backend's own worker loop (django-tasks-db's Worker, or an RQ worker
 runs every heartbeat (REGISTRY TASK_HEARTBEAT, 10s):
 
 1. heartbeat: this worker's TaskWorker row gets seen_at = now;
-2. recovery (database backend): a RUNNING task whose worker has not been seen for 3 heartbeats (killed
-   with -9, machine gone) is set READY again, so another worker runs it; its TaskRun says "lost".
-   The claim itself is django-tasks-db's: SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, an
-   exclusive transaction on SQLite, so several workers never take the same task;
+2. recovery: a task running on a worker that has not been seen for 3 heartbeats (killed with -9,
+   machine gone) goes back to its queue, so another worker runs it; its TaskRun says "lost". On the
+   database backend the task is set READY again (the claim itself is django-tasks-db's: SELECT ... FOR
+   UPDATE SKIP LOCKED on PostgreSQL, an exclusive transaction on SQLite, so several workers never take
+   the same task). On RQ the job is enqueued again and its dead run leaves the started-job registry
+   (RQ alone would mark it failed, at its next maintenance, minutes later). Whichever worker marks the
+   TaskRun lost first recovers the task, so it goes back once;
 3. the scheduler's tick (images/schedule.py).
 """
 
@@ -54,16 +57,27 @@ def beat(worker_id, now=None):
         )
 
 
+def _silence(now):
+    """(the time before which a worker that has not been seen is gone, the ids of the workers seen since)."""
+    from images.models import TaskWorker
+
+    stale = now - timedelta(seconds=heartbeat_interval() * STALE_BEATS)
+    return stale, set(TaskWorker.objects.filter(seen_at__gte=stale).values_list("pk", flat=True))
+
+
 def recover(now=None):
-    """Put the RUNNING tasks of silent workers back in the queue; returns their ids."""
+    """Put the tasks that silent workers were running back in the queue (the configured backend's); their ids."""
+    return _recover_database(now) if database_backend() else _recover_rq(now)
+
+
+def _recover_database(now=None):
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     from images.models import TaskRun, TaskWorker
 
     now = now or timezone.now()
-    stale = now - timedelta(seconds=heartbeat_interval() * STALE_BEATS)
-    alive = set(TaskWorker.objects.filter(seen_at__gte=stale).values_list("pk", flat=True))
+    stale, alive = _silence(now)
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale)
     recovered = []
     for pk, worker_ids in running.values_list("pk", "worker_ids"):
@@ -82,27 +96,60 @@ def recover(now=None):
     return recovered
 
 
-def housekeeping(worker_id, schedule=True, recover_tasks=True):
+def _recover_rq(now=None):
+    import django_rq
+    from django_tasks_rq.backend import Job
+    from rq.exceptions import NoSuchJobError
+    from rq.job import JobStatus
+
+    from images.models import TaskRun, TaskWorker
+
+    now = now or timezone.now()
+    stale, alive = _silence(now)
+    recovered = []
+    redis = django_rq.get_connection("default")
+    for run in TaskRun.objects.filter(status=TaskRun.RUNNING, started_at__lt=stale).exclude(worker__in=alive):
+        # Conditional: whichever worker marks the run lost first puts the job back, once.
+        error = f"worker {run.worker or '?'} stopped"
+        if not TaskRun.objects.filter(pk=run.pk, status=TaskRun.RUNNING).update(
+            status=TaskRun.LOST, finished_at=now, error=error
+        ):
+            continue
+        try:
+            job = Job.fetch(run.task_id, connection=redis)
+        except NoSuchJobError:  # expired from Redis: nothing left to run
+            continue
+        if job.get_status() != JobStatus.STARTED:  # it finished after all, or already went back
+            continue
+        queue = django_rq.get_queue(job.origin, job_class=Job)
+        queue.started_job_registry.remove_executions(job)  # else RQ's clean-up would fail it later
+        queue.enqueue_job(job)
+        recovered.append(run.task_id)
+        log.warning("task %s: its worker stopped mid-run; it goes back to the queue", run.task_id)
+    TaskWorker.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+    return recovered
+
+
+def housekeeping(worker_id, schedule=True):
     """One round: heartbeat, recovery, scheduler tick."""
     from images import schedule as scheduler
 
     beat(worker_id)
-    if recover_tasks:
-        recover()
+    recover()
     if schedule:
         scheduler.tick(worker=worker_id)
 
 
 class Housekeeper(threading.Thread):
-    def __init__(self, worker_id, schedule=True, recover_tasks=True):
+    def __init__(self, worker_id, schedule=True):
         super().__init__(name="berth-housekeeping", daemon=True)
-        self.worker_id, self.schedule, self.recover_tasks = worker_id, schedule, recover_tasks
+        self.worker_id, self.schedule = worker_id, schedule
         self.stopped = threading.Event()
 
     def round(self):
         close_old_connections()
         try:
-            housekeeping(self.worker_id, self.schedule, self.recover_tasks)
+            housekeeping(self.worker_id, self.schedule)
         except Exception as exc:  # a database hiccup: the next beat tries again
             log.warning("worker housekeeping failed: %s: %s", exc.__class__.__name__, exc)
 

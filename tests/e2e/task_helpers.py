@@ -36,12 +36,31 @@ class Worker:
         return self
 
     def kill9(self):
+        """The worker and everything it started, at once: an RQ work horse runs in a session of its own."""
+        doomed = _descendants(self.proc.pid)
         os.killpg(self.proc.pid, signal.SIGKILL)
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc.wait(30)
 
     def stop(self):
         if self.proc is not None:
             stop_process(self.proc)
+
+
+def _descendants(pid):
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            children = open(f"/proc/{pid}/task/{task}/children").read().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
 
 
 class Redis:

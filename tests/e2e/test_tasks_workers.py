@@ -184,3 +184,44 @@ def test_runserver_with_its_autoreloader_runs_one_embedded_worker(e2e_tmp):
         assert len(beating) == 1 and beating[0] != proc.pid  # one worker, in the reloader's child
     finally:
         stop_process(proc)
+
+
+def test_an_rq_worker_killed_mid_delivery_leaves_it_to_another_which_delivers_once(e2e_tmp, workers):
+    """The same on RQ: the killed worker's job goes back to the queue, not to RQ's failed jobs."""
+    redis = Redis(e2e_tmp / "tasks-rq-killed").start()
+    receiver = Receiver(hold_first=True)
+    server = None
+    try:
+        server = start_open_server(
+            e2e_tmp / "tasks-rq-killed", BERTH_TASKS_BACKEND="rq", BERTH_TASKS_REDIS_URL=redis.url, **FAST
+        )
+        add_webhook(server, receiver.url, timeout_seconds=2)
+        first = workers(server, "rq-doomed")
+        push(server, "team/rq-killed")
+        assert receiver.first_arrived.wait(30), "the first worker never POSTed"
+        first.kill9()  # mid-POST, with its work horse: the job is STARTED in Redis
+        receiver.released.set()
+        workers(server, "rq-survivor")
+        [event] = receiver.wait_for_push("team/rq-killed", timeout=60)
+        time.sleep(3)  # anything still to come would arrive now
+        assert len(receiver.events()) == 1 and len(receiver.events(acknowledged=False)) == 2
+        assert receiver.events(acknowledged=False)[0]["id"] == event["id"]  # the same event, sent again
+        delivery = query(
+            server,
+            "from images.models import WebhookDelivery\nd = WebhookDelivery.objects.get()\n"
+            "print(json.dumps([d.status, d.attempts]))",
+        )
+        assert delivery == ["delivered", 2]
+        runs = task_runs(server)
+        # The job that was POSTing (the push's delivery, or the periodic retry that found it due first).
+        assert runs.get(("deliver_webhook", "lost"), 0) + runs.get(("deliver_due_webhooks", "lost"), 0) == 1, runs
+        assert runs.get(("deliver_webhook", "failed"), 0) == 0
+        import redis as redis_client
+
+        failed = redis_client.Redis.from_url(redis.url).zcard("rq:failed:default")
+        assert failed == 0, "the killed worker's job ended in RQ's failed jobs"
+    finally:
+        if server is not None:
+            server.stop()
+        receiver.close()
+        redis.stop()

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         worker_id = options["worker_id"] or task_worker.new_worker_id()
         database = task_worker.database_backend()
-        keeper = task_worker.Housekeeper(worker_id, schedule=not options["no_schedule"], recover_tasks=database)
+        keeper = task_worker.Housekeeper(worker_id, schedule=not options["no_schedule"])
         keeper.round()  # heartbeat before the first claim
         keeper.start()
         self.stdout.write(f"worker {worker_id} ({'database' if database else 'rq'} backend) started")
