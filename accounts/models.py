@@ -223,13 +223,20 @@ class DirectoryIdentity(models.Model):
     """The directory account behind a Berth user: an LDAP DN or an OIDC issuer's `sub`.
 
     Created at the first directory sign-in. OIDC users are found by it (never by e-mail); a token
-    refresh of an LDAP user looks the user up in the directory again.
+    refresh of an LDAP user looks the user up in the directory again, one of an OIDC user asks the
+    provider again with the refresh token it gave at sign-in (accounts/oidc.py `still_allowed`).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_identity")
     source = models.CharField(max_length=10, choices=SOURCES)
     subject = models.CharField(max_length=500, help_text="LDAP DN, or the OIDC issuer and `sub`.")
     last_sign_in = models.DateTimeField(null=True, blank=True)
+    provider_grant = models.TextField(
+        blank=True, editable=False, help_text="The OIDC provider's refresh token, encrypted (never shown)."
+    )
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider last confirmed this user (OIDC token refreshes)."
+    )
 
     class Meta:
         verbose_name_plural = "directory identities"

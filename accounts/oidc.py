@@ -11,6 +11,7 @@ A provider that can't be reached sends the visitor back to the sign-in page with
 
 import logging
 import time
+from datetime import timedelta
 
 import jwt
 import requests
@@ -20,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from mozilla_django_oidc import auth as oidc_auth
 from mozilla_django_oidc import views as oidc_views
 
@@ -92,11 +94,7 @@ class OIDCBackend(oidc_auth.OIDCAuthenticationBackend):
         if request is None or "code" not in request.GET or "state" not in request.GET or "nonce" not in kwargs:
             return None  # not an OIDC callback (a password sign-in asks every backend)
         try:
-            for attr in ("OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
-                setattr(self, attr, setting(attr))
-            self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
-            self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
-            self.OIDC_RP_SIGN_ALGO, self.OIDC_RP_IDP_SIGN_KEY = settings.OIDC_RP_SIGN_ALGO, None
+            self.configure()
             return super().authenticate(request, **kwargs)
         except (ProviderUnavailable, requests.RequestException, SuspiciousOperation, jwt.PyJWTError) as error:
             logger.warning("OpenID Connect sign-in failed: %s: %s", error.__class__.__name__, error)
@@ -152,13 +150,75 @@ class OIDCBackend(oidc_auth.OIDCAuthenticationBackend):
         logger.info("OpenID Connect: created user %s for %s", username, self.subject(claims)[:200])
         return self.update_user(user, claims)
 
+    def get_token(self, payload):
+        """The provider's tokens for a sign-in's code; its refresh token is kept to ask again later."""
+        info = super().get_token(payload)
+        self.provider_grant = info.get("refresh_token", "")
+        return info
+
     def update_user(self, user, claims):
         groups = claims.get(settings.OIDC_GROUPS_CLAIM) or []
         if isinstance(groups, str):
             groups = [groups]
         if not user.is_active or not directory.signed_in(user, SOURCE_OIDC, self.subject(claims), groups):
             raise SuspiciousOperation(f"{user.get_username()} may not sign in")
+        directory.keep_provider_grant(user, getattr(self, "provider_grant", ""))
         return user
+
+    def configure(self):
+        for attr in ("OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
+            setattr(self, attr, setting(attr))
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        self.OIDC_RP_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET
+        self.OIDC_RP_SIGN_ALGO, self.OIDC_RP_IDP_SIGN_KEY = settings.OIDC_RP_SIGN_ALGO, None
+
+
+def still_allowed(user):
+    """Whether the provider still stands behind an OpenID Connect user (a token request's check, as LDAP's).
+
+    Asked with the refresh token it gave at sign-in, at most every BERTH_OIDC_RECHECK seconds: a user
+    disabled or removed there, or whose grant was revoked, gets False; so does a provider that can't be
+    reached (fail closed, as LDAP). The userinfo answer's groups are followed (the group mappings), and the
+    new refresh token is kept. Users of other sources, and OIDC users whose provider gave no refresh
+    token at sign-in, are not asked: True.
+    """
+    identity = directory.identity_of(user, SOURCE_OIDC) if enabled() else None
+    if identity is None or not identity.provider_grant:
+        return True
+    if identity.checked_at and timezone.now() - identity.checked_at < timedelta(seconds=settings.OIDC_RECHECK):
+        return True
+    grant = directory.provider_grant(identity)
+    backend = OIDCBackend()
+    try:
+        if grant is None:
+            raise SuspiciousOperation("its refresh token can't be read (SECRET_KEY changed): sign in again")
+        backend.configure()
+        info = _refreshed(grant)
+        backend.provider_grant = info.get("refresh_token") or grant
+        sub = identity.subject.split(" ", 1)[1]
+        backend.update_user(user, backend.get_userinfo(info["access_token"], info.get("id_token"), {"sub": sub}))
+    except (ProviderUnavailable, requests.RequestException, SuspiciousOperation, KeyError, ValueError) as error:
+        logger.warning("%s refused: %s: %s", user.get_username(), provider_name(), error)
+        return False
+    return True
+
+
+def _refreshed(grant):
+    """The provider's answer to a refresh_token grant; SuspiciousOperation when it refuses it."""
+    response = requests.post(
+        setting("OIDC_OP_TOKEN_ENDPOINT"),
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": grant,
+            "client_id": settings.OIDC_RP_CLIENT_ID,
+            "client_secret": settings.OIDC_RP_CLIENT_SECRET,
+        },
+        timeout=settings.OIDC_TIMEOUT,
+    )
+    if response.status_code in (400, 401):
+        raise SuspiciousOperation(f"the provider refused the refresh ({response.text[:200]})")
+    response.raise_for_status()
+    return response.json()
 
 
 class EnabledOnly:

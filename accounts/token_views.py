@@ -10,7 +10,9 @@ may do (nothing is an error: the registry then refuses the call). Offline
 requests of authenticated callers also get a refresh token, which docker keeps as
 its "identity token" instead of the password. Refreshing as an LDAP user looks the user up in the
 directory again (one bind and search): a user removed or disabled there gets no new token, and their
-group mappings are followed.
+group mappings are followed. Every token for an OpenID Connect user (their access token as the password,
+or a refresh) asks the provider again, at most every BERTH_OIDC_RECHECK seconds (accounts/oidc.py
+`still_allowed`), with the same consequences.
 """
 
 import logging
@@ -21,7 +23,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from accounts import credentials, ldap_backend, registry_auth, tokens
+from accounts import credentials, ldap_backend, oidc, registry_auth, tokens
 from accounts.models import SOURCE_LDAP, AccessToken
 from accounts.services import directory
 from images import permissions, references
@@ -75,7 +77,17 @@ def grant(principal, scopes):
     return access
 
 
+def provider_still_allows(principal):
+    """False when the sign-in provider of the user behind `principal` no longer confirms them (OIDC)."""
+    user = principal.user if isinstance(principal, AccessToken) else principal
+    return user is None or oidc.still_allowed(user)
+
+
 def token_answer(principal, scopes, offline, oauth=False):
+    if not provider_still_allows(principal):
+        raise Unauthorized(
+            "the sign-in provider no longer confirms this account", headers={"WWW-Authenticate": 'Basic realm="berth"'}
+        )
     access = grant(principal, scopes)
     token_id = principal.pk if isinstance(principal, AccessToken) else None
     jwt_token, issued, ttl = tokens.issue_access_token(credentials.principal_name(principal), access, token_id)

@@ -286,6 +286,8 @@ if OIDC_ISSUER:
     OIDC_PROVIDER_NAME = os.environ.get("BERTH_OIDC_PROVIDER_NAME") or urlsplit(OIDC_ISSUER).hostname
     OIDC_USE_PKCE = OIDC_USE_NONCE = True
     OIDC_TIMEOUT = int(os.environ.get("BERTH_OIDC_TIMEOUT", "5"))
+    # A token request of an OIDC user asks the provider again at most this often (seconds; accounts/oidc.py).
+    OIDC_RECHECK = int(os.environ.get("BERTH_OIDC_RECHECK", "60"))
     OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
     AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
 # Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.

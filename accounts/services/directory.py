@@ -23,6 +23,7 @@ from accounts.models import (
     Membership,
 )
 from accounts.services import organisations
+from proxy import secrets
 
 logger = logging.getLogger("berth.auth")
 OPERATOR = organisations.OPERATOR
@@ -37,6 +38,22 @@ def record_identity(user, source, subject):
         user=user, defaults={"source": source, "subject": subject, "last_sign_in": timezone.now()}
     )
     return True
+
+
+def keep_provider_grant(user, grant):
+    """An OIDC sign-in or re-check succeeded: keep the provider's refresh token (encrypted) and the time."""
+    DirectoryIdentity.objects.filter(user=user).update(
+        provider_grant=secrets.encrypt(grant) if grant else "", checked_at=timezone.now()
+    )
+
+
+def provider_grant(identity):
+    """The refresh token kept at sign-in, "" when the provider gave none, None when SECRET_KEY changed since."""
+    return secrets.decrypt(identity.provider_grant) if identity.provider_grant else ""
+
+
+def identity_of(user, source):
+    return DirectoryIdentity.objects.filter(user=user, source=source).first()
 
 
 def identity_user(source, subject):

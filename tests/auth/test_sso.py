@@ -3,6 +3,7 @@ directory is down, manage.py check and /readyz, group mappings that never touch 
 refresh grant's directory look-up, BERTH_LOCAL_LOGIN=false, and the id token checks of the OIDC backend."""
 
 import time
+from datetime import timedelta
 
 import jwt
 import ldap
@@ -11,10 +12,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.exceptions import SuspiciousOperation
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django_auth_ldap.config import GroupOfNamesType, LDAPSearch
 
 from accounts import checks, credentials, oidc, tokens
-from accounts.models import DirectoryGroupMapping, DirectoryManagedAccess, Membership, Organisation, Team
+from accounts.models import (
+    SOURCE_OIDC,
+    DirectoryGroupMapping,
+    DirectoryIdentity,
+    DirectoryManagedAccess,
+    Membership,
+    Organisation,
+    Team,
+)
 from accounts.services import directory
 from tests.auth.conftest import basic
 from tests.e2e.ldap_server import GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, USERS, LdapServer, group_dn
@@ -212,3 +222,19 @@ def test_group_mappings_in_the_api_and_the_command_are_for_staff(db, django_user
     assert "OpenID Connect ops → acme (read)" in capsys.readouterr().out
     call_command("berth_sso", "--source", "oidc", "--unmap", "ops", "--org", "acme")
     assert not DirectoryGroupMapping.objects.filter(group="ops").exists()
+
+
+def test_the_provider_is_asked_again_at_most_every_recheck_interval(settings, db, django_user_model):
+    """accounts/oidc.py still_allowed: within BERTH_OIDC_RECHECK the last answer holds; past it, a provider that
+    can't be reached refuses (fail closed, as LDAP); a user the provider gave no refresh token is not asked."""
+    settings.OIDC_ISSUER = f"http://127.0.0.1:{free_port()}/o"  # nothing listens there
+    settings.OIDC_PROVIDER_NAME, settings.OIDC_TIMEOUT, settings.OIDC_RECHECK = "Corp SSO", 2, 60
+    olga = django_user_model.objects.create_user("olga")
+    assert directory.record_identity(olga, SOURCE_OIDC, f"{settings.OIDC_ISSUER} 42")
+    assert oidc.still_allowed(olga)  # no refresh token from the provider: nothing to ask with
+    directory.keep_provider_grant(olga, "a-refresh-token")
+    assert oidc.still_allowed(olga)  # confirmed a moment ago
+    DirectoryIdentity.objects.filter(user=olga).update(checked_at=timezone.now() - timedelta(seconds=61))
+    assert not oidc.still_allowed(olga)
+    local = django_user_model.objects.create_user("lena")
+    assert oidc.still_allowed(local)  # not a directory user

@@ -2,6 +2,7 @@
 
 provider = OidcProvider(tmp_dir).start()      # new RSA key, migrated SQLite, discovery answers
 provider.configure(redirect_uri, users)       # the confidential client (PKCE required) and users
+provider.admin("groups", "olga", "ops")       # later: an operator's change (admin.py: groups, disable)
 provider.issuer                               # http://127.0.0.1:PORT/o
 provider.stop()                               # by PID
 """
@@ -80,6 +81,10 @@ class OidcProvider:
         spec = {"client_id": CLIENT_ID, "client_secret": self.client_secret, "redirect_uri": redirect_uri}
         config.write_text(json.dumps({**spec, "users": users}))
         self._django("-m", "tests.support.oidc_provider.setup", str(config))
+
+    def admin(self, *args):
+        """An operator's change to a user (tests/support/oidc_provider/admin.py): groups, disable."""
+        self._django("-m", "tests.support.oidc_provider.admin", *args)
 
     def berth_env(self, name="Test IdP"):
         return {

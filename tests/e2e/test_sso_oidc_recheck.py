@@ -1,0 +1,95 @@
+"""An OpenID Connect user's registry tokens follow the provider (issue #29: a user removed from a group
+loses the access at the next token refresh, a user disabled there gets no new token), with a real gunicorn
+Berth and a real provider (django-oauth-toolkit, tests/support/oidc_provider) as separate processes. The
+sign-in is driven over HTTP the way a browser follows it; the browser's own run is tests/browser/test_sso_oidc.py.
+"""
+
+import base64
+import html
+import json
+import os
+import re
+
+import pytest
+import requests
+
+from tests.e2e.auth_server import AuthBerth
+from tests.e2e.servers import StartError
+from tests.support.oidc_provider.server import OidcProvider
+
+pytestmark = pytest.mark.e2e
+USERS = {"olga": {"password": "olga-IdP-Pa55", "groups": ["developers"]}}
+
+
+@pytest.fixture
+def oidc_berth(e2e_tmp):
+    workdir = e2e_tmp / "sso-oidc-recheck"
+    provider = OidcProvider(workdir / "provider")
+    berth = None
+    try:
+        provider.start()
+        env = {**provider.berth_env(), "BERTH_OIDC_RECHECK": "0"}  # ask the provider at every token request
+        berth = AuthBerth(workdir / "berth", os.environ.get("DATABASE_URL"), extra_env=env)
+        berth.start()
+        provider.configure(f"{berth.url}/oidc/callback/", USERS)
+        berth.manage("berth_org", "acme", "--create")
+        berth.manage("berth_sso", "--source", "oidc", "--map", "developers", "--org", "acme", "--role", "write")
+    except (StartError, AssertionError) as error:
+        provider.stop()
+        if berth is not None:
+            berth.stop()
+        pytest.fail(str(error), pytrace=False)
+    yield berth, provider
+    berth.stop()
+    provider.stop()
+
+
+def sign_in(berth, provider, name):
+    """Berth's "Sign in with" link, the provider's sign-in form, back to Berth signed in."""
+    session = requests.Session()
+    form = session.get(f"{berth.url}/oidc/authenticate/", timeout=30)
+    assert form.url.startswith(f"{provider.url}/login/"), form.url
+    fields = {
+        "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1),
+        "next": html.unescape(re.search(r'name="next" value="([^"]*)"', form.text).group(1)),
+        "username": name,
+        "password": USERS[name]["password"],
+    }
+    landed = session.post(f"{provider.url}/login/", data=fields, timeout=30)
+    assert landed.url == f"{berth.url}/", landed.url
+    return session
+
+
+def registry_token(berth, name, password):
+    scope = "repository:acme/app:pull,push"
+    return requests.get(f"{berth.url}/v2/token", params={"scope": scope}, auth=(name, password), timeout=30)
+
+
+def granted(answer):
+    payload = answer.json()["token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return [action for entry in claims["access"] for action in entry["actions"]]
+
+
+def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
+    berth, provider = oidc_berth
+    sign_in(berth, provider, "olga")
+    stored = berth.manage(
+        "shell", "-c", "from accounts.models import DirectoryIdentity as D; print(D.objects.get().provider_grant)"
+    ).splitlines()[-1]
+    assert stored.startswith("gAAAA"), "the provider's refresh token is kept encrypted"
+    token = berth.create_token("olga", "ci", "--token-scope", "acme/*", "--token-actions", "pull,push")
+
+    first = registry_token(berth, "olga", token)  # the provider confirms olga, still in developers
+    assert first.status_code == 200 and granted(first) == ["pull", "push"]
+
+    provider.admin("groups", "olga")  # taken out of developers at the provider
+    second = registry_token(berth, "olga", token)
+    assert second.status_code == 200 and granted(second) == []  # no longer a member of acme
+    members = "from accounts.models import Membership as M; print(M.objects.filter(user__username='olga').count())"
+    assert berth.manage("shell", "-c", members).splitlines()[-1] == "0"
+
+    provider.admin("disable", "olga")  # switched off there: its grants revoked
+    third = registry_token(berth, "olga", token)
+    assert third.status_code == 401
+    assert third.json()["errors"][0]["message"] == "the sign-in provider no longer confirms this account"
