@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import SuspiciousOperation
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -183,10 +184,20 @@ def still_allowed(user):
     token at sign-in, are not asked: True.
     """
     identity = directory.identity_of(user, SOURCE_OIDC) if enabled() else None
-    if identity is None or not identity.provider_grant:
+    if identity is None or not identity.provider_grant or _confirmed_lately(identity):
         return True
-    if identity.checked_at and timezone.now() - identity.checked_at < timedelta(seconds=settings.OIDC_RECHECK):
-        return True
+    # One question at a time per user: the provider rotates refresh tokens, so a second request asking with
+    # the same one would be refused. It waits here and finds the first one's answer.
+    with transaction.atomic():
+        identity = directory.identity_of(user, SOURCE_OIDC, lock=True)
+        return _confirmed_lately(identity) or _ask_provider(user, identity)
+
+
+def _confirmed_lately(identity):
+    return bool(identity.checked_at) and timezone.now() - identity.checked_at < timedelta(seconds=settings.OIDC_RECHECK)
+
+
+def _ask_provider(user, identity):
     grant = directory.provider_grant(identity)
     backend = OIDCBackend()
     try:

@@ -52,8 +52,9 @@ def provider_grant(identity):
     return secrets.decrypt(identity.provider_grant) if identity.provider_grant else ""
 
 
-def identity_of(user, source):
-    return DirectoryIdentity.objects.filter(user=user, source=source).first()
+def identity_of(user, source, lock=False):
+    rows = DirectoryIdentity.objects.filter(user=user, source=source)
+    return (rows.select_for_update() if lock else rows).first()
 
 
 def identity_user(source, subject):

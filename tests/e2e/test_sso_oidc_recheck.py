@@ -9,6 +9,7 @@ import html
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -82,6 +83,11 @@ def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
 
     first = registry_token(berth, "olga", token)  # the provider confirms olga, still in developers
     assert first.status_code == 200 and granted(first) == ["pull", "push"]
+    # Parallel token requests (a CI job's pulls): each asks in turn with the refresh token the one before
+    # was given (the provider rotates them and refuses a used one), none is refused.
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: registry_token(berth, "olga", token), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
 
     provider.admin("groups", "olga")  # taken out of developers at the provider
     second = registry_token(berth, "olga", token)
