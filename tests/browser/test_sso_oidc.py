@@ -6,37 +6,17 @@ and lands in the catalog signed in; the provider's `groups` claim made them a me
 organisation; the Tokens page tells them to use an access token for docker login.
 """
 
-import os
-
 import pytest
 
-from tests.e2e.auth_server import AuthBerth
-from tests.e2e.servers import StartError
-from tests.support.oidc_provider.server import OidcProvider
+from tests.e2e.auth_server import berth_with_oidc
 
 USERS = {"olga": {"password": "olga-IdP-Pa55", "groups": ["developers"]}}
 
 
 @pytest.fixture(scope="module")
 def oidc_berth(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("sso-oidc")
-    provider = OidcProvider(workdir / "provider")
-    berth = None
-    try:
-        provider.start()
-        berth = AuthBerth(workdir / "berth", os.environ.get("DATABASE_URL"), extra_env=provider.berth_env())
-        berth.start()
-        provider.configure(f"{berth.url}/oidc/callback/", USERS)
-        berth.manage("berth_org", "acme", "--create")
-        berth.manage("berth_sso", "--source", "oidc", "--map", "developers", "--org", "acme", "--role", "write")
-    except (StartError, AssertionError) as error:
-        provider.stop()
-        if berth is not None:
-            berth.stop()
-        pytest.fail(str(error), pytrace=False)
-    yield berth, provider
-    berth.stop()
-    provider.stop()
+    with berth_with_oidc(tmp_path_factory.mktemp("sso-oidc"), USERS) as pair:
+        yield pair
 
 
 def sign_in(browser, berth, provider):

@@ -5,12 +5,14 @@ end-to-end tests (test_auth_*.py) use this one, with users created through
 `manage.py berth_user` against the server's own database.
 """
 
+import contextlib
 import os
 import subprocess
 
 import pytest
 
 from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, tail, venv_bin
+from tests.support.oidc_provider.server import OidcProvider
 
 PASSWORDS = {"alice": "alice-Pa55-e2e", "bob": "bob-Pa55-e2e"}
 
@@ -43,6 +45,33 @@ class AuthBerth(BerthServer):
     def create_token(self, username, name, *extra):
         """A personal access token (or a robot with --robot/--org); returns the secret."""
         return self.manage("berth_user", username, "--token", name, *extra).strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def berth_with_oidc(workdir, users, **extra_env):
+    """A real OpenID Connect provider (tests/support/oidc_provider) with `users` ({name: {"password",
+    "groups"}}) and an AuthBerth signing in through it, whose mapping makes the provider's `developers`
+    write members of organisation acme. Yields (berth, provider); both are stopped after."""
+    provider = OidcProvider(workdir / "provider")
+    berth = None
+    try:
+        provider.start()
+        env = {**provider.berth_env(), **extra_env}
+        berth = AuthBerth(workdir / "berth", os.environ.get("DATABASE_URL"), extra_env=env)
+        berth.start()
+        provider.configure(f"{berth.url}/oidc/callback/", users)
+        berth.manage("berth_org", "acme", "--create")
+        berth.manage("berth_sso", "--source", "oidc", "--map", "developers", "--org", "acme", "--role", "write")
+    except (StartError, AssertionError) as error:
+        provider.stop()
+        if berth is not None:
+            berth.stop()
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield berth, provider
+    finally:
+        berth.stop()
+        provider.stop()
 
 
 @pytest.fixture(scope="session", name="auth_berth")

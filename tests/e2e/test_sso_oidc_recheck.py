@@ -7,16 +7,13 @@ sign-in is driven over HTTP the way a browser follows it; the browser's own run 
 import base64
 import html
 import json
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from tests.e2e.auth_server import AuthBerth
-from tests.e2e.servers import StartError
-from tests.support.oidc_provider.server import OidcProvider
+from tests.e2e.auth_server import berth_with_oidc
 
 pytestmark = pytest.mark.e2e
 USERS = {"olga": {"password": "olga-IdP-Pa55", "groups": ["developers"]}}
@@ -24,25 +21,9 @@ USERS = {"olga": {"password": "olga-IdP-Pa55", "groups": ["developers"]}}
 
 @pytest.fixture
 def oidc_berth(e2e_tmp):
-    workdir = e2e_tmp / "sso-oidc-recheck"
-    provider = OidcProvider(workdir / "provider")
-    berth = None
-    try:
-        provider.start()
-        env = {**provider.berth_env(), "BERTH_OIDC_RECHECK": "0"}  # ask the provider at every token request
-        berth = AuthBerth(workdir / "berth", os.environ.get("DATABASE_URL"), extra_env=env)
-        berth.start()
-        provider.configure(f"{berth.url}/oidc/callback/", USERS)
-        berth.manage("berth_org", "acme", "--create")
-        berth.manage("berth_sso", "--source", "oidc", "--map", "developers", "--org", "acme", "--role", "write")
-    except (StartError, AssertionError) as error:
-        provider.stop()
-        if berth is not None:
-            berth.stop()
-        pytest.fail(str(error), pytrace=False)
-    yield berth, provider
-    berth.stop()
-    provider.stop()
+    # BERTH_OIDC_RECHECK=0: the provider is asked at every token request.
+    with berth_with_oidc(e2e_tmp / "sso-oidc-recheck", USERS, BERTH_OIDC_RECHECK="0") as pair:
+        yield pair
 
 
 def sign_in(berth, provider, name):

@@ -110,33 +110,42 @@ def test_runserver_on_sqlite_delivers_without_a_worker(e2e_tmp, receiver):
         server.stop()
 
 
-def test_a_worker_killed_mid_delivery_leaves_it_to_another_which_delivers_once(pg_server, workers):
+def kill_mid_delivery(server, workers, repository):
+    """A push's webhook POST held open, its worker killed with -9 mid-POST, another worker started: the event
+    arrives once acknowledged (sent twice), the delivery row says so, the killed run is `lost`."""
     receiver = Receiver(hold_first=True)
     try:
-        add_webhook(pg_server, receiver.url, timeout_seconds=2)
-        first = workers(pg_server, "doomed")
-        push(pg_server, "team/killed")
+        add_webhook(server, receiver.url, timeout_seconds=2)
+        first = workers(server, "doomed")
+        push(server, repository)
         assert receiver.first_arrived.wait(30), "the first worker never POSTed"
-        first.kill9()  # mid-POST: its task is RUNNING, its delivery leased
+        first.kill9()  # mid-POST (with an RQ work horse): its task is running, its delivery leased
         receiver.released.set()
-        workers(pg_server, "survivor")
-        [event] = receiver.wait_for_push("team/killed", timeout=60)
+        workers(server, "survivor")
+        [event] = receiver.wait_for_push(repository, timeout=60)
         time.sleep(3)  # anything still to come would arrive now
         assert len(receiver.events()) == 1 and len(receiver.events(acknowledged=False)) == 2
         assert receiver.events(acknowledged=False)[0]["id"] == event["id"]  # the same event, sent again
-        state = query(
-            pg_server,
-            "from django_tasks_db.models import DBTaskResult\nfrom images.models import WebhookDelivery\n"
-            "d = WebhookDelivery.objects.get()\n"
-            "print(json.dumps([d.status, d.attempts, "
-            "DBTaskResult.objects.filter(status='RUNNING').count()]))",
-        )
-        assert state == ["delivered", 2, 0]
-        runs = task_runs(pg_server)
-        assert runs[("deliver_webhook", "lost")] == 1
-        assert runs.get(("deliver_webhook", "failed"), 0) == 0
     finally:
         receiver.close()
+    delivery = query(
+        server,
+        "from images.models import WebhookDelivery\nd = WebhookDelivery.objects.get()\n"
+        "print(json.dumps([d.status, d.attempts]))",
+    )
+    assert delivery == ["delivered", 2]
+    runs = task_runs(server)
+    # The job that was POSTing: the push's delivery, or the periodic retry that found it due first.
+    assert runs.get(("deliver_webhook", "lost"), 0) + runs.get(("deliver_due_webhooks", "lost"), 0) == 1, runs
+    assert runs.get(("deliver_webhook", "failed"), 0) == 0
+
+
+def test_a_worker_killed_mid_delivery_leaves_it_to_another_which_delivers_once(pg_server, workers):
+    kill_mid_delivery(pg_server, workers, "team/killed")
+    running = (
+        "from django_tasks_db.models import DBTaskResult\nprint(DBTaskResult.objects.filter(status='RUNNING').count())"
+    )
+    assert query(pg_server, running) == 0
 
 
 def test_two_workers_never_run_a_scheduled_slot_twice(pg_server, workers):
@@ -189,33 +198,12 @@ def test_runserver_with_its_autoreloader_runs_one_embedded_worker(e2e_tmp):
 def test_an_rq_worker_killed_mid_delivery_leaves_it_to_another_which_delivers_once(e2e_tmp, workers):
     """The same on RQ: the killed worker's job goes back to the queue, not to RQ's failed jobs."""
     redis = Redis(e2e_tmp / "tasks-rq-killed").start()
-    receiver = Receiver(hold_first=True)
     server = None
     try:
         server = start_open_server(
             e2e_tmp / "tasks-rq-killed", BERTH_TASKS_BACKEND="rq", BERTH_TASKS_REDIS_URL=redis.url, **FAST
         )
-        add_webhook(server, receiver.url, timeout_seconds=2)
-        first = workers(server, "rq-doomed")
-        push(server, "team/rq-killed")
-        assert receiver.first_arrived.wait(30), "the first worker never POSTed"
-        first.kill9()  # mid-POST, with its work horse: the job is STARTED in Redis
-        receiver.released.set()
-        workers(server, "rq-survivor")
-        [event] = receiver.wait_for_push("team/rq-killed", timeout=60)
-        time.sleep(3)  # anything still to come would arrive now
-        assert len(receiver.events()) == 1 and len(receiver.events(acknowledged=False)) == 2
-        assert receiver.events(acknowledged=False)[0]["id"] == event["id"]  # the same event, sent again
-        delivery = query(
-            server,
-            "from images.models import WebhookDelivery\nd = WebhookDelivery.objects.get()\n"
-            "print(json.dumps([d.status, d.attempts]))",
-        )
-        assert delivery == ["delivered", 2]
-        runs = task_runs(server)
-        # The job that was POSTing (the push's delivery, or the periodic retry that found it due first).
-        assert runs.get(("deliver_webhook", "lost"), 0) + runs.get(("deliver_due_webhooks", "lost"), 0) == 1, runs
-        assert runs.get(("deliver_webhook", "failed"), 0) == 0
+        kill_mid_delivery(server, workers, "team/rq-killed")
         import redis as redis_client
 
         failed = redis_client.Redis.from_url(redis.url).zcard("rq:failed:default")
@@ -223,5 +211,4 @@ def test_an_rq_worker_killed_mid_delivery_leaves_it_to_another_which_delivers_on
     finally:
         if server is not None:
             server.stop()
-        receiver.close()
         redis.stop()
