@@ -4,9 +4,11 @@ Started on first use, not at import: gunicorn loads the app in its master and fo
 thread does not survive a fork. Each process (each worker) starts its own the first time it needs one.
 """
 
+import functools
 import os
 import threading
 import time
+import weakref
 
 
 class Periodic:
@@ -14,7 +16,8 @@ class Periodic:
         self.seconds, self.fn, self.name = seconds, fn, name
         self.running = False  # in this process
         self.lock = threading.Lock()
-        os.register_at_fork(after_in_child=self._forked)
+        # A weak reference: the hook stays registered for good, the object need not (a logger per reload).
+        os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
 
     def _forked(self):
         self.running, self.lock = False, threading.Lock()
@@ -32,3 +35,9 @@ class Periodic:
         while True:
             time.sleep(self.seconds)
             self.fn()
+
+
+def _forked(ref):
+    periodic = ref()
+    if periodic is not None:
+        periodic._forked()
