@@ -29,11 +29,11 @@ from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import tokens
+from accounts import oidc, tokens
 from accounts.models import AccessToken, LoginFailure
 from activity import recorder
 from images.conf import registry_setting
-from images.errors import TooManyRequests
+from images.errors import TooManyRequests, Unauthorized
 
 logger = logging.getLogger("berth.auth")
 REMEMBER_SECONDS = 60
@@ -152,7 +152,8 @@ def touch(row):
 def check_login(request, username, password):
     """The principal (a user or an AccessToken) for these credentials, None when wrong.
 
-    Raises TooManyRequests while the client is locked out for this user name.
+    Raises TooManyRequests while the client is locked out for this user name, ProviderRefused when the
+    credentials are right but belong to an OpenID Connect user the provider no longer confirms.
     """
     address = client_address(request)
     if throttled(address, username):
@@ -166,7 +167,21 @@ def check_login(request, username, password):
     if principal is None:
         record_failure(address, username)
         return None
+    if not provider_confirms(principal):
+        raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
     return principal
+
+
+class ProviderRefused(Unauthorized):
+    """Right credentials of an OpenID Connect user the provider no longer confirms (accounts/oidc.py)."""
+
+    message = "the sign-in provider no longer confirms this account"
+
+
+def provider_confirms(principal):
+    """False when the sign-in provider of the user behind `principal` has disabled, removed or revoked them."""
+    user = principal.user if isinstance(principal, AccessToken) else principal
+    return oidc.still_allowed(user)
 
 
 @sensitive_variables("header", "decoded", "password")

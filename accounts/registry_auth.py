@@ -140,7 +140,10 @@ def authenticate(request):
     basic = credentials.parse_basic(header)
     if basic is not None and basic != ("", ""):
         username, password = basic
-        principal = credentials.check_login(request, username, password)
+        try:
+            principal = credentials.check_login(request, username, password)
+        except credentials.ProviderRefused as refused:
+            raise unauthorized(request, message=refused.message) from None
         if principal is None:
             raise unauthorized(request, message="incorrect username or password")
         return Caller(scheme="basic", _principal=principal)
@@ -194,7 +197,10 @@ def authenticate_v1(request):
         return Caller(scheme="v1token", claims=data, _principal=principal)
     basic = credentials.parse_basic(header)
     if basic is not None and basic != ("", ""):
-        principal = credentials.check_login(request, *basic)
+        try:
+            principal = credentials.check_login(request, *basic)
+        except credentials.ProviderRefused as refused:
+            raise v1_unauthorized(refused.message) from None
         if principal is None:
             raise v1_unauthorized("Wrong login/password, please try again")
         return Caller(scheme="basic", _principal=principal)

@@ -23,7 +23,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from accounts import credentials, ldap_backend, oidc, registry_auth, tokens
+from accounts import credentials, ldap_backend, registry_auth, tokens
 from accounts.models import SOURCE_LDAP, AccessToken
 from accounts.services import directory
 from images import permissions, references
@@ -77,17 +77,7 @@ def grant(principal, scopes):
     return access
 
 
-def provider_still_allows(principal):
-    """False when the sign-in provider of the user behind `principal` no longer confirms them (OIDC)."""
-    user = principal.user if isinstance(principal, AccessToken) else principal
-    return user is None or oidc.still_allowed(user)
-
-
 def token_answer(principal, scopes, offline, oauth=False):
-    if not provider_still_allows(principal):
-        raise Unauthorized(
-            "the sign-in provider no longer confirms this account", headers={"WWW-Authenticate": 'Basic realm="berth"'}
-        )
     access = grant(principal, scopes)
     token_id = principal.pk if isinstance(principal, AccessToken) else None
     jwt_token, issued, ttl = tokens.issue_access_token(credentials.principal_name(principal), access, token_id)
@@ -136,6 +126,13 @@ def principal_from_refresh_token(refresh_token):
     return user
 
 
+def confirmed_by_provider(principal):
+    """A refresh of an OpenID Connect user's token asks the provider again, as a login does (credentials.py)."""
+    if principal is not None and not credentials.provider_confirms(principal):
+        raise credentials.ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
+    return principal
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters("password", "refresh_token"), name="post")
 class TokenView(View):
@@ -176,7 +173,7 @@ class TokenView(View):
             if principal is None:
                 raise bad_credentials()
         elif grant_type == "refresh_token":
-            principal = principal_from_refresh_token(form.get("refresh_token", ""))
+            principal = confirmed_by_provider(principal_from_refresh_token(form.get("refresh_token", "")))
             if principal is None:
                 raise Unauthorized("invalid or expired refresh token")
         else:

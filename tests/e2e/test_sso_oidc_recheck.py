@@ -69,6 +69,7 @@ def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: registry_token(berth, "olga", token), range(4)))
     assert [a.status_code for a in answers] == [200] * 4
+    assert requests.get(f"{berth.url}/v2/", auth=("olga", token), timeout=30).status_code == 200  # Basic, direct
 
     provider.admin("groups", "olga")  # taken out of developers at the provider
     second = registry_token(berth, "olga", token)
@@ -80,3 +81,6 @@ def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
     third = registry_token(berth, "olga", token)
     assert third.status_code == 401
     assert third.json()["errors"][0]["message"] == "the sign-in provider no longer confirms this account"
+    direct = requests.get(f"{berth.url}/v2/", auth=("olga", token), timeout=30)  # Basic straight to the API
+    assert direct.status_code == 401 and direct.headers["WWW-Authenticate"].startswith("Bearer realm=")
+    assert direct.json()["errors"][0]["message"] == "the sign-in provider no longer confirms this account"
