@@ -163,12 +163,13 @@ def check_login(request, username, password):
         principal = _check_access_token(username, password)
         if principal is None and tokens.parse_access_token(password) is None and username:
             principal = _check_password(username, password)
+    if principal is not None and not provider_confirms(principal):
+        recorder.login(request, username, None)  # the audit log shows a refused login
+        raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
     recorder.login(request, username, principal)
     if principal is None:
         record_failure(address, username)
         return None
-    if not provider_confirms(principal):
-        raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
     return principal
 
 
