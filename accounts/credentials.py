@@ -163,9 +163,11 @@ def check_login(request, username, password):
         principal = _check_access_token(username, password)
         if principal is None and tokens.parse_access_token(password) is None and username:
             principal = _check_password(username, password)
-    if principal is not None and not provider_confirms(principal):
+    try:
+        require_provider_confirms(principal)
+    except ProviderRefused:
         recorder.login(request, username, None)  # the audit log shows a refused login
-        raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
+        raise
     recorder.login(request, username, principal)
     if principal is None:
         record_failure(address, username)
@@ -179,10 +181,13 @@ class ProviderRefused(Unauthorized):
     message = "the sign-in provider no longer confirms this account"
 
 
-def provider_confirms(principal):
-    """False when the sign-in provider of the user behind `principal` has disabled, removed or revoked them."""
-    user = principal.user if isinstance(principal, AccessToken) else principal
-    return oidc.still_allowed(user)
+def require_provider_confirms(principal):
+    """ProviderRefused when the sign-in provider of the user behind `principal` has disabled, removed or
+    revoked them (a login, or a refresh of a token: accounts/token_views.py)."""
+    if principal is None:
+        return
+    if not oidc.still_allowed(principal.user if isinstance(principal, AccessToken) else principal):
+        raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
 
 
 @sensitive_variables("header", "decoded", "password")

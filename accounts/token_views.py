@@ -126,13 +126,6 @@ def principal_from_refresh_token(refresh_token):
     return user
 
 
-def confirmed_by_provider(principal):
-    """A refresh of an OpenID Connect user's token asks the provider again, as a login does (credentials.py)."""
-    if principal is not None and not credentials.provider_confirms(principal):
-        raise credentials.ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
-    return principal
-
-
 @method_decorator(csrf_exempt, name="dispatch")
 @method_decorator(sensitive_post_parameters("password", "refresh_token"), name="post")
 class TokenView(View):
@@ -173,7 +166,8 @@ class TokenView(View):
             if principal is None:
                 raise bad_credentials()
         elif grant_type == "refresh_token":
-            principal = confirmed_by_provider(principal_from_refresh_token(form.get("refresh_token", "")))
+            principal = principal_from_refresh_token(form.get("refresh_token", ""))
+            credentials.require_provider_confirms(principal)  # as a login does
             if principal is None:
                 raise Unauthorized("invalid or expired refresh token")
         else:

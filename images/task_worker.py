@@ -65,18 +65,28 @@ def _silence(now):
     return stale, set(TaskWorker.objects.filter(seen_at__gte=stale).values_list("pk", flat=True))
 
 
-def recover(now=None):
-    """Put the tasks that silent workers were running back in the queue (the configured backend's); their ids."""
-    return _recover_database(now) if database_backend() else _recover_rq(now)
+def recoverer():
+    """recover()'s way for the configured backend (chosen once by a Housekeeper)."""
+    return _recover_database if database_backend() else _recover_rq
 
 
-def _recover_database(now=None):
+def recover(now=None, way=None):
+    """Put the tasks that silent workers were running back in the queue; their ids. Forgets workers
+    silent for a day."""
+    from images.models import TaskWorker
+
+    now = now or timezone.now()
+    recovered = (way or recoverer())(now)
+    TaskWorker.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
+    return recovered
+
+
+def _recover_database(now):
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from images.models import TaskRun, TaskWorker
+    from images.models import TaskRun
 
-    now = now or timezone.now()
     stale, alive = _silence(now)
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=stale)
     recovered = []
@@ -92,19 +102,17 @@ def _recover_database(now=None):
             )
             recovered.append(str(pk))
             log.warning("task %s: its worker stopped mid-run; it goes back to the queue", pk)
-    TaskWorker.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
     return recovered
 
 
-def _recover_rq(now=None):
+def _recover_rq(now):
     import django_rq
     from django_tasks_rq.backend import Job
     from rq.exceptions import NoSuchJobError
     from rq.job import JobStatus
 
-    from images.models import TaskRun, TaskWorker
+    from images.models import TaskRun
 
-    now = now or timezone.now()
     stale, alive = _silence(now)
     recovered = []
     redis = django_rq.get_connection("default")
@@ -126,16 +134,15 @@ def _recover_rq(now=None):
         queue.enqueue_job(job)
         recovered.append(run.task_id)
         log.warning("task %s: its worker stopped mid-run; it goes back to the queue", run.task_id)
-    TaskWorker.objects.filter(seen_at__lt=now - timedelta(days=1)).delete()
     return recovered
 
 
-def housekeeping(worker_id, schedule=True):
+def housekeeping(worker_id, schedule=True, way=None):
     """One round: heartbeat, recovery, scheduler tick."""
     from images import schedule as scheduler
 
     beat(worker_id)
-    recover()
+    recover(way=way)
     if schedule:
         scheduler.tick(worker=worker_id)
 
@@ -143,13 +150,13 @@ def housekeeping(worker_id, schedule=True):
 class Housekeeper(threading.Thread):
     def __init__(self, worker_id, schedule=True):
         super().__init__(name="berth-housekeeping", daemon=True)
-        self.worker_id, self.schedule = worker_id, schedule
+        self.worker_id, self.schedule, self.recover = worker_id, schedule, recoverer()
         self.stopped = threading.Event()
 
     def round(self):
         close_old_connections()
         try:
-            housekeeping(self.worker_id, self.schedule)
+            housekeeping(self.worker_id, self.schedule, self.recover)
         except Exception as exc:  # a database hiccup: the next beat tries again
             log.warning("worker housekeeping failed: %s: %s", exc.__class__.__name__, exc)
 
