@@ -10,6 +10,7 @@ import os
 import subprocess
 
 import pytest
+import requests
 
 from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, tail, venv_bin
 from tests.support.oidc_provider.server import OidcProvider
@@ -45,6 +46,25 @@ class AuthBerth(BerthServer):
     def create_token(self, username, name, *extra):
         """A personal access token (or a robot with --robot/--org); returns the secret."""
         return self.manage("berth_user", username, "--token", name, *extra).strip().splitlines()[-1]
+
+
+class Browser:
+    """A signed-in browser session: cookies and CSRF tokens, as a browser sends them."""
+
+    def __init__(self, server, username, password):
+        self.server, self.session = server, requests.Session()
+        self.get("/accounts/login/")
+        response = self.post("/accounts/login/", {"username": username, "password": password})
+        assert "/accounts/login/" not in response.url, f"sign-in as {username} failed"
+
+    def get(self, path):
+        return self.session.get(self.server.url + path, timeout=30)
+
+    def post(self, path, form):
+        data = {**form, "csrfmiddlewaretoken": self.session.cookies["csrftoken"]}
+        return self.session.post(
+            self.server.url + path, data=data, headers={"Referer": self.server.url + path}, timeout=30
+        )
 
 
 @contextlib.contextmanager

@@ -7,9 +7,8 @@ import re
 import uuid
 
 import pytest
-import requests
 
-from tests.e2e.auth_server import PASSWORDS, auth_berth_fixture  # noqa: F401  (the auth_berth fixture)
+from tests.e2e.auth_server import PASSWORDS, Browser, auth_berth_fixture  # noqa: F401  (the auth_berth fixture)
 from tests.e2e.clients import Docker, run
 
 pytestmark = pytest.mark.e2e
@@ -19,25 +18,6 @@ STAFF = ("page-staff", "page-Staff-Pa55-e2e")
 @pytest.fixture(scope="module")
 def page_docker(docker_daemon, e2e_tmp):
     return Docker(docker_daemon.host, e2e_tmp / "token-page-docker-config")
-
-
-class Browser:
-    """A signed-in browser session: cookies and CSRF tokens, as a browser sends them."""
-
-    def __init__(self, server, username, password):
-        self.server, self.session = server, requests.Session()
-        self.get("/accounts/login/")
-        response = self.post("/accounts/login/", {"username": username, "password": password})
-        assert "/accounts/login/" not in response.url, f"sign-in as {username} failed"
-
-    def get(self, path):
-        return self.session.get(self.server.url + path, timeout=30)
-
-    def post(self, path, form):
-        data = {**form, "csrfmiddlewaretoken": self.session.cookies["csrftoken"]}
-        return self.session.post(
-            self.server.url + path, data=data, headers={"Referer": self.server.url + path}, timeout=30
-        )
 
 
 def login_command(response):
