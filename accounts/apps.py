@@ -11,7 +11,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts import backends, checks  # noqa: F401  (signal receivers, start-up check)
+        from accounts import backends, checks, recheck  # noqa: F401  (signal receivers, start-up check)
 
 
 def warn_if_open():

@@ -29,7 +29,7 @@ from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import oidc, tokens
+from accounts import recheck, tokens
 from accounts.models import AccessToken, LoginFailure
 from activity import recorder
 from images.conf import registry_setting
@@ -153,7 +153,7 @@ def check_login(request, username, password):
     """The principal (a user or an AccessToken) for these credentials, None when wrong.
 
     Raises TooManyRequests while the client is locked out for this user name, ProviderRefused when the
-    credentials are right but belong to an OpenID Connect user the provider no longer confirms.
+    credentials are right but belong to a directory user the directory no longer confirms.
     """
     address = client_address(request)
     if throttled(address, username):
@@ -176,17 +176,17 @@ def check_login(request, username, password):
 
 
 class ProviderRefused(Unauthorized):
-    """Right credentials of an OpenID Connect user the provider no longer confirms (accounts/oidc.py)."""
+    """Right credentials of a directory user the directory no longer confirms (accounts/recheck.py)."""
 
     message = "the sign-in provider no longer confirms this account"
 
 
 def require_provider_confirms(principal):
-    """ProviderRefused when the sign-in provider of the user behind `principal` has disabled, removed or
-    revoked them (a login, or a refresh of a token: accounts/token_views.py)."""
+    """ProviderRefused when the directory (LDAP, OpenID Connect) behind `principal` has disabled, removed or
+    revoked its user (a login, or a refresh of a token: accounts/token_views.py; accounts/recheck.py)."""
     if principal is None:
         return
-    if not oidc.still_allowed(principal.user if isinstance(principal, AccessToken) else principal):
+    if not recheck.confirmed(principal.user if isinstance(principal, AccessToken) else principal):
         raise ProviderRefused(headers={"WWW-Authenticate": 'Basic realm="berth"'})
 
 

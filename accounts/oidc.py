@@ -11,7 +11,6 @@ A provider that can't be reached sends the visitor back to the sign-in page with
 
 import logging
 import time
-from datetime import timedelta
 
 import jwt
 import requests
@@ -22,7 +21,6 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
-from django.utils import timezone
 from mozilla_django_oidc import auth as oidc_auth
 from mozilla_django_oidc import views as oidc_views
 
@@ -177,24 +175,20 @@ class OIDCBackend(oidc_auth.OIDCAuthenticationBackend):
 def still_allowed(user):
     """Whether the provider still stands behind an OpenID Connect user (a token request's check, as LDAP's).
 
-    Asked with the refresh token it gave at sign-in, at most every BERTH_OIDC_RECHECK seconds: a user
+    Asked with the refresh token it gave at sign-in, at most every BERTH_DIRECTORY_RECHECK seconds: a user
     disabled or removed there, or whose grant was revoked, gets False; so does a provider that can't be
     reached (fail closed, as LDAP). The userinfo answer's groups are followed (the group mappings), and the
     new refresh token is kept. Users of other sources, and OIDC users whose provider gave no refresh
     token at sign-in, are not asked: True.
     """
     identity = directory.identity_of(user, SOURCE_OIDC) if enabled() else None
-    if identity is None or not identity.provider_grant or _confirmed_lately(identity):
+    if identity is None or not identity.provider_grant or directory.confirmed_lately(identity):
         return True
     # One question at a time per user: the provider rotates refresh tokens, so a second request asking with
     # the same one would be refused. It waits here and finds the first one's answer.
     with transaction.atomic():
         identity = directory.identity_of(user, SOURCE_OIDC, lock=True)
-        return _confirmed_lately(identity) or _ask_provider(user, identity)
-
-
-def _confirmed_lately(identity):
-    return bool(identity.checked_at) and timezone.now() - identity.checked_at < timedelta(seconds=settings.OIDC_RECHECK)
+        return directory.confirmed_lately(identity) or _ask_provider(user, identity)
 
 
 def _ask_provider(user, identity):

@@ -10,9 +10,9 @@ may do (nothing is an error: the registry then refuses the call). Offline
 requests of authenticated callers also get a refresh token, which docker keeps as
 its "identity token" instead of the password. Refreshing as an LDAP user looks the user up in the
 directory again (one bind and search): a user removed or disabled there gets no new token, and their
-group mappings are followed. Every token for an OpenID Connect user (their access token as the password,
-or a refresh) asks the provider again, at most every BERTH_OIDC_RECHECK seconds (accounts/oidc.py
-`still_allowed`), with the same consequences.
+group mappings are followed. Every token for a directory user (their access token as the password, or
+a refresh) asks the directory again, at most every BERTH_DIRECTORY_RECHECK seconds (accounts/recheck.py),
+with the same consequences.
 """
 
 import logging

@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "images.browser_middleware.AuthenticationMiddleware",
     "activity.context.ActivityMiddleware",  # who acts, for the activity log (no query unless something is recorded)
     "images.browser_middleware.MessageMiddleware",
+    "accounts.recheck.DirectorySessionMiddleware",  # a directory user's session ends when the directory says no
     "images.browser_middleware.AdminNulMiddleware",  # a NUL in an admin query is a 400, not a 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # by name, as sessions
 ]
@@ -286,8 +287,6 @@ if OIDC_ISSUER:
     OIDC_PROVIDER_NAME = os.environ.get("BERTH_OIDC_PROVIDER_NAME") or urlsplit(OIDC_ISSUER).hostname
     OIDC_USE_PKCE = OIDC_USE_NONCE = True
     OIDC_TIMEOUT = int(os.environ.get("BERTH_OIDC_TIMEOUT", "5"))
-    # A token request of an OIDC user asks the provider again at most this often (seconds; accounts/oidc.py).
-    OIDC_RECHECK = int(os.environ.get("BERTH_OIDC_RECHECK", "60"))
     OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
     AUTHENTICATION_BACKENDS.append("accounts.oidc.OIDCBackend")
 # Error reports (e-mails, debug pages) hide Authorization headers, passwords and tokens.
@@ -316,6 +315,10 @@ SPECTACULAR_SETTINGS = {
 # Catalog UI: the host name shown in `docker pull` commands (default: the host the visitor used).
 REGISTRY_PUBLIC_HOST = os.environ.get("BERTH_PUBLIC_HOST", "")
 LOGIN_URL = "/accounts/login/"
+# Directory users (LDAP, OpenID Connect) are confirmed again at most this often (seconds) when they use an
+# access token, refresh a registry token or browse signed in (accounts/recheck.py). BERTH_OIDC_RECHECK is
+# the name it had when only OpenID Connect users were asked.
+DIRECTORY_RECHECK = int(os.environ.get("BERTH_DIRECTORY_RECHECK") or os.environ.get("BERTH_OIDC_RECHECK") or "60")
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 # Static files come from the apps' static folders, no collectstatic needed.

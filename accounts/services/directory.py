@@ -9,7 +9,9 @@ each one is logged (logger berth.auth), as are refusals (the last admin of an or
 """
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -34,8 +36,9 @@ def record_identity(user, source, subject):
     row = DirectoryIdentity.objects.filter(source=source, subject=subject).first()
     if row is not None and row.user_id != user.pk:
         return False
+    now = timezone.now()  # the directory has just confirmed the user (accounts/recheck.py)
     DirectoryIdentity.objects.update_or_create(
-        user=user, defaults={"source": source, "subject": subject, "last_sign_in": timezone.now()}
+        user=user, defaults={"source": source, "subject": subject, "last_sign_in": now, "checked_at": now}
     )
     return True
 
@@ -50,6 +53,13 @@ def keep_provider_grant(user, grant):
 def provider_grant(identity):
     """The refresh token kept at sign-in, "" when the provider gave none, None when SECRET_KEY changed since."""
     return secrets.decrypt(identity.provider_grant) if identity.provider_grant else ""
+
+
+def confirmed_lately(identity):
+    """The directory confirmed this user less than BERTH_DIRECTORY_RECHECK seconds ago."""
+    return bool(identity.checked_at) and timezone.now() - identity.checked_at < timedelta(
+        seconds=settings.DIRECTORY_RECHECK
+    )
 
 
 def identity_of(user, source, lock=False):

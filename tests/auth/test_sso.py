@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 from django_auth_ldap.config import GroupOfNamesType, LDAPSearch
 
-from accounts import checks, credentials, oidc, tokens
+from accounts import checks, credentials, oidc, recheck, tokens
 from accounts.models import (
     SOURCE_OIDC,
     DirectoryGroupMapping,
@@ -225,10 +225,10 @@ def test_group_mappings_in_the_api_and_the_command_are_for_staff(db, django_user
 
 
 def test_the_provider_is_asked_again_at_most_every_recheck_interval(settings, db, django_user_model):
-    """accounts/oidc.py still_allowed: within BERTH_OIDC_RECHECK the last answer holds; past it, a provider that
+    """accounts/oidc.py still_allowed: within BERTH_DIRECTORY_RECHECK the last answer holds; past it, a provider that
     can't be reached refuses (fail closed, as LDAP); a user the provider gave no refresh token is not asked."""
     settings.OIDC_ISSUER = f"http://127.0.0.1:{free_port()}/o"  # nothing listens there
-    settings.OIDC_PROVIDER_NAME, settings.OIDC_TIMEOUT, settings.OIDC_RECHECK = "Corp SSO", 2, 60
+    settings.OIDC_PROVIDER_NAME, settings.OIDC_TIMEOUT, settings.DIRECTORY_RECHECK = "Corp SSO", 2, 60
     olga = django_user_model.objects.create_user("olga")
     assert directory.record_identity(olga, SOURCE_OIDC, f"{settings.OIDC_ISSUER} 42")
     assert oidc.still_allowed(olga)  # no refresh token from the provider: nothing to ask with
@@ -238,3 +238,24 @@ def test_the_provider_is_asked_again_at_most_every_recheck_interval(settings, db
     assert not oidc.still_allowed(olga)
     local = django_user_model.objects.create_user("lena")
     assert oidc.still_allowed(local)  # not a directory user
+
+
+def test_a_directory_user_is_asked_again_at_most_every_recheck_interval(slapd, settings, db, django_user_model):
+    """accounts/recheck.py: a sign-in is the directory's confirmation; once BERTH_DIRECTORY_RECHECK has passed, a
+    directory that can't be asked is a no (fail closed) and the browser session ends; local users are not asked."""
+    use_ldap(settings, slapd.uri)
+    settings.DIRECTORY_RECHECK = 60
+    client = Client()
+    assert client.post("/accounts/login/", {"username": "erin", "password": USERS["erin"]}).status_code == 302
+    erin = django_user_model.objects.get(username="erin")
+    settings.AUTH_LDAP_SERVER_URI = f"ldap://127.0.0.1:{free_port()}"  # the directory goes away
+    assert recheck.confirmed(erin) and client.get("/accounts/tokens/").status_code == 200  # confirmed at sign-in
+    DirectoryIdentity.objects.filter(user=erin).update(checked_at=timezone.now() - timedelta(seconds=61))
+    assert not recheck.confirmed(erin)
+    assert client.get("/accounts/tokens/").status_code == 200  # this session was confirmed less than 60 s ago
+    settings.DIRECTORY_RECHECK = 0
+    signed_out = client.get("/accounts/tokens/", follow=True)
+    assert signed_out.redirect_chain[0][0].startswith("/accounts/login/")
+    assert "your directory account is no longer active" in signed_out.content.decode()
+    local = django_user_model.objects.create_user("lena")
+    assert recheck.confirmed(local)

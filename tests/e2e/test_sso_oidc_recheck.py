@@ -1,7 +1,8 @@
-"""An OpenID Connect user's registry tokens follow the provider (issue #29: a user removed from a group
-loses the access at the next token refresh, a user disabled there gets no new token), with a real gunicorn
-Berth and a real provider (django-oauth-toolkit, tests/support/oidc_provider) as separate processes. The
-sign-in is driven over HTTP the way a browser follows it; the browser's own run is tests/browser/test_sso_oidc.py.
+"""An OpenID Connect user's registry tokens and browser session follow the provider (issue #29: a user removed
+from a group loses the access at the next token refresh, a user disabled there gets no new token and is signed
+out of the browser), with a real gunicorn Berth and a real provider (django-oauth-toolkit,
+tests/support/oidc_provider) as separate processes. The sign-in is driven over HTTP the way a browser follows
+it; the browser's own run is tests/browser/test_sso_oidc.py.
 """
 
 import base64
@@ -21,8 +22,8 @@ USERS = {"olga": {"password": "olga-IdP-Pa55", "groups": ["developers"]}}
 
 @pytest.fixture
 def oidc_berth(e2e_tmp):
-    # BERTH_OIDC_RECHECK=0: the provider is asked at every token request.
-    with berth_with_oidc(e2e_tmp / "sso-oidc-recheck", USERS, BERTH_OIDC_RECHECK="0") as pair:
+    # BERTH_DIRECTORY_RECHECK=0: the provider is asked at every token request and every page.
+    with berth_with_oidc(e2e_tmp / "sso-oidc-recheck", USERS, BERTH_DIRECTORY_RECHECK="0") as pair:
         yield pair
 
 
@@ -55,7 +56,7 @@ def granted(answer):
 
 def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
     berth, provider = oidc_berth
-    sign_in(berth, provider, "olga")
+    browser = sign_in(berth, provider, "olga")
     stored = berth.manage(
         "shell", "-c", "from accounts.models import DirectoryIdentity as D; print(D.objects.get().provider_grant)"
     ).splitlines()[-1]
@@ -77,6 +78,8 @@ def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
     members = "from accounts.models import Membership as M; print(M.objects.filter(user__username='olga').count())"
     assert berth.manage("shell", "-c", members).splitlines()[-1] == "0"
 
+    assert browser.get(f"{berth.url}/accounts/tokens/", timeout=30).url == f"{berth.url}/accounts/tokens/"
+
     provider.admin("disable", "olga")  # switched off there: its grants revoked
     third = registry_token(berth, "olga", token)
     assert third.status_code == 401
@@ -84,3 +87,5 @@ def test_an_oidc_users_tokens_follow_the_provider(oidc_berth):
     direct = requests.get(f"{berth.url}/v2/", auth=("olga", token), timeout=30)  # Basic straight to the API
     assert direct.status_code == 401 and direct.headers["WWW-Authenticate"].startswith("Bearer realm=")
     assert direct.json()["errors"][0]["message"] == "the sign-in provider no longer confirms this account"
+    page = browser.get(f"{berth.url}/accounts/tokens/", timeout=30)  # the browser session ends too
+    assert "/accounts/login/" in page.url and "your directory account is no longer active" in page.text

@@ -48,6 +48,7 @@ BROWSER_ONLY = frozenset(
         "django.middleware.csrf.CsrfViewMiddleware",
         "images.browser_middleware.AuthenticationMiddleware",
         "images.browser_middleware.MessageMiddleware",
+        "accounts.recheck.DirectorySessionMiddleware",
         "images.browser_middleware.AdminNulMiddleware",
     }
 )
