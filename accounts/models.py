@@ -222,9 +222,10 @@ SOURCES = [(SOURCE_LDAP, "LDAP"), (SOURCE_OIDC, "OpenID Connect")]
 class DirectoryIdentity(models.Model):
     """The directory account behind a Berth user: an LDAP DN or an OIDC issuer's `sub`.
 
-    Created at the first directory sign-in. OIDC users are found by it (never by e-mail); a token
-    refresh of an LDAP user looks the user up in the directory again, one of an OIDC user asks the
-    provider again with the refresh token it gave at sign-in (accounts/oidc.py `still_allowed`).
+    Created at the first directory sign-in. OIDC users are found by it (never by e-mail). Wherever the user
+    acts (token logins and refreshes, browser pages), the directory is asked again at most every
+    BERTH_DIRECTORY_RECHECK seconds (accounts/recheck.py): an LDAP user is looked up again, an OIDC user's
+    provider asked with the refresh token it gave at sign-in (accounts/oidc.py `still_allowed`).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="directory_identity")
@@ -235,7 +236,9 @@ class DirectoryIdentity(models.Model):
         blank=True, editable=False, help_text="The OIDC provider's refresh token, encrypted (never shown)."
     )
     checked_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the provider last confirmed this user (OIDC token refreshes)."
+        null=True,
+        blank=True,
+        help_text="When the directory last confirmed this user: a sign-in, or a check (accounts/recheck.py).",
     )
 
     class Meta:
