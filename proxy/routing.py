@@ -101,20 +101,29 @@ def table():
     if _state["pending"] is not None and _rolled_back():
         _state["pending"] = None
         invalidate()
-    loaded = _state["loaded_at"]
     now = time.monotonic()
-    if loaded is not None and now - _state["stamp_at"] > STAMP_SECONDS:
-        _state["stamp_at"] = now
-        stamp = _stamp()
-        if stamp != _state["stamp"]:
-            _state["stamp"], loaded = stamp, None
-            invalidate()
-    if loaded is None or now - loaded > RELOAD_SECONDS:
+    loaded = _state["loaded_at"]
+    if loaded is None or now - _state["stamp_at"] > STAMP_SECONDS or now - loaded > RELOAD_SECONDS:
         with _lock:
-            if _state["loaded_at"] is None or now - _state["loaded_at"] > RELOAD_SECONDS:
-                _state["table"] = _load()
-                _state["loaded_at"] = now
+            _refresh()
     return _state["table"]
+
+
+def _refresh():
+    """Under the lock: look at the stamp, and read the table again when it moved or is due.
+
+    The check's time is written last: a thread that finds a recent check (and so takes the table without
+    the lock) finds the table that check read, never the one from before a change it should see.
+    """
+    now = time.monotonic()
+    loaded = _state["loaded_at"]
+    if loaded is not None and now - _state["stamp_at"] <= STAMP_SECONDS and now - loaded <= RELOAD_SECONDS:
+        return  # another thread did it while this one waited
+    stamp = _stamp()  # before the read: a change made during the read is read again at the next check
+    if loaded is None or stamp != _state["stamp"] or now - loaded > RELOAD_SECONDS:
+        _state["table"] = _load()
+        _state["loaded_at"], _state["stamp"] = now, stamp
+    _state["stamp_at"] = now
 
 
 def upstream_name(proxy, name):
