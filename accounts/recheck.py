@@ -33,11 +33,11 @@ SESSION_KEY = "_berth_directory_checked"
 def confirmed(user):
     """False when the directory behind `user` no longer stands behind them (or can't be asked)."""
     identity = DirectoryIdentity.objects.filter(user=user).first()
-    if identity is None:
+    if identity is None or directory.confirmed_lately(identity):
         return True
     if identity.source == SOURCE_OIDC:
-        return oidc.still_allowed(user)
-    if identity.source != SOURCE_LDAP or directory.confirmed_lately(identity):
+        return oidc.still_allowed(user)  # re-reads the identity under a lock (the provider rotates its grant)
+    if identity.source != SOURCE_LDAP:
         return True
     # A successful look-up records the time (accounts/ldap_directory.py -> directory.signed_in).
     found = ldap_backend.enabled() and ldap_backend.still_in_directory(user)
