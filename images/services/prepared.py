@@ -6,8 +6,8 @@ together. A `Prepared` query is built once from a queryset factory called with m
 call then binds the real values to the same SQL text and runs it on a Django cursor (so query logging,
 `assertNumQueries` and the connection's error handling all still apply).
 
-Only plain columns belong in a prepared query: the rows come back as the database driver returns
-them, without Django's per-field converters (no JSON or datetime columns).
+The rows get the same per-field converters Django applies (a datetime or boolean column on SQLite comes
+back as its Python value); the converters are looked up once, with the SQL, and most columns have none.
 
 On PostgreSQL the SQL is also prepared on the server, once per connection (`PREPARE`, then
 `EXECUTE` with the values): PostgreSQL then skips parsing and, after a few runs, planning, which was
@@ -32,25 +32,36 @@ class Prepared:
     def _compile(self):
         marks = {name: f"\x1fprepared:{name}\x1f" for name in self.params}
         qs = self.factory(**marks)
-        sql, values = qs.query.get_compiler(using=qs.db).as_sql()
+        compiler = qs.query.get_compiler(using=qs.db)
+        sql, values = compiler.as_sql()
         by_mark = {mark: name for name, mark in marks.items()}
         unknown = [v for v in values if v not in by_mark]
         if unknown:
             raise ValueError(f"prepared query has parameters that are not markers: {unknown!r}")
-        self._compiled = (qs.db, sql, [by_mark[v] for v in values], qs.model)
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        self._compiled = (qs.db, sql, [by_mark[v] for v in values], qs.model, list(converters.items()))
         return self._compiled
 
     def rows(self, **values):
-        db, sql, order, _ = self._compiled or self._compile()
+        db, sql, order, _, converters = self._compiled or self._compile()
         connection = connections[db]
         with connection.cursor() as cursor:
             cursor.execute(server_statement(connection, sql, len(order)) or sql, [values[name] for name in order])
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        return [_converted(row, converters, connection) for row in rows] if converters else rows
 
     def instances(self, fields, **values):
         """Model instances from a `values_list(*fields)` query; other fields load on access."""
-        db, _, _, model = self._compiled or self._compile()
+        db, _, _, model, _ = self._compiled or self._compile()
         return [model.from_db(db, fields, row) for row in self.rows(**values)]
+
+
+def _converted(row, converters, connection):
+    row = list(row)
+    for position, (functions, expression) in converters:
+        for function in functions:
+            row[position] = function(row[position], expression, connection)
+    return tuple(row)
 
 
 def server_statement(connection, sql, count):
