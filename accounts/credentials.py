@@ -23,13 +23,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import recheck, tokens
+from accounts import principals, recheck, tokens
 from accounts.models import AccessToken, LoginFailure
 from activity import recorder
 from images.conf import registry_setting
@@ -110,8 +110,7 @@ def _check_password(username, password):
     """Through django.contrib.auth.authenticate, so every configured backend (local, LDAP) applies."""
     if "\x00" in username:
         return None  # no account has a NUL in its name (and PostgreSQL can't even compare one)
-    User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+    user = principals.user_named(username)
     local = user is not None and user.has_usable_password()  # directory users: asked every time (no hashing)
     if local and cache.get(_remember_key(username, password, user.password)) == user.pk:
         return user if user.is_active else None
@@ -129,7 +128,7 @@ def _check_access_token(username, password):
     key_id = tokens.parse_access_token(password)
     if key_id is None:
         return None
-    row = AccessToken.objects.select_related("user", "organisation").filter(key_id=key_id).first()
+    row = principals.access_token_keyed(key_id)
     if row is None or not tokens.secret_matches(row, password):
         return None
     if not row.is_active or not row.user.is_active:

@@ -22,7 +22,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from accounts import ldap_backend, oidc
-from accounts.models import SOURCE_LDAP, SOURCE_OIDC, DirectoryIdentity
+from accounts.models import SOURCE_LDAP, SOURCE_OIDC
 from accounts.services import directory
 from images.browser_middleware import browser_only
 
@@ -32,7 +32,7 @@ SESSION_KEY = "_berth_directory_checked"
 
 def confirmed(user):
     """False when the directory behind `user` no longer stands behind them (or can't be asked)."""
-    identity = DirectoryIdentity.objects.filter(user=user).first()
+    identity = directory.identity(user)
     if identity is None or directory.confirmed_lately(identity):
         return True
     if identity.source == SOURCE_OIDC:

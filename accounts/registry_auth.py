@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import credentials, tokens
-from accounts.models import AccessToken
+from accounts import credentials, principals, tokens
 from images import permissions
 from images.conf import registry_setting
 from images.errors import Denied, Unauthorized
@@ -80,12 +79,11 @@ def principal_from_claims(claims):
         return None
     token_id = claims.get("tid")
     if token_id is not None:
-        row = AccessToken.objects.select_related("user", "organisation").filter(pk=token_id).first()
+        row = principals.access_token(token_id)
         if row is None or not row.is_active or not row.user.is_active or row.login_name != subject:
             return None
         return row
-    User = get_user_model()
-    user = User._default_manager.filter(**{User.USERNAME_FIELD: subject}).first()
+    user = principals.user_named(subject)
     return user if user is not None and user.is_active else None
 
 
@@ -187,7 +185,7 @@ def authenticate_v1(request):
             raise v1_unauthorized("Invalid token")
         principal = None
         if data["token_id"] is not None:
-            principal = AccessToken.objects.select_related("user", "organisation").filter(pk=data["token_id"]).first()
+            principal = principals.access_token(data["token_id"])
             if principal is None or not principal.is_active or not principal.user.is_active:
                 raise v1_unauthorized("Invalid token")
         elif data["user_id"] is not None:

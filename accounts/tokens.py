@@ -13,6 +13,7 @@
   the signature a django.core.signing value naming the user, repository and access.
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -106,10 +107,7 @@ def issue_access_token(subject, access, token_id=None, now=None):
 def _decode(token, expected_type):
     """Claims of a valid token of the type, or None (bad signature, expired, wrong audience...)."""
     try:
-        header = jwt.get_unverified_header(token)
-        if header.get("kid") not in (None, key_id()):
-            return None
-        claims = jwt.decode(
+        decoded = jwt.api_jwt.decode_complete(  # one parse for the header and the claims
             token,
             _signing_key(),
             algorithms=[ALGORITHM],
@@ -120,14 +118,39 @@ def _decode(token, expected_type):
         )
     except jwt.PyJWTError:
         return None
+    if decoded["header"].get("kid") not in (None, key_id()):
+        return None
+    claims = decoded["payload"]
     if claims.get("typ", "access") != expected_type:
         return None
     return claims
 
 
-def verify_access_token(token):
+class _Invalid(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=256)
+def _verified_access(token, key, audience, expected_issuer):
+    """The claims of a well-formed, signed access token; raises _Invalid (not remembered) otherwise.
+
+    A client uses one registry token for every request of a pull (its manifests and blobs), so a process
+    verifies a token's signature and claims once and keeps them (keyed by the settings they were checked
+    against); only the expiry changes with time, and `verify_access_token` checks it at every use.
+    """
     claims = _decode(token, "access")
     if claims is None or not isinstance(claims.get("access", []), list):
+        raise _Invalid
+    return claims
+
+
+def verify_access_token(token):
+    """The claims of a valid registry token (the caller must not change them), or None."""
+    try:
+        claims = _verified_access(token, key_id(), service(), issuer())
+    except _Invalid:
+        return None
+    if claims["exp"] <= time.time() - LEEWAY_SECONDS:  # as jwt.decode's own check
         return None
     return claims
 

@@ -26,6 +26,7 @@ from django.db.models import Q
 
 from images.conf import registry_setting
 from images.models import Repository
+from images.services import repositories
 from proxy import access as proxy_access
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
@@ -110,8 +111,8 @@ def actions_for(principal, repository_name, repository=_MISSING):
 
     `repository` may be passed when the caller already has the row (None = does not exist).
     """
-    if repository is _MISSING:  # no name holds NUL, and PostgreSQL refuses to compare one
-        repository = None if "\x00" in repository_name else Repository.objects.filter(name=repository_name).first()
+    if repository is _MISSING:
+        repository = repositories.named(repository_name)
     user, token = split_principal(principal)
     if token is not None:
         actions = _token_actions(token, repository_name, repository)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from accounts.models import (
     Membership,
 )
 from accounts.services import organisations
+from images.services import prepared
 from proxy import secrets
 
 logger = logging.getLogger("berth.auth")
@@ -65,6 +67,20 @@ def confirmed_lately(identity):
 def identity_of(user, source, lock=False):
     rows = DirectoryIdentity.objects.filter(user=user, source=source)
     return (rows.select_for_update() if lock else rows).first()
+
+
+_IDENTITY_FIELDS = tuple(field.attname for field in DirectoryIdentity._meta.concrete_fields)
+_IDENTITY = prepared.Prepared(
+    lambda user_id: DirectoryIdentity.objects.filter(user_id=Value(user_id)).values_list(*_IDENTITY_FIELDS)[:1],
+    "user_id",
+)
+
+
+def identity(user):
+    """The user's directory identity (any source), or None: asked at every login with a password or access
+    token (accounts/recheck.py), so its SQL is compiled once per process."""
+    found = _IDENTITY.instances(_IDENTITY_FIELDS, user_id=user.pk)
+    return found[0] if found else None
 
 
 def identity_user(source, subject):

@@ -8,15 +8,27 @@ from activity import recorder
 from images import references
 from images.errors import NameUnknown
 from images.models import Repository
-from images.services import upload_store
+from images.services import prepared, upload_store
 from policies import hooks as policy_hooks
+
+_FIELDS = tuple(field.attname for field in Repository._meta.concrete_fields)
+_NAMED = prepared.Prepared(lambda name: Repository.objects.filter(name=name).values_list(*_FIELDS)[:1], "name")
+
+
+def named(name):
+    """The repository with this name, or None. Every pull asks (its authorisation), so the SQL is compiled
+    once per process (images/services/prepared.py)."""
+    if "\x00" in name:  # no name holds NUL, and PostgreSQL refuses to compare one
+        return None
+    found = _NAMED.instances(_FIELDS, name=name)
+    return found[0] if found else None
 
 
 def get(name):
-    try:
-        return Repository.objects.get(name=name)
-    except Repository.DoesNotExist:
-        raise NameUnknown(detail={"name": name}) from None
+    repository = named(name)
+    if repository is None:
+        raise NameUnknown(detail={"name": name})
+    return repository
 
 
 def get_or_create(name, public=None, description=""):

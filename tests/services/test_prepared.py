@@ -3,7 +3,7 @@
 import pytest
 
 from images.models import Manifest, Repository
-from images.services import manifests, prepared
+from images.services import manifests, prepared, repositories
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +42,30 @@ def test_manifest_read_matches_the_orm_and_loads_other_fields_on_access(registry
         stored.media_type,
     )
     assert manifest.annotations == stored.annotations  # deferred: one more query, same value
+
+
+def test_columns_come_back_as_the_orm_returns_them(django_user_model):
+    """Datetime and boolean columns get Django's converters (SQLite returns text and integers)."""
+    user = django_user_model.objects.create_user("ada", is_staff=True)
+    by_name = prepared.Prepared(
+        lambda name: django_user_model.objects.filter(username=name).values_list("date_joined", "is_staff", "username"),
+        "name",
+    )
+    assert by_name.rows(name="ada") == [(user.date_joined, True, "ada")]
+
+
+def test_a_repository_by_name_is_the_whole_row_in_one_statement(registry, django_assert_num_queries):
+    registry.push_image("team/app", "v1")
+    stored = Repository.objects.get(name="team/app")
+    with django_assert_num_queries(1):
+        found = repositories.named("team/app")
+        assert (found.pk, found.is_public, found.created_at, found.tag_count) == (
+            stored.pk,
+            stored.is_public,
+            stored.created_at,
+            stored.tag_count,
+        )
+    with django_assert_num_queries(1):
+        assert repositories.named("team/none") is None
+    with django_assert_num_queries(0):
+        assert repositories.named("team/\x00app") is None  # PostgreSQL refuses to compare a NUL
