@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Value
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -34,6 +35,7 @@ from accounts.models import AccessToken, LoginFailure
 from activity import recorder
 from images.conf import registry_setting
 from images.errors import TooManyRequests, Unauthorized
+from images.services import prepared
 
 logger = logging.getLogger("berth.auth")
 REMEMBER_SECONDS = 60
@@ -50,10 +52,21 @@ def _failure_key(address, username):
     return f"berth:login-failures:{digest}"
 
 
+# Asked at every login (each Basic call): compiled once per process (images/services/prepared.py).
+_LOCKED_OUT = prepared.Prepared(
+    lambda key, now, limit: LoginFailure.objects.filter(
+        key=key, expires_at__gt=Value(now), count__gte=Value(limit)
+    ).values_list("pk")[:1],
+    "key",
+    "now",
+    "limit",
+)
+
+
 def throttled(address, username):
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # the column's own representation
     limit = int(registry_setting("LOGIN_FAILURE_LIMIT"))
-    failures = LoginFailure.objects.filter(key=_failure_key(address, username), expires_at__gt=timezone.now())
-    return failures.filter(count__gte=limit).exists()
+    return bool(_LOCKED_OUT.rows(key=_failure_key(address, username), now=now, limit=limit))
 
 
 def too_many(address, username):

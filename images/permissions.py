@@ -22,11 +22,11 @@ Whether the registry protocols ask at all is REGISTRY["AUTH"] ("none" = open reg
 decided in accounts/registry_auth.py, not here.
 """
 
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from images.conf import registry_setting
 from images.models import Repository
-from images.services import repositories
+from images.services import prepared, repositories
 from proxy import access as proxy_access
 
 PULL, PUSH, DELETE = "pull", "push", "delete"
@@ -70,13 +70,30 @@ def _anonymous_actions(repo):
     return NOTHING
 
 
+def _member_roles(user_id, namespace):
+    from accounts.models import Membership
+
+    return Membership.objects.filter(user_id=Value(user_id), organisation__name=namespace).values_list("role")
+
+
+def _granted_roles(user_id, repository_id):
+    from accounts.models import RepositoryGrant
+
+    to_user = Q(user_id=Value(user_id)) | Q(team__members__id=Value(user_id))
+    return RepositoryGrant.objects.filter(to_user, repository_id=Value(repository_id)).values_list("role")
+
+
+# Asked at every authorisation of a signed-in user (a token request's scopes, Basic calls, pages):
+# compiled once per process (images/services/prepared.py).
+_MEMBER_ROLES = prepared.Prepared(_member_roles, "user_id", "namespace")
+_GRANTED_ROLES = prepared.Prepared(_granted_roles, "user_id", "repository_id")
+
+
 def _user_actions(user, name, repo):
     if not _active_user(user):
         return _anonymous_actions(repo)
     if user.is_staff or user.is_superuser:
         return ALL_ACTIONS
-    from accounts.models import Membership, RepositoryGrant
-
     namespace = _namespace(name)
     if namespace and namespace == user.get_username().lower():
         return ALL_ACTIONS
@@ -84,11 +101,10 @@ def _user_actions(user, name, repo):
     if repo is not None and repo.is_public:
         actions.add(PULL)
     if namespace:
-        for role in Membership.objects.filter(user=user, organisation__name=namespace).values_list("role", flat=True):
+        for (role,) in _MEMBER_ROLES.rows(user_id=user.pk, namespace=namespace):
             actions |= ROLE_ACTIONS.get(role, NOTHING)
     if repo is not None and actions != ALL_ACTIONS:
-        grants = RepositoryGrant.objects.filter(Q(user=user) | Q(team__members=user), repository=repo)
-        for role in grants.values_list("role", flat=True):
+        for (role,) in _GRANTED_ROLES.rows(user_id=user.pk, repository_id=repo.pk):
             actions |= ROLE_ACTIONS.get(role, NOTHING)
     return frozenset(actions)
 

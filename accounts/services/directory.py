@@ -89,7 +89,7 @@ def identity_user(source, subject):
 
 
 def source_of(user):
-    row = DirectoryIdentity.objects.filter(user=user).only("source").first()
+    row = identity(user)
     return row.source if row is not None else None
 
 
