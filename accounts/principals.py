@@ -6,8 +6,6 @@ cost more than the rest of an authorised manifest GET; images/services/prepared.
 prepares it on PostgreSQL). Whole rows are read, so nothing loads later behind the caller's back.
 """
 
-from functools import cache
-
 from django.contrib.auth import get_user_model
 from django.db.models import Value
 
@@ -15,21 +13,16 @@ from accounts.models import AccessToken, Organisation
 from images.services import prepared
 
 
-@cache
-def _fields(model):
-    return tuple(field.attname for field in model._meta.concrete_fields)
-
-
 def _user_query(name):
     User = get_user_model()
-    return User._default_manager.filter(**{User.USERNAME_FIELD: name}).values_list(*_fields(User))[:1]
+    return User._default_manager.filter(**{User.USERNAME_FIELD: name}).values_list(*prepared.columns(User))[:1]
 
 
 def _token_query(column):
     def build(value):
-        joined = [f"user__{name}" for name in _fields(get_user_model())]
-        joined += [f"organisation__{name}" for name in _fields(Organisation)]
-        fields = (*_fields(AccessToken), *joined)
+        joined = [f"user__{name}" for name in prepared.columns(get_user_model())]
+        joined += [f"organisation__{name}" for name in prepared.columns(Organisation)]
+        fields = (*prepared.columns(AccessToken), *joined)
         return AccessToken.objects.filter(**{column: Value(value)}).values_list(*fields)[:1]
 
     return build
@@ -42,7 +35,7 @@ _TOKEN_BY_KEY = prepared.Prepared(_token_query("key_id"), "value")
 
 def user_named(name):
     """The user with this login name, or None."""
-    found = _USER.instances(_fields(get_user_model()), name=name)
+    found = _USER.instances(prepared.columns(get_user_model()), name=name)
     return found[0] if found else None
 
 
@@ -60,11 +53,11 @@ def _token(rows):
     if not rows:
         return None
     User = get_user_model()
-    token_end = len(_fields(AccessToken))
-    user_end = token_end + len(_fields(User))
+    token_end = len(prepared.columns(AccessToken))
+    user_end = token_end + len(prepared.columns(User))
     row, db = rows[0], AccessToken.objects.db
-    token = AccessToken.from_db(db, _fields(AccessToken), row[:token_end])
-    token.user = User.from_db(db, _fields(User), row[token_end:user_end])
+    token = AccessToken.from_db(db, prepared.columns(AccessToken), row[:token_end])
+    token.user = User.from_db(db, prepared.columns(User), row[token_end:user_end])
     if token.organisation_id is not None:
-        token.organisation = Organisation.from_db(db, _fields(Organisation), row[user_end:])
+        token.organisation = Organisation.from_db(db, prepared.columns(Organisation), row[user_end:])
     return token

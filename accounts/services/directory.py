@@ -69,7 +69,7 @@ def identity_of(user, source, lock=False):
     return (rows.select_for_update() if lock else rows).first()
 
 
-_IDENTITY_FIELDS = tuple(field.attname for field in DirectoryIdentity._meta.concrete_fields)
+_IDENTITY_FIELDS = prepared.columns(DirectoryIdentity)
 _IDENTITY = prepared.Prepared(
     lambda user_id: DirectoryIdentity.objects.filter(user_id=Value(user_id)).values_list(*_IDENTITY_FIELDS)[:1],
     "user_id",

@@ -15,6 +15,8 @@ most of its time for these one-row lookups. Set `BERTH_DB_SERVER_PREPARE=false` 
 that hands one session's statements to another (PgBouncer in transaction mode).
 """
 
+import functools
+
 from django.db import connections
 
 from images.conf import registry_setting
@@ -54,6 +56,12 @@ class Prepared:
         """Model instances from a `values_list(*fields)` query; other fields load on access."""
         db, _, _, model, _ = self._compiled or self._compile()
         return [model.from_db(db, fields, row) for row in self.rows(**values)]
+
+
+@functools.cache
+def columns(model):
+    """Every column of `model` (attribute names), for a prepared query that reads whole rows."""
+    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def _converted(row, converters, connection):

@@ -11,7 +11,7 @@ from images.models import Repository
 from images.services import prepared, upload_store
 from policies import hooks as policy_hooks
 
-_FIELDS = tuple(field.attname for field in Repository._meta.concrete_fields)
+_FIELDS = prepared.columns(Repository)
 _NAMED = prepared.Prepared(lambda name: Repository.objects.filter(name=name).values_list(*_FIELDS)[:1], "name")
 
 
