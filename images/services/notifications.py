@@ -191,6 +191,18 @@ def clear_cache():
     _hook_cache["at"] = -HOOK_CACHE_SECONDS
 
 
+def _still_enabled(hooks):
+    """The cached webhooks that still exist and are enabled: another process may have deleted one since this
+    one read them, and a delivery row for it would fail the insert (its foreign key) with every other
+    webhook's row for the same pull. Runs off the request path, and only when there is a webhook to tell."""
+    if not hooks:
+        return hooks
+    live = set(Webhook.objects.filter(pk__in=[hook.pk for hook in hooks], enabled=True).values_list("pk", flat=True))
+    if len(live) < len(hooks):
+        clear_cache()
+    return [hook for hook in hooks if hook.pk in live]
+
+
 def emit_pull(repository, manifest, tag="", also=None):
     """A pull (no transaction to join): count it now; `also(repository)` and writing the delivery rows run in
     the background pool (inline with WEBHOOK_SYNC), the event built from this request; the rows then go to
@@ -204,7 +216,7 @@ def emit_pull(repository, manifest, tag="", also=None):
     def work():
         if also is not None:
             also(repository)
-        hooks = [h for h in _enabled_hooks_cached() if wants(h, "pull", repository)]
+        hooks = _still_enabled([h for h in _enabled_hooks_cached() if wants(h, "pull", repository)])
         if hooks:
             event = build_event(
                 "pull",

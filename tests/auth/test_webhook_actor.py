@@ -13,6 +13,8 @@ from tests.ops.conftest import receiver  # noqa: F401  (fixture)
 def sync_delivery(settings):
     settings.REGISTRY = {**settings.REGISTRY, "WEBHOOK_SYNC": True, "WEBHOOK_BACKOFF_SECONDS": 0.0}
     notifications.clear_cache()  # pulls read the enabled webhooks through a per-process cache
+    yield
+    notifications.clear_cache()  # and the next test's webhooks are not this one's
 
 
 def test_pull_and_delete_events_carry_the_caller(world, api, receiver, django_capture_on_commit_callbacks):  # noqa: F811

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from images import manifest_formats
@@ -157,3 +158,21 @@ def test_background_delivery_after_commit(transactional_db, client, receiver, se
     push_over_http(client, "team/app", "1")
     assert receiver.event.wait(10), "no event delivered by the pool"
     assert receiver.events()[0]["action"] == "push"
+
+
+def test_a_webhook_deleted_elsewhere_does_not_cost_the_others_their_pull_events(
+    client, receiver, django_capture_on_commit_callbacks
+):
+    """Pulls read the webhooks through a per-process cache; another process (here: a plain delete that does
+    not clear this process's cache) may remove one meanwhile."""
+    kept = Webhook.objects.create(name="kept", url=receiver.url)
+    gone = Webhook.objects.create(name="gone", url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        push_over_http(client, "team/app", "1.0")
+        assert client.get("/v2/team/app/manifests/1.0", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
+    Webhook.objects.filter(pk=gone.pk).delete()  # the cache still holds it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get("/v2/team/app/manifests/1.0", HTTP_ACCEPT=manifest_formats.OCI_MANIFEST).status_code == 200
+    connection.check_constraints()  # the deferred foreign keys, checked now rather than at the test's end
+    pulls = WebhookDelivery.objects.filter(action="pull").values_list("webhook_id", flat=True)
+    assert sorted(pulls) == [kept.pk, kept.pk]

@@ -4,7 +4,7 @@ import pytest
 
 from images import manifest_formats
 from images.models import Repository
-from images.services import manifests
+from images.services import manifests, notifications
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +13,7 @@ pytestmark = pytest.mark.django_db
 def inline_bookkeeping(settings):
     settings.REGISTRY = {**settings.REGISTRY, "WEBHOOK_SYNC": True}
     manifests._last_pull_written.clear()
+    notifications.clear_cache()  # no webhooks here: none an earlier test's process cache still holds
 
 
 def test_a_pull_sets_last_pull_at_once_a_minute(registry, client, django_assert_num_queries):
