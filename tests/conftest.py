@@ -80,3 +80,20 @@ def registry_reads_take_the_fast_path(monkeypatch):
     from images.api.v2.fast import RegistryClientHandler
 
     monkeypatch.setattr(client, "ClientHandler", RegistryClientHandler)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the test database is a file, as in production (WAL, a busy timeout), not Django's default
+    shared in-memory database: there a second connection (a live server's thread, a proxy fetch) writing at
+    the same time gets "database table is locked" at once instead of waiting its turn."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("database") / "berth-test.sqlite3")
+        # Without an fsync per commit (a test's database does not outlive a power cut anyway), and a shorter
+        # wait for the lock: a test's own transaction holds it until its end, so background work that writes
+        # during a test (the pull bookkeeping's pool) would wait out the whole timeout at every such test.
+        options = {"timeout": 2, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"}
+        database["OPTIONS"] = {**database["OPTIONS"], **options}
