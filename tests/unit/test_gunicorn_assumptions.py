@@ -91,6 +91,8 @@ def test_response_class_is_looked_up_at_each_request():
     for attribute in ("headers_sent", "_omits_body"):
         assert attribute in inspect.getsource(wsgi.Response.__init__), attribute
     assert "util.http_date()" in inspect.getsource(wsgi.Response.default_headers)  # replaced by install()
+    # gunicorn_response.Response keeps a 204's Content-Length through this hook of start_response
+    assert "self._response_forbids_content_length(" in inspect.getsource(wsgi.Response.start_response)
 
 
 def test_request_line_buffer():
