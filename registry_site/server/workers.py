@@ -67,6 +67,7 @@ import time
 from collections import deque
 
 from gunicorn import util
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from registry_site.server import gunicorn_errors, gunicorn_response
@@ -217,6 +218,16 @@ class RegistryThreadWorker(ThreadWorker):
                 util.close(conn.sock)
             conn.berth_closed = True
         return keepalive
+
+    def _keepalive_after(self, conn, keepalive):
+        """gunicorn 27 drains at most 64 KiB of a body the application left unread (an upload refused before
+        its body was read) and otherwise closes the connection, after a response that announced keep-alive:
+        the client's next request on it got a reset. gunicorn 23 drained the whole body; so here, still
+        within gthread's deadline."""
+        if not keepalive:
+            return False
+        deadline = time.monotonic() + gthread.DEFAULT_WORKER_DATA_TIMEOUT
+        return bool(conn.parser.finish_body(deadline=deadline, max_bytes=float("inf")))
 
     def handle_error(self, req, client, addr, exc):
         answer = gunicorn_errors.answer(exc)

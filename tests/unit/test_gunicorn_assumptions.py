@@ -62,6 +62,8 @@ def test_worker_hooks():
     handle = inspect.getsource(worker.handle)
     assert "return _DEFER" in handle and "return False" in handle
     assert "not conn.initialized and not conn.data_ready" in handle  # data_ready skips its 5 s wait
+    assert "self._keepalive_after(conn, self.handle_request(req, conn))" in handle  # the drain, replaced
+    assert _params(parser.Parser.finish_body) == ["self", "deadline", "max_bytes"]
     assert "self.pending_conns.append" in inspect.getsource(worker.finish_request)
     assert "conn.close(graceful=True)" in inspect.getsource(worker.finish_request)  # what a False result did
 
