@@ -33,7 +33,8 @@ bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 # benchmark, with server CPU per metadata request equal or lower and req/s equal or higher under wrk
 # (bench/RESULTS.md, "Round 2, continued").
 workers = int(os.environ.get("BERTH_WORKERS", max(2, multiprocessing.cpu_count())))
-# gthread, plus an immediate answer to TLS handshakes (registry_site/server/workers.py).
+# The worker, chosen here only: gunicorn 27's gthread plus an immediate answer to TLS handshakes, fair
+# accepting and keep-alive in the request thread (registry_site/server/workers.py).
 worker_class = "registry_site.server.workers.RegistryThreadWorker"
 threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
@@ -61,6 +62,17 @@ sendfile = None if _flag("BERTH_SENDFILE", False) else False
 # metadata write waits for the filesystem journal, which blob pushes keep busy: use memory.
 worker_tmp_dir = os.environ.get("BERTH_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# What gunicorn 27 added and Berth does not use, off by name so that a later default cannot change what
+# clients see: HTTP/1.1 only (no h2 over TLS, no h2c upgrade or prior knowledge from forwarded_allow_ips);
+# the pure-Python request parser, which registry_site/server/gunicorn_errors.py extends (gunicorn_h1c,
+# if installed, would otherwise be picked); no control socket (a thread in the master and a socket in
+# ~/.gunicorn, shared by every gunicorn of the user); no dirty workers. Early hints are only sent when
+# the application calls wsgi.early_hints, which Berth never does.
+http_protocols = "h1"
+http2_cleartext = "off"
+http_parser = "python"
+control_socket_disable = True
+dirty_workers = 0
 wsgi_app = "registry_site.wsgi:application"
 # Django is loaded once, in the master, and the workers are forked from it: they share its code and
 # start-up objects (copy-on-write) instead of each loading its own, and a recycled worker starts warm.
@@ -100,7 +112,9 @@ def when_ready(server):
 
 
 def _larger_socket_reads():
-    """gunicorn reads request bodies from the socket 8 KiB at a time; blobs want larger reads."""
+    """gunicorn reads from the socket 8 KiB at a time (gunicorn 27: more only when its own body readers pass
+    a size hint, which registry_site/server/bodies.py and chunked.py, reading the socket reader directly, do
+    not); blobs want larger reads."""
     from gunicorn.http import unreader
 
     unreader.SocketUnreader.__init__.__defaults__ = (int(os.environ.get("BERTH_SOCKET_READ", 256 * 1024)),)

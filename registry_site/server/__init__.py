@@ -8,6 +8,6 @@
 - chunked.py: the chunked-body grammar, read from gunicorn's socket buffer or from a raw stream.
 - devserver.py: `manage.py runserver` with chunked bodies, the embedded task worker and the first-run hint.
 
-These depend on gunicorn internals (the version pinned in requirements.txt);
+These depend on gunicorn internals (the version pinned in requirements.txt: gunicorn 27);
 tests/unit/test_gunicorn_assumptions.py names each one and fails when an upgrade changes it.
 """

@@ -16,6 +16,7 @@ brought it).
 
 from gunicorn.http.body import ChunkedReader as GunicornChunkedReader
 from gunicorn.http.body import LengthReader
+from gunicorn.http.errors import ParseException
 
 from images.errors import BlobUploadInvalid, SizeInvalid
 from registry_site.server import chunked
@@ -60,11 +61,12 @@ def blocks(meta, block_size):
 
 
 def _read(source, size):
-    """One read of the body. gunicorn reports a broken or cut-off body with OSErrors
-    (InvalidChunkSize, ChunkMissingTerminator, NoMoreData): the client's mistake, not a 500."""
+    """One read of the body. gunicorn reports a broken or cut-off body with NoMoreData (an OSError) or,
+    since gunicorn 24, ParseExceptions (InvalidChunkSize, ChunkMissingTerminator, InvalidChunkExtension):
+    the client's mistake, not a 500."""
     try:
         return source.read(size)
-    except OSError:
+    except (OSError, ParseException):
         raise BlobUploadInvalid("malformed or incomplete request body") from None
 
 

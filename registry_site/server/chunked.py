@@ -8,10 +8,13 @@ trailers) over two sources of bytes.
 Under gunicorn:
 
 docker and podman stream every blob upload as `Transfer-Encoding: chunked`,
-in chunks of 32 KiB (skopeo sends a Content-Length). gunicorn's own decoder re-slices the rest of
-each socket read at every chunk boundary and collects its output in a BytesIO:
-about 1 ms of CPU per MiB here, on the path of every push. This decoder keeps
-one position in the current read, and copies each byte once.
+in chunks of 32 KiB (skopeo sends a Content-Length). gunicorn's own decoder (27 as 23) re-slices the
+rest of each socket read at every chunk boundary and wsgi.input collects its output in a BytesIO
+(gunicorn 23: about 1 ms of CPU per MiB here, on the path of every push). This decoder keeps
+one position in the current read, and copies each byte once. A body cut off before its last chunk's
+trailers is an error here (BLOB_UPLOAD_INVALID), never a clean end: gunicorn 23's decoder took a
+connection closed there for the end of the body; 27's raises ChunkMissingTerminator, which bodies.py
+reports the same way.
 
 It takes over only a body nobody has read yet (`take_over`); gunicorn's decoder
 then never starts, so gunicorn's drain before the next request on the

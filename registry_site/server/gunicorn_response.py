@@ -12,8 +12,10 @@ it. Under wrk that took 5-23 % off the server's CPU per manifest request.
 A file (FileResponse: a blob on the filesystem) is read into one buffer per
 response and sent from it, instead of a new bytes object per block.
 
-RegistryThreadWorker (registry_site/server/workers.py) installs it; the rest of
-gunicorn's response (lengths, chunking, sendfile, keep-alive) is unchanged.
+RegistryThreadWorker (registry_site/server/workers.py) installs it; gunicorn 27
+still builds the response class by its module-level name (wsgi.create). The rest
+of gunicorn's response (lengths, chunking, sendfile, keep-alive, and gunicorn
+27's rule that a HEAD, 1xx, 204 or 304 answer carries no body) is unchanged.
 """
 
 import time
@@ -61,6 +63,13 @@ class Response(wsgi.Response):
         self._headers = ("".join(lines) + "\r\n").encode("latin-1")
         self.headers_sent = True
 
+    @staticmethod
+    def _response_forbids_content_length(status):
+        """gunicorn 27 drops the Content-Length of a 204 (RFC 9110); the distribution spec's answer to an
+        upload's status is a 204 with `Content-Length: 0`, which clients got under gunicorn 23: what the
+        application sets is sent. (No body is sent either way.)"""
+        return False
+
     def take_headers(self):
         headers, self._headers = self._headers, b""
         return headers
@@ -72,7 +81,7 @@ class Response(wsgi.Response):
         readinto = getattr(respiter.filelike, "readinto", None)
         if self.sendfile(respiter):
             return
-        if readinto is None or self.is_chunked():
+        if readinto is None or self.is_chunked() or self._omits_body:  # HEAD: gunicorn sends no body
             super().write_file(respiter)
             return
         self.send_headers()

@@ -1,11 +1,11 @@
-"""gunicorn worker for Berth: gthread, plus immediate answers to TLS handshakes and fair accepting.
+"""gunicorn worker for Berth: gunicorn 27's gthread, plus immediate answers to TLS handshakes and fair accepting.
 
 TLS: docker, podman and skopeo try HTTPS first even for an insecure registry and
-fall back to HTTP when the handshake fails. gunicorn would read the TLS
-ClientHello as the start of a request line and wait for a CRLF that never
+fall back to HTTP when the handshake fails. gunicorn (27 too) reads the TLS
+ClientHello as the start of a request line and waits for a CRLF that never
 comes, so every client command stalled for its 10 s handshake timeout. This
-worker peeks at a new connection's first byte and closes it when it is a TLS
-handshake record (0x16); the client then falls back immediately.
+worker peeks at a new connection's first byte and closes it at once when it is a
+TLS handshake record (0x16); the client then falls back immediately.
 
 Accepting: every worker watches the shared listening socket. By default a new
 connection wakes all of them; only one wins the accept. Here (Linux) the socket
@@ -13,36 +13,44 @@ is watched with EPOLLEXCLUSIVE, so one idle worker wakes, the same one while the
 load is light, its code and data still in the CPU caches: skopeo's pushes of
 small layers (a new connection per request) took 10-20 % less server time per
 request. And a worker whose threads are all busy stops watching the socket until
-one is free, so a new connection is not queued behind another client's long
-transfers while another worker has a thread to spare. A connection accepted but
-whose first request has not arrived yet counts as busy for up to FRESH_WINDOW:
-otherwise a worker with one thread free could accept several clients connecting
-at once, and all but one would wait behind the first while another worker idles.
-The window bounds it, so clients that connect and stay silent cannot stop a
-worker from accepting for longer. A new connection whose first request is
-already there (the usual case: clients write as soon as they connect) goes
-straight to a thread; gthread parked every one in the poller and took it out
-again on the next trip round its loop. skopeo opens a connection per request
-when it pushes small layers: 50 x 0.3 MiB took 3 % less time and 5 % less
-server CPU. Only a connection that is still silent waits in the poller, so it
-cannot hold a thread.
+one is free (gthread's set_accept_enabled, which itself only stops at
+worker_connections), so a new connection is not queued behind another client's
+long transfers while another worker has a thread to spare. A connection accepted
+but whose first request has not arrived yet counts as busy for up to
+FRESH_WINDOW: otherwise a worker with one thread free could accept several
+clients connecting at once, and all but one would wait behind the first while
+another worker idles. The window bounds it, so clients that connect and stay
+silent cannot stop a worker from accepting for longer. gunicorn 27's gthread
+hands every new connection to a thread at once, and the thread waits up to 5 s
+(gthread.DEFAULT_WORKER_DATA_TIMEOUT) for the first request before parking the
+connection in the poller. Here only a connection whose first request is already
+there (the usual case: clients write as soon as they connect) goes straight to a
+thread; a silent one goes straight to gthread's own parked ("pending")
+connections in the poller, which hand it to a thread when it becomes readable and
+close it after `keepalive` seconds, so it never holds a thread.
 
 Heartbeat: gthread tells the arbiter it lives at every trip round its loop (a
 file's mtime, one syscall that hands the GIL to a request thread and back);
 here at most once a second.
 
 Keep-alive: gthread answers one request per trip through its main thread: the
-connection goes back to the poller, the poll wakes the main thread, which hands
-it to a thread again (two epoll_ctl calls, a queue hand-off and more context
-switches: about a quarter of a manifest GET's server CPU). Here the thread that
+request thread's result goes back through its method queue (a pipe write that
+wakes the main thread), finish_request puts the connection back in the poller,
+the poll wakes the main thread, which hands it to a thread again (two epoll_ctl
+calls, two queue hand-offs and more context switches). Here the thread that
 answered a request waits up to NEXT_REQUEST_WAIT for the connection's next one
 and answers it too, while no other connection is queued for a thread and no new
-client waits to be accepted. It gives the connection back to the poller as soon
-as one is (both wake it: a queued connection through a pipe the worker makes
+client waits to be accepted. It gives the connection back to gthread as soon as
+one is (both wake it: a queued connection through a pipe the worker makes
 readable while one is queued), so busy clients cannot starve the others. A
 request the client sent along with the previous one (pipelined, in the parser's
-buffer) is answered straight away; gthread waited for the socket to become
-readable again, which it never did.
+buffer) is answered straight away; once the connection is back with gthread, its
+finish_request does the same (gunicorn 27).
+
+Closing: gthread 27 closes a connection gracefully (FIN, then up to 2 s waiting
+for the client's) in its main thread, where it holds up accepting and every
+other connection of the worker; here the request thread that answered last does
+it.
 
 Responses: the header block goes out together with the body's first block
 (registry_site/server/gunicorn_response.py).
@@ -57,9 +65,9 @@ import selectors
 import socket
 import time
 from collections import deque
-from functools import partial
 
 from gunicorn import util
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from registry_site.server import gunicorn_errors, gunicorn_response
@@ -96,15 +104,18 @@ class WorkerSelector(selectors.DefaultSelector):
 
 
 class RegistryThreadWorker(ThreadWorker):
+    """gthread's bookkeeping (accepting, the poller, finish_request) runs in the main thread only; so does
+    everything here but handle() and _next_request_here(), which run in the request threads and only read
+    the main thread's state."""
+
     def run(self):
         _settled(self.cfg)
         gunicorn_response.install()
         gunicorn_errors.install()
         self.poller.close()
         self.poller = WorkerSelector(self.sockets, self._fresh_window_end)
-        self.in_flight = 0
+        self.in_flight = 0  # connections handed to the thread pool and not finished
         self.fresh = deque()  # when each connection still waiting for its first request was accepted
-        self.paused = {}  # listening socket -> its accept callback, while every thread is busy
         self.queued = False  # a connection waits for a thread; then `queued_r` is readable
         self.queued_r, self.queued_w = os.pipe()
         super().run()
@@ -117,53 +128,69 @@ class RegistryThreadWorker(ThreadWorker):
             super().notify()
             self.next_heartbeat = now + min(HEARTBEAT_EVERY, self.timeout / 4)
 
-    def accept(self, server, listener):
-        if self.paused:  # a connection event fetched in the same poll as the one that filled us
+    def set_accept_enabled(self, enabled):
+        """gthread's rule (fewer than worker_connections open), and ours: not while every thread is taken,
+        counting fresh connections, nor once stopping."""
+        super().set_accept_enabled(enabled and self.alive and not self._threads_taken())
+
+    def accept(self, listener):
+        if not self._accepting:  # a connection event fetched in the same poll as the one that filled us
             return
         try:
             sock, client = listener.accept()
         except (BlockingIOError, ConnectionAbortedError):  # another worker won it, or the client left
             return
-        conn = TConn(self.cfg, sock, client, server)
         self.nr_conns += 1
-        with self._lock:
-            self.fresh.append(time.monotonic())
-            self._accept_while_threads_free()
-            if not _arrived(sock):  # wait for its first request in the poller, as gthread does
-                self.poller.register(sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
-                return
-        self.enqueue_req(conn)  # its first request is already here: straight to a thread
+        conn = TConn(self.cfg, sock, client, listener.getsockname())
+        if _arrived(sock):  # its first request is already here: straight to a thread
+            conn.data_ready = True
+            self.enqueue_req(conn)
+            return
+        # Still silent: it waits in the poller with gthread's deferred connections (murder_pending closes
+        # it after `keepalive` seconds), not in a thread, and counts as busy for FRESH_WINDOW.
+        conn.berth_accepted = time.monotonic()
+        conn.timeout = conn.berth_accepted + self.cfg.keepalive
+        self.fresh.append(conn.berth_accepted)
+        self.pending_conns.append(conn)
+        self.poller.register(sock, selectors.EVENT_READ, lambda client: self.on_pending_socket_readable(conn, client))
+        self._threads_changed()
+
+    def on_pending_socket_readable(self, conn, client):
+        if self.fresh and time.monotonic() - getattr(conn, "berth_accepted", 0) < FRESH_WINDOW:
+            self.fresh.popleft()  # its first request (or its close) arrived within the window
+        super().on_pending_socket_readable(conn, client)
+
+    def _cap_keepalive(self, deadline):
+        """Stopping: gthread closes kept-alive connections within STOP_KEEPALIVE_LINGER; silent new ones
+        parked here go by then too, rather than holding the worker for graceful_timeout."""
+        super()._cap_keepalive(deadline)
+        for conn in self.pending_conns:
+            conn.timeout = min(conn.timeout, deadline)
 
     def enqueue_req(self, conn):
-        with self._lock:
-            if not conn.initialized and self.fresh:  # its first request (or its close) arrived
-                self.fresh.popleft()
-            self.in_flight += 1
-            self._accept_while_threads_free()
+        self.in_flight += 1
+        self._threads_changed()
         super().enqueue_req(conn)
 
-    def murder_keepalived(self):
-        """Runs once per trip round the main loop: also ends the windows of silent new connections."""
-        with self._lock:
-            self._accept_while_threads_free()
-        super().murder_keepalived()
+    def finish_request(self, conn, fs):
+        self.in_flight -= 1
+        if getattr(conn, "berth_closed", False):  # closed by its thread already (handle)
+            self.nr_conns -= 1
+        else:
+            super().finish_request(conn, fs)  # may hand it to a thread again (a request already read)
+        self._threads_changed()
 
     def _fresh_window_end(self):
         """When the oldest fresh connection stops counting as busy, while one holds accepting back."""
-        with self._lock:
-            return self.fresh[0] + FRESH_WINDOW if self.fresh and self.paused else None
+        return self.fresh[0] + FRESH_WINDOW if self.fresh and not self._accepting else None
 
-    def finish_request(self, fs):
-        with self._lock:
-            self.in_flight -= 1
-            self._accept_while_threads_free()
-        super().finish_request(fs)
-
-    def _accept_while_threads_free(self):
+    def _threads_taken(self):
         expired = time.monotonic() - FRESH_WINDOW
         while self.fresh and self.fresh[0] <= expired:
             self.fresh.popleft()
-        full = self.in_flight + len(self.fresh) >= self.cfg.threads
+        return self.in_flight + len(self.fresh) >= self.cfg.threads
+
+    def _threads_changed(self):
         queued = self.in_flight > self.cfg.threads
         if queued != self.queued:  # the pipe holds one byte exactly while a connection is queued
             if queued:
@@ -171,27 +198,36 @@ class RegistryThreadWorker(ThreadWorker):
             else:
                 os.read(self.queued_r, 1)
             self.queued = queued
-        if full and not self.paused:
-            self.paused = {sock: self.poller.unregister(sock).data for sock in self.sockets}
-        elif not full and self.paused and self.alive:  # not once shutting down: the poller is closed
-            for sock, accept in self.paused.items():
-                self.poller.register(sock, selectors.EVENT_READ, accept)
-            self.paused = {}
+        self.set_accept_enabled(self.nr_conns < self.worker_connections)
 
     def handle(self, conn):
-        if not getattr(conn, "berth_peeked", False):
-            conn.berth_peeked = True
+        if not conn.initialized and _tls_handshake(conn):
+            self.log.debug("closing a TLS handshake on the plain-HTTP port from %s", conn.client)
+            conn.close()  # at once: the client falls back to plain HTTP
+            conn.berth_closed = True
+            return False
+        keepalive = super().handle(conn)
+        while keepalive is True and self._next_request_here(conn):
+            keepalive = super().handle(conn)
+        if keepalive is False:
+            # gthread closes gracefully (FIN, then up to 2 s for the client's) in its main thread, which
+            # accepts and polls for every connection of the worker meanwhile: here it is this thread's wait.
             try:
-                first = conn.sock.recv(1, socket.MSG_PEEK)
-            except OSError:
-                return (False, conn)
-            if first == TLS_HANDSHAKE:
-                self.log.debug("closing a TLS handshake on the plain-HTTP port from %s", conn.client)
-                return (False, conn)
-        keepalive, conn = super().handle(conn)
-        while keepalive and self._next_request_here(conn):
-            keepalive, conn = super().handle(conn)
-        return (keepalive, conn)
+                conn.close(graceful=True)
+            except OSError:  # closed already (gunicorn does on some errors)
+                util.close(conn.sock)
+            conn.berth_closed = True
+        return keepalive
+
+    def _keepalive_after(self, conn, keepalive):
+        """gunicorn 27 drains at most 64 KiB of a body the application left unread (an upload refused before
+        its body was read) and otherwise closes the connection, after a response that announced keep-alive:
+        the client's next request on it got a reset. gunicorn 23 drained the whole body; so here, still
+        within gthread's deadline."""
+        if not keepalive:
+            return False
+        deadline = time.monotonic() + gthread.DEFAULT_WORKER_DATA_TIMEOUT
+        return bool(conn.parser.finish_body(deadline=deadline, max_bytes=float("inf")))
 
     def handle_error(self, req, client, addr, exc):
         answer = gunicorn_errors.answer(exc)
@@ -210,13 +246,14 @@ class RegistryThreadWorker(ThreadWorker):
         watch = select.poll()
         watch.register(conn.sock, select.POLLIN)
         watch.register(self.queued_r, select.POLLIN)  # a connection waits for a thread
-        for sock in self.paused:  # not accepting: a client waiting to connect needs this thread
-            watch.register(sock, select.POLLIN)
+        if not self._accepting:  # a client waiting to connect needs this thread
+            for sock in self.sockets:
+                watch.register(sock, select.POLLIN)
         if not self.alive or self.queued:
             return False
         try:
             ready = watch.poll(NEXT_REQUEST_WAIT * 1000)
-        except OSError:  # interrupted by a signal (shutdown)
+        except OSError:
             return False
         return bool(ready) and self.alive and all(fd == conn.sock.fileno() for fd, _ in ready)
 
@@ -239,7 +276,16 @@ def _arrived(sock):
         return True
 
 
+def _tls_handshake(conn):
+    """Whether a new connection starts with a TLS handshake record (its first bytes are there: accept)."""
+    try:
+        return conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == TLS_HANDSHAKE
+    except BlockingIOError:
+        return False
+    except OSError:  # reset: nothing to answer
+        return True
+
+
 def _buffered(conn):
     """Bytes of a next request the parser already holds (read along with the previous one)."""
-    buf = conn.parser.unreader.buf
-    return buf.seek(0, os.SEEK_END) > 0
+    return conn.parser.unreader.buf.getbuffer().nbytes > 0

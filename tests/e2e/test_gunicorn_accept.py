@@ -5,6 +5,7 @@ instant are spread over the workers too."""
 
 import signal
 import socket
+import ssl
 import time
 
 import pytest
@@ -126,3 +127,33 @@ def test_an_idle_worker_keeps_telling_the_arbiter_it_lives(one_thread):
     assert requests.get(f"{one_thread.url}/v2/", timeout=10).status_code == 200
     assert one_thread.worker_pids() == workers
     assert "WORKER TIMEOUT" not in one_thread.log.read_text()
+
+
+def test_a_tls_handshake_is_closed_at_once(one_thread):
+    # docker, podman and skopeo try HTTPS first: the handshake must fail at once (they then fall back to
+    # plain HTTP), not wait for the client's 10 s handshake timeout; and it takes no thread from others.
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    for _ in range(3):
+        started = time.monotonic()
+        with connect(one_thread) as raw, pytest.raises((ssl.SSLError, OSError)):
+            context.wrap_socket(raw, server_hostname="127.0.0.1")
+        assert time.monotonic() - started < 1
+    with connect(one_thread) as other:
+        assert get_root(other, one_thread).startswith(b"HTTP/1.1 200")
+    # Closed unread, not parsed: gunicorn 27 itself would mostly refuse a ClientHello as a request line
+    # with a bare LF (an HTML 400 into the TLS client, a warning per docker command).
+    assert "Invalid request" not in one_thread.log.read_text()
+
+
+def test_a_silent_connection_does_not_hold_up_a_stop(one_thread):
+    # A connection that never sends a request is closed when the worker stops, not kept for
+    # graceful_timeout (60 s).
+    with connect(one_thread) as silent:
+        time.sleep(0.3)
+        started = time.monotonic()
+        one_thread.proc.send_signal(signal.SIGTERM)
+        one_thread.proc.wait(timeout=30)
+        assert time.monotonic() - started < 10
+        silent.settimeout(5)
+        assert silent.recv(10) == b""

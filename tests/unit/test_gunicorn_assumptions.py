@@ -29,17 +29,43 @@ def test_the_pinned_version_is_the_installed_one():
 def test_worker_hooks():
     """workers.py: RegistryThreadWorker overrides and calls these gthread methods and attributes."""
     worker = gthread.ThreadWorker
-    for name in ("run", "notify", "accept", "handle", "handle_error", "on_client_socket_readable", "init_process"):
+    for name in (
+        "run",
+        "notify",
+        "accept",
+        "handle",
+        "handle_error",
+        "enqueue_req",
+        "finish_request",
+        "set_accept_enabled",
+        "on_pending_socket_readable",
+        "_cap_keepalive",
+        "init_process",
+    ):
         assert callable(getattr(worker, name)), name
     assert _params(worker.handle) == ["self", "conn"]
     assert _params(worker.handle_error) == ["self", "req", "client", "addr", "exc"]
-    assert _params(worker.accept) == ["self", "server", "listener"]
+    assert _params(worker.accept) == ["self", "listener"]
+    assert _params(worker.finish_request) == ["self", "conn", "fs"]
+    assert _params(worker.set_accept_enabled) == ["self", "enabled"]
+    assert _params(worker.on_pending_socket_readable) == ["self", "conn", "client"]
     assert _params(gthread.TConn.__init__) == ["self", "cfg", "sock", "client", "server"]
+    for attribute in ("self.initialized", "self.data_ready", "self.timeout"):
+        assert attribute in inspect.getsource(gthread.TConn.__init__), attribute
     source = inspect.getsource(worker)
-    for attribute in ("self.poller", "self.nr_conns", "self._lock", "self.tpool", "self.futures"):
+    for attribute in ("self.poller", "self.nr_conns", "self._accepting", "self.pending_conns", "self.tpool"):
         assert attribute in source, attribute
-    # handle() answers one request and returns (keepalive, conn): workers.py loops on it for keep-alive
-    assert "return (False, conn)" in inspect.getsource(worker.handle)
+    # The accept/finish bookkeeping runs in the main thread: finish_request comes through the method queue.
+    assert "self.method_queue.defer(self.finish_request" in inspect.getsource(worker.enqueue_req)
+    # handle() answers one request and returns True (keep-alive), False (close) or _DEFER (no data yet):
+    # workers.py loops on True for keep-alive and closes on False itself.
+    handle = inspect.getsource(worker.handle)
+    assert "return _DEFER" in handle and "return False" in handle
+    assert "not conn.initialized and not conn.data_ready" in handle  # data_ready skips its 5 s wait
+    assert "self._keepalive_after(conn, self.handle_request(req, conn))" in handle  # the drain, replaced
+    assert _params(parser.Parser.finish_body) == ["self", "deadline", "max_bytes"]
+    assert "self.pending_conns.append" in inspect.getsource(worker.finish_request)
+    assert "conn.close(graceful=True)" in inspect.getsource(worker.finish_request)  # what a False result did
 
 
 def test_settings_are_found_through_getattr():
@@ -60,12 +86,35 @@ def test_connection_parser_buffer():
 
 def test_response_class_is_looked_up_at_each_request():
     """gunicorn_response.install() replaces wsgi.Response; gunicorn must build it by that name."""
-    assert "Response(" in inspect.getsource(wsgi.create)
+    assert "response_class = Response" in inspect.getsource(wsgi.create)
     assert _params(wsgi.Response.__init__) == ["self", "req", "sock", "cfg"]
-    for name in ("send_headers", "default_headers", "close", "write", "sendfile"):
+    for name in ("send_headers", "default_headers", "close", "write", "sendfile", "write_file"):
         assert callable(getattr(wsgi.Response, name)), name
-    assert "headers_sent" in inspect.getsource(wsgi.Response.__init__)
+    for attribute in ("headers_sent", "_omits_body"):
+        assert attribute in inspect.getsource(wsgi.Response.__init__), attribute
     assert "util.http_date()" in inspect.getsource(wsgi.Response.default_headers)  # replaced by install()
+    # gunicorn_response.Response keeps a 204's Content-Length through this hook of start_response
+    assert "self._response_forbids_content_length(" in inspect.getsource(wsgi.Response.start_response)
+
+
+def test_request_line_buffer():
+    """gunicorn_errors.Request.read_line keeps the start of a refused request line from its bytearray."""
+    assert "bytearray()" in inspect.getsource(message.Request.parse)
+    assert "LimitRequestLine" in inspect.getsource(message.Request.read_line)
+
+
+def test_request_checks_are_module_patterns():
+    """gunicorn_errors.install() restores gunicorn 23's header-value and request-target rules through these."""
+    assert "RFC9110_5_5_INVALID_AND_DANGEROUS.search(value)" in inspect.getsource(message.Message.parse_headers)
+    assert "RFC9112_TARGET_INVALID.search(self.uri)" in inspect.getsource(message.Request.parse_request_line)
+    assert message.RFC9110_5_5_INVALID_AND_DANGEROUS.search("\0")
+
+
+def test_shipped_config_names_settings_gunicorn_has():
+    """gunicorn.conf.py turns gunicorn 27's additions off by name (HTTP/2, the C parser, the control socket)."""
+    settings = config.make_settings()
+    for name in ("http_protocols", "http2_cleartext", "http_parser", "control_socket_disable", "dirty_workers"):
+        assert name in settings, name
 
 
 def test_request_parser_message_class():
