@@ -33,8 +33,13 @@ bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 # benchmark, with server CPU per metadata request equal or lower and req/s equal or higher under wrk
 # (bench/RESULTS.md, "Round 2, continued").
 workers = int(os.environ.get("BERTH_WORKERS", max(2, multiprocessing.cpu_count())))
-# gthread, plus an immediate answer to TLS handshakes (registry_site/server/workers.py).
-worker_class = "registry_site.server.workers.RegistryThreadWorker"
+# gthread, plus an immediate answer to TLS handshakes (registry_site/server/workers.py). BERTH_WORKER=asgi: gunicorn
+# 27's asyncio worker, the hot registry reads answered in its loop's thread, the rest in `threads` threads
+# (registry_site/server/asgi_worker.py, asgi_bridge.py).
+worker_class = {
+    "gthread": "registry_site.server.workers.RegistryThreadWorker",
+    "asgi": "registry_site.server.asgi_worker.RegistryASGIWorker",
+}[os.environ.get("BERTH_WORKER", "gthread").strip().lower() or "gthread"]
 threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
 graceful_timeout = 60
