@@ -19,8 +19,8 @@ PASSWORDS = {"alice": "alice-Pa55-e2e", "bob": "bob-Pa55-e2e"}
 
 
 class AuthBerth(BerthServer):
-    def __init__(self, workdir, database_url, extra_env=None):
-        super().__init__("gunicorn", workdir, database_url)
+    def __init__(self, workdir, database_url, extra_env=None, kind="gunicorn"):
+        super().__init__(kind, workdir, database_url)
         self.extra_env = extra_env or {}
 
     def env(self):
