@@ -167,8 +167,9 @@ class _Loop:
     """A pool thread's way to the event loop: run a coroutine there and wait for its result, in slices, so
     a thread never waits forever on a loop that has stopped (a worker shutting down)."""
 
-    def __init__(self, loop):
+    def __init__(self, loop, gone=None):
         self.loop = loop
+        self.gone = gone  # True once the client has gone (the worker's scope extension), if known
         self.abandoned = False  # the request's task was cancelled: stop at the next call
 
     def call(self, coroutine):
@@ -184,9 +185,10 @@ class _Loop:
             try:
                 return future.result(WAIT_SLICE)
             except FutureTimeout:
-                if self.loop.is_closed() or not self.loop.is_running():
+                # A send waiting for a write buffer that a dead connection never drains, a loop that stopped.
+                if self.abandoned or (self.gone is not None and self.gone()) or not self.loop.is_running():
                     future.cancel()
-                    raise ClientGone("the worker is stopping") from None
+                    raise ClientGone("the connection is gone, or the worker is stopping") from None
             except asyncio.CancelledError:
                 raise ClientGone("the connection is gone") from None
 
@@ -438,15 +440,18 @@ class BerthASGI:
         return response, body
 
     async def _call_in_pool(self, scope, receive, send, meta):
-        loop = _Loop(asyncio.get_running_loop())
+        closed = (scope.get("extensions") or {}).get(CLOSED_EXTENSION)
+        loop = _Loop(asyncio.get_running_loop(), closed)
         chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
         meta["wsgi.input"] = RequestInput(loop, receive, chunked) if has_body(meta) else _EMPTY_INPUT
-        closed = (scope.get("extensions") or {}).get(CLOSED_EXTENSION)
         try:
             await loop.loop.run_in_executor(self.pool, self._call_there, loop, send, closed, meta)
         except asyncio.CancelledError:
             loop.abandoned = True  # the thread stops at its next read or write
             raise
+        except ClientGone:  # the client left during the answer (or the worker stops): nobody to tell
+            if closed is None or not closed():
+                raise
 
     def _call_there(self, loop, send, closed, meta):
         """In a pool thread: call the handler, stream its answer."""
