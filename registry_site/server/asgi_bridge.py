@@ -173,7 +173,7 @@ class _Loop:
         self.abandoned = False  # the request's task was cancelled: stop at the next call
 
     def call(self, coroutine):
-        if self.abandoned or self.loop.is_closed():
+        if self.abandoned or not self.loop.is_running():
             coroutine.close()
             raise ClientGone("the connection is gone")
         try:

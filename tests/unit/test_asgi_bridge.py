@@ -4,6 +4,7 @@ body fed from ASGI `receive` (whole, cut, broken), which requests run in the loo
 
 import asyncio
 import threading
+import time
 
 import pytest
 from django.db import connections
@@ -208,6 +209,8 @@ def test_a_stopped_loop_ends_a_waiting_read(loop):
 
     stream = RequestInput(asgi_bridge._Loop(loop), never, chunked=True)
     loop.call_soon_threadsafe(loop.stop)
+    while loop.is_running():
+        time.sleep(0.01)
     with pytest.raises(ClientGone):
         stream.read(1)
 
