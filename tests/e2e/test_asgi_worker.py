@@ -115,9 +115,8 @@ def test_database_connections_are_kept_not_opened_per_request(berth_asgi):
         assert requests.get(f"{url}/v2/_catalog").status_code == 200
         assert requests.get(f"{url}/v2/asgi/conns/blobs/uploads/nope").status_code == 404  # a pool thread
     after = _database_handles(berth_asgi)
-    workers, threads = 2, 8
-    assert after == before or after <= workers * (1 + threads) + 2, (before, after)
-    assert after <= workers * (1 + threads) + 2, f"{after} database connections for 2 workers x (1 + 8 threads)"
+    workers, threads = 2, 8  # a connection per pool thread at most, one for each loop, a couple in the background
+    assert after <= workers * (1 + threads) + 2, f"{before}, then {after} database connections after 300 requests"
 
 
 def test_a_big_blob_streams_both_ways_in_bounded_memory(berth_asgi):
