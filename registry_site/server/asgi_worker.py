@@ -27,6 +27,10 @@ against it and only what it lacks is added here:
   answer to a request in flight (`eof_received`), the body reads as cut off, and the connection is
   closed after the answer.
 - `threads`: gunicorn's asgi worker warns that it does not use it; here it sizes the bridge's pool.
+- Shutdown: gunicorn waits for every connection, idle kept-alive ones included (up to graceful_timeout, 60 s);
+  gthread closes those at once. Here they are closed when the worker starts stopping, and a connection whose
+  peer is gone is always closed (gunicorn's close was skipped when write_eof() failed: the worker then
+  waited for a connection that would never end).
 
 Checked and already done by gunicorn 27's protocol: keep-alive (`keepalive`), pipelined requests
 answered, a body cut before its end reported as `http.disconnect` (not a clean end), Content-Length
@@ -92,6 +96,19 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
         self._berth_start = b""  # the start of the request being parsed (for refusals)
         self._berth_body_broken = False
         self._berth_peer_eof = False
+
+    def connection_made(self, transport):
+        self.worker.berth_connections.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        self.worker.berth_connections.discard(self)
+        super().connection_lost(exc)
+
+    def berth_close_if_idle(self):
+        """At shutdown: a kept-alive connection waiting for its next request is closed now, as gthread does."""
+        if self._awaiting_request and not self._finishing_calls and self._body_receiver is None and not self._closed:
+            self._berth_close_idle()
 
     # --- TLS probes ---------------------------------------------------------------------------
 
@@ -180,6 +197,14 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
             self._berth_break_body(receiver)
         return True  # keep the transport to write the answer; closed after it (_serve_http_request)
 
+    def _close_transport(self):
+        """gunicorn's, which skips close() when write_eof() fails (a peer that is gone: ENOTCONN): the transport
+        then stays open, connection_lost never comes and the worker waits for the connection at shutdown."""
+        transport = self.transport
+        super()._close_transport()
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
     def _will_close(self, request, response_requires_close):
         return self._berth_body_broken or self._berth_peer_eof or super()._will_close(request, response_requires_close)
 
@@ -198,6 +223,18 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
 
 class RegistryASGIWorker(ASGIWorker):
     """gunicorn's asgi worker with RegistryASGIProtocol, serving the WSGI app through BerthASGI."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.berth_connections = set()
+
+    async def _shutdown(self):
+        """gunicorn's graceful shutdown waits (up to graceful_timeout) for every connection to end, idle kept-alive
+        ones too: a client holding one (docker does) kept a stopping worker for a minute. They are closed first;
+        connections with a request in flight are closed after its answer."""
+        for protocol in list(self.berth_connections):
+            protocol.berth_close_if_idle()
+        await super()._shutdown()
 
     @classmethod
     def check_config(cls, cfg, log):

@@ -304,7 +304,8 @@ class BerthServer:
                 # An open registry unless a test asks for accounts (tests/e2e/auth_server.py).
                 "REGISTRY_AUTH": "none",
                 "PYTHONUNBUFFERED": "1",
-                "BERTH_WORKER": "asgi" if self.kind == "asgi" else "gthread",
+                # BERTH_E2E_WORKER=asgi runs every "gunicorn" server of the suites on the asgi worker too.
+                "BERTH_WORKER": "asgi" if self.kind == "asgi" else os.environ.get("BERTH_E2E_WORKER", "gthread"),
             }
         )
         return env

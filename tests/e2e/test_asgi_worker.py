@@ -9,6 +9,7 @@ in bounded memory, bodies cut by the client, keep-alive and a clean stop.
 import hashlib
 import json
 import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.ops_helpers import start_open_server
 from tests.e2e.registry_api import push_blob, put_manifest
 from tests.e2e.servers import peak_rss_kib
 
@@ -203,3 +205,30 @@ def test_status_lines_keep_their_reason(berth_asgi):
     )
     status_line = answer.split(b"\r\n", 1)[0]
     assert status_line.startswith(b"HTTP/1.1 416 ") and b"Range Not Satisfiable" in status_line, status_line
+
+
+def test_a_worker_with_stalled_uploads_stops_when_their_clients_go(tmp_path):
+    """SIGTERM while every pool thread waits on an upload's body; the clients then close: the answers go to
+    sockets that are gone, every connection is closed and the workers exit (gunicorn's close skipped that)."""
+    server = start_open_server(tmp_path / "berth", BERTH_WORKER="asgi", BERTH_WORKERS="2", BERTH_THREADS="2")
+    try:
+        uploads = [requests.post(f"{server.url}/v2/slow/app/blobs/uploads/", timeout=10) for _ in range(4)]
+        conns = []
+        for upload in uploads:
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            head = (
+                f"PATCH {upload.headers['Location']} HTTP/1.1\r\nHost: x\r\n"
+                "Content-Type: application/octet-stream\r\nContent-Length: 100000000\r\n\r\n"
+            )
+            conn.sendall(head.encode() + b"x" * 1000)
+            conns.append(conn)
+        time.sleep(0.5)
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        for conn in conns:
+            conn.close()
+        assert server.proc.wait(timeout=30) == 0
+        log = server.log.read_text()
+        assert "Traceback" not in log, log[-3000:]
+    finally:
+        server.stop()

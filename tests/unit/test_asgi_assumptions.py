@@ -39,7 +39,8 @@ def test_the_protocol_methods_the_worker_overrides_or_calls():
             assert _params(getattr(cls, name)) == params, name
     source = inspect.getsource(cls)
     for attribute in ("self._body_receiver", "self._request_ready", "self._closed", "self._callback_parser",
-                      "self._h2c_upgrade_settings", "self.log", "self.cfg"):  # fmt: skip
+                      "self._h2c_upgrade_settings", "self._awaiting_request", "self._finishing_calls", "self.log",
+                      "self.cfg"):  # fmt: skip
         assert attribute in source, attribute
 
 
@@ -64,3 +65,5 @@ def test_the_worker_makes_its_protocol_through_a_module_global():
     assert "ASGIProtocol(self)" in inspect.getsource(gasgi.ASGIWorker._serve)
     assert "self.asgi" in inspect.getsource(gasgi.ASGIWorker.load_wsgi)
     assert callable(gasgi.ASGIWorker.check_config)
+    assert inspect.iscoroutinefunction(gasgi.ASGIWorker._shutdown)
+    assert "self.nr_conns" in inspect.getsource(gasgi.ASGIWorker._shutdown)
