@@ -223,6 +223,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", required=True)
     parser.add_argument("--skip-transfers", action="store_true")
+    parser.add_argument("--skip-rows", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="berth-asgi-bench-"))
     results = {"db": "postgres" if args.db.startswith("postgres") else "sqlite", "rows": [], "transfers": {}}
@@ -238,7 +239,7 @@ def main():
             for _ in range(200):  # warm: connections, caches
                 requests.get(server.url + ROWS[1][1], headers={"Accept": ACCEPT})
             results.setdefault("memory", {})[kind] = {"idle_rss_kib": rss_kib(server.proc.pid, "VmRSS")}
-        for round_number in range(args.rounds):
+        for round_number in range(0 if args.skip_rows else args.rounds):
             order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
             for label, path, extra in ROWS:
                 for kind in order:
