@@ -43,7 +43,7 @@ each worker's loop accepts whatever it is woken for; a worker whose pool is busy
 pool requests (in-loop reads are still answered at once).
 
 Depends on gunicorn 27's protocol internals (the private methods overridden below and BodyReceiver's
-fields); tests/unit/test_asgi_bridge.py and the hostile and e2e suites run against them.
+fields): tests/unit/test_asgi_assumptions.py names each one; the hostile and e2e suites run against them.
 """
 
 import json
