@@ -286,3 +286,24 @@ def test_head_sends_no_body_and_closes_the_response():
         bridge.stop()
     assert results == [(200, [])]
     assert closed == [True]
+
+
+def test_reads_of_a_proxied_name_go_to_the_pool(db):
+    """A pull-through cache's read may fetch from upstream: never in the loop, where it would stall every client."""
+    from proxy import routing
+    from proxy.models import Proxy
+
+    Proxy.objects.create(namespace="hub", upstream_url="https://registry-1.docker.io")
+    routing.invalidate()
+    try:
+        for method, path in [
+            ("GET", "/v2/hub/library/alpine/manifests/latest"),
+            ("HEAD", "/v2/hub/library/alpine/manifests/latest"),
+            ("GET", "/v2/hub/library/alpine/tags/list"),
+            ("HEAD", "/v2/hub/library/alpine/blobs/sha256:" + "a" * 64),
+        ]:
+            assert asgi_routing.in_loop({"REQUEST_METHOD": method, "PATH_INFO": path}) is False, (method, path)
+        assert asgi_routing.in_loop({"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/team/app/manifests/latest"}) is True
+        assert asgi_routing.in_loop({"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/_catalog"}) is True
+    finally:
+        routing.invalidate()
