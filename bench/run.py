@@ -161,6 +161,8 @@ class Bench:
         self.labels = ("berth",) + (() if args.no_sqlite else ("berth-sqlite",)) + ("reference",)
         if args.granian:
             self.labels = ("berth", "berth-granian") + self.labels[1:]
+        if args.asgi:
+            self.labels += ("berth-asgi",) + (() if args.no_sqlite else ("berth-sqlite-asgi",))
         if args.reference_binary:
             self.labels += ("dist-3.1.1",)
         self.results = report.Results(self.labels)
@@ -413,6 +415,12 @@ class Bench:
         if "berth-sqlite" in self.labels:
             self.servers["berth-sqlite"] = servers.BerthSQLite(self.run_dir / "berth-sqlite", root=root)
             self.servers["berth-sqlite"].start()
+        if "berth-asgi" in self.labels:
+            self.servers["berth-asgi"] = servers.BerthAsgi(self.run_dir / "berth-asgi", database_url, root=root)
+            self.servers["berth-asgi"].start()
+        if "berth-sqlite-asgi" in self.labels:
+            self.servers["berth-sqlite-asgi"] = servers.BerthSQLiteAsgi(self.run_dir / "berth-sqlite-asgi", root=root)
+            self.servers["berth-sqlite-asgi"].start()
         if "dist-3.1.1" in self.labels:
             self.servers["dist-3.1.1"] = servers.Reference(self.run_dir / "dist-3.1.1", self.args.reference_binary)
             self.servers["dist-3.1.1"].start()
@@ -599,7 +607,7 @@ class Bench:
 
         A backend started during a measurement counts whole: it was born in it.
         """
-        if label not in ("berth", "berth-granian"):
+        if label not in ("berth", "berth-granian", "berth-asgi"):
             return None
         pids = set(pids) | set(self.servers[label].database.backend_pids())
         return memory.cpu_seconds(sorted(pids)), pids
@@ -898,6 +906,11 @@ def main(argv=None):
         help="a distribution 3.1.1 `registry` binary to measure beside 2.8.2 (bench/README.md: how to build it)",
     )
     parser.add_argument("--no-sqlite", action="store_true", help="leave out Berth on SQLite")
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="also Berth on PostgreSQL (and on SQLite unless --no-sqlite) under gunicorn's asgi worker",
+    )
     parser.add_argument(
         "--granian",
         action="store_true",

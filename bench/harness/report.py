@@ -1,9 +1,9 @@
 """Collect samples per metric and server; print one table with every server and the ratios; write JSON.
 
 Servers (labels): Berth on PostgreSQL ("berth"), distribution 2.8.2 ("reference"), and when the run has
-them Berth on PostgreSQL under granian ("berth-granian"), Berth on SQLite ("berth-sqlite") and distribution
-3.1.1 ("dist-3.1.1"). Targets are judged against
-distribution 3.1.1 when it ran, else against 2.8.2.
+them Berth on PostgreSQL under granian ("berth-granian"), Berth on SQLite ("berth-sqlite"), Berth on either
+under gunicorn's asgi worker ("berth-asgi", "berth-sqlite-asgi") and distribution 3.1.1 ("dist-3.1.1").
+Targets are judged against distribution 3.1.1 when it ran, else against 2.8.2.
 """
 
 import json
@@ -11,11 +11,13 @@ import statistics
 
 MiB = 1 << 20
 LABELS = ("berth", "reference")  # always there; OPTIONAL ones only when the run has them
-OPTIONAL = ("berth-granian", "berth-sqlite", "dist-3.1.1")
+OPTIONAL = ("berth-granian", "berth-sqlite", "berth-asgi", "berth-sqlite-asgi", "dist-3.1.1")
 COLUMNS = {
     "berth": "berth PG",
     "berth-granian": "berth granian PG",
     "berth-sqlite": "berth SQLite",
+    "berth-asgi": "berth asgi PG",
+    "berth-sqlite-asgi": "berth asgi SQLite",
     "reference": "dist 2.8.2",
     "dist-3.1.1": "dist 3.1.1",
 }
@@ -25,6 +27,9 @@ RATIOS = (
     ("PG/3.1.1", "berth", "dist-3.1.1"),
     ("SQLite/3.1.1", "berth-sqlite", "dist-3.1.1"),
     ("SQLite/PG", "berth-sqlite", "berth"),
+    ("asgi PG/3.1.1", "berth-asgi", "dist-3.1.1"),
+    ("asgi SQLite/3.1.1", "berth-sqlite-asgi", "dist-3.1.1"),
+    ("asgi/gthread PG", "berth-asgi", "berth"),
     ("granian/3.1.1", "berth-granian", "dist-3.1.1"),
     ("granian/gunicorn", "berth-granian", "berth"),
 )

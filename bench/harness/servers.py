@@ -311,6 +311,24 @@ class BerthSQLite(Berth):
         return self.launch()
 
 
+class BerthAsgi(Berth):
+    """The same Berth on PostgreSQL under gunicorn's asgi worker (`BERTH_WORKER=asgi`: gunicorn.conf.py)."""
+
+    label = "berth-asgi"
+
+    def env(self):
+        return {**super().env(), "BERTH_WORKER": "asgi"}
+
+
+class BerthSQLiteAsgi(BerthSQLite):
+    """Berth on SQLite under gunicorn's asgi worker."""
+
+    label = "berth-sqlite-asgi"
+
+    def env(self):
+        return {**super().env(), "BERTH_WORKER": "asgi"}
+
+
 class BerthGranian(Berth):
     """The same Berth on PostgreSQL under granian (harness/granian_server.py: measured, not supported)."""
 

@@ -19,8 +19,8 @@ PASSWORDS = {"alice": "alice-Pa55-e2e", "bob": "bob-Pa55-e2e"}
 
 
 class AuthBerth(BerthServer):
-    def __init__(self, workdir, database_url, extra_env=None):
-        super().__init__("gunicorn", workdir, database_url)
+    def __init__(self, workdir, database_url, extra_env=None, kind="gunicorn"):
+        super().__init__(kind, workdir, database_url)
         self.extra_env = extra_env or {}
 
     def env(self):
@@ -97,7 +97,17 @@ def berth_with_oidc(workdir, users, **extra_env):
 @pytest.fixture(scope="session", name="auth_berth")
 def auth_berth_fixture(e2e_tmp):
     """Import this into a test module to use the `auth_berth` fixture (one server per session)."""
-    server = AuthBerth(e2e_tmp / "auth-gunicorn", os.environ.get("DATABASE_URL"))
+    yield from _auth_berth(e2e_tmp, "gunicorn")
+
+
+@pytest.fixture(scope="session", name="auth_berth_asgi")
+def auth_berth_asgi_fixture(e2e_tmp):
+    """`auth_berth` under the asgi worker (BERTH_WORKER=asgi)."""
+    yield from _auth_berth(e2e_tmp, "asgi")
+
+
+def _auth_berth(e2e_tmp, kind):
+    server = AuthBerth(e2e_tmp / f"auth-{kind}", os.environ.get("DATABASE_URL"), kind=kind)
     try:
         server.start()
         for name, password in PASSWORDS.items():

@@ -109,6 +109,14 @@ def berth(e2e_tmp):
 
 
 @pytest.fixture(scope="session")
+def berth_asgi(e2e_tmp):
+    """Berth under gunicorn 27's asgi worker (BERTH_WORKER=asgi, registry_site/server/asgi_worker.py), 2 workers."""
+    server = _start_server("asgi", e2e_tmp)
+    yield server
+    _stop_server(server)
+
+
+@pytest.fixture(scope="session")
 def berth_runserver(e2e_tmp):
     """Berth under `manage.py runserver --noreload` (must de-chunk docker's uploads itself)."""
     server = _start_server("runserver", e2e_tmp)
@@ -116,10 +124,17 @@ def berth_runserver(e2e_tmp):
     _stop_server(server)
 
 
-@pytest.fixture(params=["gunicorn", "runserver"])
+@pytest.fixture(params=["gunicorn", "asgi", "runserver"])
 def berth_server(request):
-    """Both servers, one after the other."""
-    return request.getfixturevalue("berth" if request.param == "gunicorn" else "berth_runserver")
+    """Every server, one after the other: gunicorn's gthread and asgi workers, runserver."""
+    names = {"gunicorn": "berth", "asgi": "berth_asgi", "runserver": "berth_runserver"}
+    return request.getfixturevalue(names[request.param])
+
+
+@pytest.fixture(params=["gunicorn", "asgi"])
+def berth_gunicorn(request):
+    """gunicorn with either worker (the shipped gthread, BERTH_WORKER=asgi)."""
+    return request.getfixturevalue("berth" if request.param == "gunicorn" else "berth_asgi")
 
 
 @pytest.fixture

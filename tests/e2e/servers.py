@@ -267,10 +267,11 @@ class Database:
 
 
 class BerthServer:
-    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py` or `manage.py runserver`."""
+    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py` (kind "gunicorn": the gthread
+    worker; "asgi": the same command with BERTH_WORKER=asgi) or `manage.py runserver`."""
 
     def __init__(self, kind: str, workdir: Path, database_url: str | None):
-        assert kind in ("gunicorn", "runserver"), kind
+        assert kind in ("gunicorn", "asgi", "runserver"), kind
         self.kind = kind
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -303,6 +304,8 @@ class BerthServer:
                 # An open registry unless a test asks for accounts (tests/e2e/auth_server.py).
                 "REGISTRY_AUTH": "none",
                 "PYTHONUNBUFFERED": "1",
+                # BERTH_E2E_WORKER=asgi runs every "gunicorn" server of the suites on the asgi worker too.
+                "BERTH_WORKER": "asgi" if self.kind == "asgi" else os.environ.get("BERTH_E2E_WORKER", "gthread"),
             }
         )
         return env
@@ -326,7 +329,7 @@ class BerthServer:
     def launch(self, ready_timeout=60):
         """Start the server process on the database and port `start` set up (again, after `kill`)."""
         env = self.env()
-        if self.kind == "gunicorn":
+        if self.kind in ("gunicorn", "asgi"):
             cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         else:
             cmd = [venv_bin("python"), "manage.py", "runserver", self.host, "--noreload"]

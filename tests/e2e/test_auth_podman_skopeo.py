@@ -6,7 +6,11 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.auth_server import PASSWORDS, auth_berth_fixture  # noqa: F401  (the auth_berth fixture)
+from tests.e2e.auth_server import (  # noqa: F401  (the auth_berth fixtures)
+    PASSWORDS,
+    auth_berth_asgi_fixture,
+    auth_berth_fixture,
+)
 from tests.e2e.builders import write_rootfs_tar
 from tests.e2e.clients import run, skopeo
 
@@ -82,7 +86,13 @@ def test_podman_login_push_pull_logout(podman, auth_berth, workdir):
     assert "unauthorized" in text or "authentication required" in text or "denied" in text, text
 
 
-def test_skopeo_login_and_copy_with_credentials(auth_berth, podman, workdir):
+@pytest.fixture(params=["gunicorn", "asgi"])
+def auth_berth_any(request):
+    return request.getfixturevalue("auth_berth" if request.param == "gunicorn" else "auth_berth_asgi")
+
+
+def test_skopeo_login_and_copy_with_credentials(auth_berth_any, podman, workdir):
+    auth_berth = auth_berth_any
     suffix = uuid.uuid4().hex[:8]
     alice, bob = f"alice:{PASSWORDS['alice']}", f"bob:{PASSWORDS['bob']}"
     # a source image in the registry, pushed by podman with explicit credentials

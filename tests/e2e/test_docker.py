@@ -95,8 +95,9 @@ def _file_in_saved_image(archive, wanted: str) -> str:
     raise AssertionError(f"{wanted} not found in any layer of {archive}")
 
 
-def test_docker_large_layer_streams(docker, berth, workdir):
+def test_docker_large_layer_streams(docker, berth_gunicorn, workdir):
     """A 64 MiB random layer goes up and comes back intact, and the workers' memory does not grow by its size."""
+    berth = berth_gunicorn
     size = 64 << 20
     suffix = uuid.uuid4().hex[:8]
     local = f"e2e-local/big-{suffix}:1"

@@ -25,10 +25,13 @@ print(WSGIApplication().cfg.sendfile)
 """
 
 
-@pytest.fixture(params=["false", "true"], ids=["copy", "sendfile"])
+@pytest.fixture(
+    params=[("gunicorn", "false"), ("gunicorn", "true"), ("asgi", "false")], ids=["copy", "sendfile", "asgi"]
+)
 def server(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("BERTH_SENDFILE", request.param)
-    berth = started_or_fail(BerthServer("gunicorn", tmp_path / "berth", os.environ.get("DATABASE_URL")))
+    kind, sendfile = request.param
+    monkeypatch.setenv("BERTH_SENDFILE", sendfile)
+    berth = started_or_fail(BerthServer(kind, tmp_path / "berth", os.environ.get("DATABASE_URL")))
     yield berth
     berth.stop()
 

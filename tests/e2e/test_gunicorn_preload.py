@@ -24,11 +24,15 @@ pytestmark = pytest.mark.e2e
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-@pytest.fixture(params=["true", "false"], ids=["preload", "no-preload"])
+@pytest.fixture(
+    params=[("gunicorn", "true"), ("gunicorn", "false"), ("asgi", "true"), ("asgi", "false")],
+    ids=["preload", "no-preload", "asgi-preload", "asgi-no-preload"],
+)
 def server(request, tmp_path, monkeypatch):
-    monkeypatch.setenv("BERTH_PRELOAD", request.param)
-    berth = started_or_fail(BerthServer("gunicorn", tmp_path / "berth", os.environ.get("DATABASE_URL")))
-    yield berth, request.param == "true"
+    kind, preload = request.param
+    monkeypatch.setenv("BERTH_PRELOAD", preload)
+    berth = started_or_fail(BerthServer(kind, tmp_path / "berth", os.environ.get("DATABASE_URL")))
+    yield berth, preload == "true"
     berth.stop()
 
 
@@ -93,13 +97,14 @@ def _lines_within(path, word, count, seconds=10):
     return lines
 
 
+@pytest.mark.parametrize("worker", ["gthread", "asgi"])
 @pytest.mark.parametrize("preload", ["true", "false"])
-def test_access_log_file_is_written_and_reopened_on_sigusr1(tmp_path, monkeypatch, preload):
+def test_access_log_file_is_written_and_reopened_on_sigusr1(tmp_path, monkeypatch, preload, worker):
     """BERTH_ACCESS_LOG=PATH: every request's line lands in the file; after logrotate moves it and
     sends SIGUSR1, the lines before go to the moved file and the new ones to a fresh one."""
     path = tmp_path / "access.log"
     monkeypatch.setenv("BERTH_PRELOAD", preload)
-    berth = start_open_server(tmp_path / "berth", BERTH_ACCESS_LOG=str(path))
+    berth = start_open_server(tmp_path / "berth", BERTH_ACCESS_LOG=str(path), BERTH_WORKER=worker)
     try:
         for n in range(3):
             assert requests.get(f"{berth.url}/v2/_catalog?n={n}", timeout=10).status_code == 200

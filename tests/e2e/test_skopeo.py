@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 NO_TLS = "--tls-verify=false"
 
 
-def test_skopeo_copy_inspect_list_tags_delete(berth, workdir):
+def test_skopeo_copy_inspect_list_tags_delete(berth_gunicorn, workdir):
+    berth = berth_gunicorn
     layout = OCILayout(workdir / "layout")
     image = layout.image("skopeo-single")
     layout.tag(image, "v1")
@@ -44,7 +45,8 @@ def test_skopeo_copy_inspect_list_tags_delete(berth, workdir):
     assert get_manifest(berth.url, name, "v2", OCI_MANIFEST).status_code == 404
 
 
-def test_skopeo_copy_all_multi_platform_index(berth, workdir):
+def test_skopeo_copy_all_multi_platform_index(berth_gunicorn, workdir):
+    berth = berth_gunicorn
     layout = OCILayout(workdir / "multi")
     index = layout.index("skopeo-multi")
     layout.tag(index, "1")

@@ -9,7 +9,8 @@ import requests
 pytestmark = pytest.mark.e2e
 
 
-def test_tls_handshake_is_closed_and_http_still_works(berth):
+def test_tls_handshake_is_closed_and_http_still_works(berth_gunicorn):
+    berth = berth_gunicorn
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

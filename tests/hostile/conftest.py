@@ -112,6 +112,18 @@ def gunicorn(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def asgi(tmp_path_factory):
+    """gunicorn with BERTH_WORKER=asgi (registry_site/server/asgi_worker.py) per module, seeded like `gunicorn`."""
+    yield from _berth_process("asgi", tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=["gunicorn", "asgi"])
+def production(request):
+    """gunicorn with either worker: the shipped gthread one and BERTH_WORKER=asgi."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="module")
 def runserver(tmp_path_factory):
     """`manage.py runserver` (Berth's chunk-aware one) per module, seeded like `gunicorn`."""
     yield from _berth_process("runserver", tmp_path_factory)
@@ -139,7 +151,7 @@ def _berth_process(kind, tmp_path_factory):
         server.stop()
         pytest.fail(str(exc), pytrace=False)
     try:
-        yield {"address": ("127.0.0.1", server.port), "url": server.url, **seed_over_http(server.url)}
+        yield {"kind": kind, "address": ("127.0.0.1", server.port), "url": server.url, **seed_over_http(server.url)}
         assert server.proc.poll() is None, f"{kind} died:\n{tail(server.log)}"
     finally:
         server.stop()

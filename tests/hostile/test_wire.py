@@ -5,6 +5,7 @@ header bytes) changes an answer.
 """
 
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -114,7 +115,7 @@ SERVER_ERRORS = {
 }
 
 
-@pytest.fixture(params=["gunicorn", "runserver"])
+@pytest.fixture(params=["gunicorn", "asgi", "runserver"])
 def server(request):
     """(kind, address, {placeholder values}) of a seeded server of that kind."""
     values = request.getfixturevalue(request.param)
@@ -128,10 +129,27 @@ def fill(data, address, values):
     return data.replace(b"{image}", values["image"].encode())
 
 
+# gunicorn 27 (the asgi worker's) refuses what RFC 9112 and RFC 9110 forbid on the request line and in header
+# values before any application runs (400, its own text): bytes outside 0x21-0x7e in the request target, control
+# characters in a header value. gunicorn 23 passed both on and the registry answered them.
+_TARGET_INVALID = re.compile(rb"[^\x21-\x7e]")
+_VALUE_INVALID = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def refused_by_gunicorn_27(kind, target, header_values=()):
+    return kind == "asgi" and bool(
+        _TARGET_INVALID.search(target) or any(_VALUE_INVALID.search(value) for value in header_values)
+    )
+
+
 @pytest.mark.parametrize("case", APP_ERRORS.values(), ids=APP_ERRORS.keys())
 def test_broken_bodies_and_bytes_get_protocol_errors(server, case):
-    _, address, values = server
+    kind, address, values = server
     answer = exchange(address, fill(case.data, address, values), case.shutdown)
+    if refused_by_gunicorn_27(kind, case.data.split(b" ", 2)[1]):
+        assert answer.status == 400, (answer.status, answer.body[:300])
+        assert_still_serving(address)
+        return
     assert answer.status == case.status, (answer.status, answer.body[:300])
     v1 = b" /v1/" in case.data.split(b"\r\n", 1)[0]
     said = (v1_error_message if v1 else v2_error_code)(answer.status, answer.headers, answer.body)
@@ -144,7 +162,7 @@ def test_broken_framing_is_refused(server, data):
     """gunicorn refuses each with a 4xx (or a closed connection); runserver is more lenient but never fails."""
     kind, address, _ = server
     answer = exchange(address, data, shutdown_write=True)
-    if kind == "gunicorn":
+    if kind in ("gunicorn", "asgi"):
         assert answer.status is None or 400 <= answer.status < 500, (answer.status, answer.body[:300])
     else:
         assert answer.status is None or answer.status < 500, (answer.status, answer.body[:300])
@@ -168,7 +186,10 @@ def assert_still_serving(address):
     assert answer.status == 200, answer
 
 
-def _expected_over_wire(case, path, legacy=False):
+def _expected_over_wire(case, path, legacy=False, kind="gunicorn"):
+    values = [v if isinstance(v, bytes) else v.encode("latin-1") for v in case.headers.values()]
+    if refused_by_gunicorn_27(kind, path.encode("latin-1", "replace"), values):
+        return 400, None
     if len(path) > GUNICORN_REQUEST_LINE_LIMIT:  # refused by gunicorn, answered in the protocol's format
         return 414, RequestLineTooLong.message if legacy else RequestLineTooLong.code
     return case.status, case.code
@@ -185,18 +206,18 @@ def _send_corpus_case(gunicorn, case):
 
 
 @pytest.mark.parametrize("case", V2_CASES, ids=lambda case: case.id)
-def test_v2_corpus_on_gunicorn(gunicorn, case):
-    path, answer = _send_corpus_case(gunicorn, case)
-    status, code = _expected_over_wire(case, path)
+def test_v2_corpus_on_gunicorn(production, case):
+    path, answer = _send_corpus_case(production, case)
+    status, code = _expected_over_wire(case, path, kind=production["kind"])
     assert answer.status == status, (answer.status, answer.body[:300])
     if code:
         assert v2_error_code(answer.status, answer.headers, answer.body, case.method) == code, answer.body[:300]
 
 
 @pytest.mark.parametrize("case", V1_CASES, ids=lambda case: case.id)
-def test_v1_corpus_on_gunicorn(gunicorn, case):
-    path, answer = _send_corpus_case(gunicorn, case)
-    status, code = _expected_over_wire(case, path, legacy=True)
+def test_v1_corpus_on_gunicorn(production, case):
+    path, answer = _send_corpus_case(production, case)
+    status, code = _expected_over_wire(case, path, legacy=True, kind=production["kind"])
     assert answer.status == status, (answer.status, answer.body[:300])
     if code:
         assert v1_error_message(answer.status, answer.headers, answer.body) == code
@@ -210,28 +231,28 @@ LONG = "x" * 8192
     [f"/v2/_catalog?last={LONG}", f"/v2/team/app/tags/list?n=10&last={LONG}", f"/v2/team/app/manifests/{LONG}"],
     ids=["catalog", "tags-list", "manifest"],
 )
-def test_a_request_line_over_the_limit_gets_the_v2_envelope(gunicorn, path):
-    answer = request(gunicorn["address"], "GET", path)
+def test_a_request_line_over_the_limit_gets_the_v2_envelope(production, path):
+    answer = request(production["address"], "GET", path)
     assert answer.status == 414, (answer.status, answer.body[:300])
     assert v2_error_code(answer.status, answer.headers, answer.body) == "URI_TOO_LONG"
     assert answer.headers["docker-distribution-api-version"] == "registry/2.0"
     assert json.loads(answer.body)["errors"][0]["detail"] == {"limit": GUNICORN_REQUEST_LINE_LIMIT}
 
 
-def test_a_v1_request_line_over_the_limit_gets_the_v1_error(gunicorn):
-    answer = request(gunicorn["address"], "GET", f"/v1/search?q={LONG}")
+def test_a_v1_request_line_over_the_limit_gets_the_v1_error(production):
+    answer = request(production["address"], "GET", f"/v1/search?q={LONG}")
     assert answer.status == 414, (answer.status, answer.body[:300])
     assert v1_error_message(answer.status, answer.headers, answer.body) == RequestLineTooLong.message
 
 
-def test_headers_over_the_limit_get_the_v2_envelope(gunicorn):
+def test_headers_over_the_limit_get_the_v2_envelope(production):
     headers = {f"X-Filler-{i}": "y" * 100 for i in range(120)}  # gunicorn's limit_request_fields is 100
-    answer = request(gunicorn["address"], "GET", "/v2/_catalog", headers)
+    answer = request(production["address"], "GET", "/v2/_catalog", headers)
     assert answer.status == 431, (answer.status, answer.body[:300])
     assert v2_error_code(answer.status, answer.headers, answer.body) == RequestHeadersTooLarge.code
 
 
-def test_a_long_query_under_the_limit_is_the_registrys_own_answer(gunicorn):
-    answer = request(gunicorn["address"], "GET", f"/v2/_catalog?last={'x' * 3500}")
+def test_a_long_query_under_the_limit_is_the_registrys_own_answer(production):
+    answer = request(production["address"], "GET", f"/v2/_catalog?last={'x' * 3500}")
     assert answer.status == 200, (answer.status, answer.body[:300])
     assert json.loads(answer.body) == {"repositories": []}

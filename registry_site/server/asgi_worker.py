@@ -1,0 +1,251 @@
+"""gunicorn 27's `asgi` worker for Berth (BERTH_WORKER=asgi, registry_site/gunicorn.conf.py).
+
+The worker loads the same WSGI application as gthread (`registry_site.wsgi:application`, so the command
+line is the same) and serves it through registry_site/server/asgi_bridge.py (BerthASGI: hot reads in the
+event loop's thread, the rest in a pool of `threads` threads). The worker's own protocol
+(gunicorn/asgi/protocol.py) does HTTP/1.1, keep-alive, pipelining, flow control, Expect: 100-continue
+and the access log; what Berth's gthread worker (registry_site/server/workers.py) guarantees was checked
+against it and only what it lacks is added here:
+
+- TLS handshake on the plain-HTTP port: gunicorn 27's parser answers the ClientHello (first byte 0x16)
+  with a 400 at once when it can tell it is not a request line, but a short or odd hello would wait
+  for a line end; docker, podman and skopeo try HTTPS first and stall for 10 s per command on a
+  handshake left hanging. The first byte of a connection is looked at and such a connection closed
+  at once, as under gthread.
+- Request line or header block over gunicorn's limits: gunicorn answers 414/431 in text/plain; here in
+  the registry's JSON error format (`URI_TOO_LONG`, `HEADERS_TOO_LARGE`, `{"error": ...}` under /v1/),
+  as registry_site/server/gunicorn_errors.py does for gthread.
+- A malformed chunked body (a chunk size that is not hex, a chunk without its CRLF, trailers over the
+  limits): gunicorn's parser raises while the application runs and gunicorn answers 400 text/plain
+  itself, closing the connection before the application can answer. Under gthread Berth's own decoder
+  (registry_site/server/chunked.py) sees it and the registry answers 400 BLOB_UPLOAD_INVALID. Here the
+  error ends the body instead (the application's read raises, asgi_bridge.BrokenBody), the application
+  answers, and the connection is closed after that answer (the rest of the bytes are never read).
+- A client that half-closes (shutdown(SHUT_WR)) after a request, or in the middle of its body: asyncio
+  closes the transport at EOF by default, so the answer was lost; under gthread the client gets it (a
+  body cut short: 400 SIZE_INVALID or BLOB_UPLOAD_INVALID). Here the connection stays open for the
+  answer to a request in flight (`eof_received`), the body reads as cut off, and the connection is
+  closed after the answer.
+- `threads`: gunicorn's asgi worker warns that it does not use it; here it sizes the bridge's pool.
+- Shutdown: gunicorn waits for every connection, idle kept-alive ones included (up to graceful_timeout, 60 s);
+  gthread closes those at once. Here they are closed when the worker starts stopping, and a connection whose
+  peer is gone is always closed (gunicorn's close was skipped when write_eof() failed: the worker then
+  waited for a connection that would never end).
+
+Checked and already done by gunicorn 27's protocol: keep-alive (`keepalive`), pipelined requests
+answered, a body cut before its end reported as `http.disconnect` (not a clean end), Content-Length
+of a response respected (never more written), HEAD and 204/304 without a body, write backpressure
+(a send waits while 64 KiB are buffered), read backpressure (reading pauses while 256 KiB of body wait),
+max_requests, graceful shutdown, the heartbeat (once a second).
+
+Not rebuilt: gthread's fair accepting (EPOLLEXCLUSIVE, a worker whose threads are busy stops accepting):
+each worker's loop accepts whatever it is woken for; a worker whose pool is busy still accepts and queues
+pool requests (in-loop reads are still answered at once).
+
+Depends on gunicorn 27's protocol internals (the private methods overridden below and BodyReceiver's
+fields): tests/unit/test_asgi_assumptions.py names each one; the hostile and e2e suites run against them.
+"""
+
+import json
+from http import HTTPStatus
+
+from gunicorn.asgi import parser as gunicorn_parser
+from gunicorn.asgi import protocol as gunicorn_protocol
+from gunicorn.http.errors import ParseException
+from gunicorn.workers import gasgi
+from gunicorn.workers.gasgi import ASGIWorker
+
+from images.errors import RequestHeadersTooLarge, RequestLineTooLong
+from registry_site.server.asgi_bridge import CLOSED_EXTENSION, BerthASGI
+from registry_site.server.gunicorn_errors import API_VERSION_HEADER
+
+TLS_HANDSHAKE = 0x16
+START_KEPT = 256  # bytes of a request's start kept to tell where a refused request was going
+
+
+def _reason_phrases():
+    """gunicorn's status lines name 35 statuses and call the rest "Unknown" (416, 423, 501...): every
+    status Python knows gets its phrase, as gthread sends Django's."""
+    for status in HTTPStatus:
+        if status.value not in gunicorn_protocol._REASON_PHRASES:
+            for version in ((1, 0), (1, 1)):
+                gunicorn_protocol._get_cached_status_line(version, status.value, status.phrase)
+
+
+def refusal(status, start, limit, reason=""):
+    """The bytes of the registry's answer to a request gunicorn refused over its limits (414, 431)."""
+    if status == 414:
+        error = RequestLineTooLong(detail={"limit": limit})
+    else:
+        error = RequestHeadersTooLarge(detail={"reason": reason})
+    parts = start.split(b" ", 2)
+    legacy = len(parts) > 1 and parts[1].startswith(b"/v1/")
+    body = {"error": error.message} if legacy else {"errors": [error.as_dict()]}
+    data = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        f"HTTP/1.1 {error.status} {error.reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n{'' if legacy else API_VERSION_HEADER}\r\n"
+    )
+    return head.encode("latin-1") + data
+
+
+class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
+    def __init__(self, worker):
+        super().__init__(worker)
+        self._berth_first = True  # the connection's first bytes are still to come
+        self._berth_start = b""  # the start of the request being parsed (for refusals)
+        self._berth_body_broken = False
+        self._berth_peer_eof = False
+
+    def connection_made(self, transport):
+        self.worker.berth_connections.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc):
+        self.worker.berth_connections.discard(self)
+        super().connection_lost(exc)
+
+    def berth_close_if_idle(self):
+        """At shutdown: a kept-alive connection waiting for its next request is closed now, as gthread does."""
+        if self._awaiting_request and not self._finishing_calls and self._body_receiver is None and not self._closed:
+            self._berth_close_idle()
+
+    # --- TLS probes ---------------------------------------------------------------------------
+
+    def data_received(self, data):
+        if self._berth_first:
+            self._berth_first = False
+            if data[0] == TLS_HANDSHAKE:
+                self.log.debug("closing a TLS handshake on the plain-HTTP port")
+                self._berth_close_idle()
+                return
+        if self._berth_body_broken:
+            return  # the rest of a broken body: never parsed, the connection closes after the answer
+        super().data_received(data)
+
+    def _berth_close_idle(self):
+        self._close_transport()
+        if self._request_ready is not None:
+            self._request_ready.set()  # the connection loop sees it closed now, not after a grace period
+
+    # --- the registry's refusals ------------------------------------------------------------------
+
+    def _feed_callback_parser(self, data):
+        """gunicorn's, except that an error in the body of a request whose headers were read (in this feed or
+        an earlier one) ends that body for the application instead of being answered by gunicorn."""
+        receiver = self._body_receiver
+        if receiver is None and len(self._berth_start) < START_KEPT:  # a request line and headers are read
+            self._berth_start = (self._berth_start + data)[:START_KEPT]
+        if self._closed or (receiver is not None and receiver._complete):
+            return super()._feed_callback_parser(data)
+        try:
+            self._callback_parser.feed(data)
+        except Exception as exc:
+            receiver = self._body_receiver
+            if receiver is not None and not receiver._complete:
+                self.log.debug("broken request body: %s", exc)
+                self._berth_break_body(receiver)
+                return False
+            return self._berth_refuse(exc)
+        if self._h2c_upgrade_settings is not None:
+            return self._h2c_arm_upgrade()
+        return True
+
+    def _berth_refuse(self, exc):
+        """gunicorn's answers to a request it cannot parse (ASGIProtocol._feed_callback_parser)."""
+        if isinstance(exc, gunicorn_parser.LimitRequestLine):
+            self._send_error_response(414, str(exc))
+        elif isinstance(exc, gunicorn_parser.LimitRequestHeaders):
+            self._send_error_response(431, str(exc))
+        elif isinstance(exc, gunicorn_parser.UnsupportedTransferCoding):
+            self._send_error_response(501, str(exc))
+        elif isinstance(exc, (gunicorn_parser.InvalidChunkExtension, gunicorn_parser.ParseError, ParseException)):
+            self._send_error_response(400, str(exc))
+        elif not self._handle_h1c_exception(exc):
+            raise exc
+        else:
+            return False
+        self._close_transport()
+        return False
+
+    def _on_headers_complete(self):
+        self._berth_start = b""
+        return super()._on_headers_complete()
+
+    def _send_error_response(self, status, message, extra_headers=()):
+        if status in (414, 431):
+            self._safe_write(refusal(status, self._berth_start, self.cfg.limit_request_line, message))
+            return
+        super()._send_error_response(status, message, extra_headers)
+
+    # --- bodies that break or stop, answers that still go out -------------------------------------------
+
+    def _berth_break_body(self, receiver):
+        """The body ends here for the application (`http.disconnect`); the transport stays open for the answer."""
+        self._berth_body_broken = True
+        receiver._body_wait_expired = True  # gunicorn's "body not framed complete, transport open" state
+        receiver._wake_waiter()
+        self._pause_reading()
+
+    def eof_received(self):
+        self._berth_peer_eof = True
+        receiver = self._body_receiver
+        if receiver is None or self._closed:  # nothing in flight: close, as asyncio would
+            self._berth_close_idle()
+            return None
+        if not receiver._complete:
+            self._berth_break_body(receiver)
+        return True  # keep the transport to write the answer; closed after it (_serve_http_request)
+
+    def _close_transport(self):
+        """gunicorn's, which skips close() when write_eof() fails (a peer that is gone: ENOTCONN): the transport
+        then stays open, connection_lost never comes and the worker waits for the connection at shutdown."""
+        transport = self.transport
+        super()._close_transport()
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    def _will_close(self, request, response_requires_close):
+        return self._berth_body_broken or self._berth_peer_eof or super()._will_close(request, response_requires_close)
+
+    async def _serve_http_request(self, request, sockname, peername):
+        keepalive = await super()._serve_http_request(request, sockname, peername)
+        return keepalive and not (self._berth_body_broken or self._berth_peer_eof)
+
+    def _build_http_scope(self, request, sockname, peername):
+        scope = super()._build_http_scope(request, sockname, peername)
+        scope.setdefault("extensions", {})[CLOSED_EXTENSION] = self._berth_gone
+        return scope
+
+    def _berth_gone(self):
+        return self._closed
+
+
+class RegistryASGIWorker(ASGIWorker):
+    """gunicorn's asgi worker with RegistryASGIProtocol, serving the WSGI app through BerthASGI."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.berth_connections = set()
+
+    async def _shutdown(self):
+        """gunicorn's graceful shutdown waits (up to graceful_timeout) for every connection to end, idle kept-alive
+        ones too: a client holding one (docker does) kept a stopping worker for a minute. They are closed first;
+        connections with a request in flight are closed after its answer."""
+        for protocol in list(self.berth_connections):
+            protocol.berth_close_if_idle()
+        await super()._shutdown()
+
+    @classmethod
+    def check_config(cls, cfg, log):
+        """`threads` sizes the bridge's pool here (gunicorn's worker warns that it ignores it)."""
+
+    def load_wsgi(self):
+        super().load_wsgi()  # self.asgi: the application gunicorn loaded (registry_site.wsgi:application)
+        if not getattr(self.asgi, "berth_asgi", False):
+            self.asgi = BerthASGI(self.asgi, threads=self.cfg.threads, multiprocess=self.cfg.workers > 1)
+
+    def run(self):
+        _reason_phrases()
+        gasgi.ASGIProtocol = RegistryASGIProtocol  # what gasgi's _serve makes for each connection
+        super().run()
