@@ -11,10 +11,9 @@ Django keeps a database connection per context (asgiref's Local); an asyncio ser
 task of its own, so every request would open a new connection (about 1 ms on SQLite). The probe runs all
 its calls in one context made at start-up: they are synchronous and never overlap in the loop's thread.
 
-gunicorn 27 is not Berth's pinned gunicorn (23), so install it beside the project's venv and put it first:
+Run with the project's venv (gunicorn 27, pinned since session 9):
 
-    .venv/bin/pip install --target /tmp/g27 gunicorn==27.0.1
-    PYTHONPATH=/tmp/g27:. DJANGO_SETTINGS_MODULE=registry_site.settings \
+    PYTHONPATH=. DJANGO_SETTINGS_MODULE=registry_site.settings \
         .venv/bin/python -m gunicorn -k asgi -w 2 --preload -b 127.0.0.1:5221 bench.harness.asgi_reads_probe:app
 
 with the same environment (database, STORAGE_PATH, REGISTRY_AUTH=none) as a Berth that holds the data.
