@@ -43,8 +43,9 @@ TIMEOUT = 60
 class Release:
     """One Berth tree serving the shared database and storage with gunicorn (token auth on)."""
 
-    def __init__(self, tree, workdir, database_url):
+    def __init__(self, tree, workdir, database_url, site_packages=None):
         self.tree, self.workdir, self.database_url = tree, workdir, database_url
+        self.site_packages = site_packages  # packages the release pins differently, first on its path
         self.port, self.proc = free_port(), None
         self.log = workdir / f"gunicorn-{tree.name}.log"
 
@@ -63,6 +64,8 @@ class Release:
             REGISTRY_AUTH="token",
             PYTHONUNBUFFERED="1",
         )
+        if self.site_packages:
+            env["PYTHONPATH"] = str(self.site_packages)
         return env
 
     def manage(self, *args, input=None):
@@ -79,7 +82,7 @@ class Release:
         return result.stdout
 
     def serve(self):
-        cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
+        cmd = [venv_bin("python"), "-m", "gunicorn", "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         self.proc = spawn(cmd, self.log, env=self.env(), cwd=self.tree)
         try:
             wait_ready(self.proc, answers(f"{self.url}/v2/", (401,)), "gunicorn", self.log, 90)
@@ -107,6 +110,25 @@ def old_tree(tmp_path):
     yield tree
     subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
     shutil.rmtree(tree, ignore_errors=True)
+
+
+@pytest.fixture
+def old_gunicorn(old_tree):
+    """The gunicorn the previous release pins (its worker is written against that version's internals), installed
+    once beside this tree's venv and put first on the old release's path: an upgrade brings its requirements."""
+    pins = (old_tree / "requirements.txt").read_text().splitlines()
+    pin = next(line.split("#")[0].strip() for line in pins if line.lower().startswith("gunicorn=="))
+    target = REPO_ROOT / "var" / "test-tools" / pin.replace("==", "-")
+    if not (target / "gunicorn").is_dir():
+        installed = subprocess.run(
+            [venv_bin("python"), "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), pin],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if installed.returncode != 0:
+            pytest.fail(f"cannot install the previous release's {pin}: {installed.stderr}", pytrace=False)
+    return target
 
 
 @pytest.fixture
@@ -255,8 +277,8 @@ def observe(url, pushed, pushed_v1):
     return seen
 
 
-def test_an_upgrade_keeps_every_image_and_permission(tmp_path, old_tree, database):
-    old = Release(old_tree, tmp_path, database)
+def test_an_upgrade_keeps_every_image_and_permission(tmp_path, old_tree, old_gunicorn, database):
+    old = Release(old_tree, tmp_path, database, site_packages=old_gunicorn)
     old.manage("migrate", "--noinput")
     old.serve()
     try:
