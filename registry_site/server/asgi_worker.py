@@ -46,7 +46,6 @@ Depends on gunicorn 27's protocol internals (the private methods overridden belo
 fields): tests/unit/test_asgi_assumptions.py names each one; the hostile and e2e suites run against them.
 """
 
-import json
 from http import HTTPStatus
 
 from gunicorn.asgi import parser as gunicorn_parser
@@ -56,8 +55,8 @@ from gunicorn.workers import gasgi
 from gunicorn.workers.gasgi import ASGIWorker
 
 from images.errors import RequestHeadersTooLarge, RequestLineTooLong
+from registry_site.server import gunicorn_errors
 from registry_site.server.asgi_bridge import CLOSED_EXTENSION, BerthASGI
-from registry_site.server.gunicorn_errors import API_VERSION_HEADER
 
 TLS_HANDSHAKE = 0x16
 START_KEPT = 256  # bytes of a request's start kept to tell where a refused request was going
@@ -78,15 +77,7 @@ def refusal(status, start, limit, reason=""):
         error = RequestLineTooLong(detail={"limit": limit})
     else:
         error = RequestHeadersTooLarge(detail={"reason": reason})
-    parts = start.split(b" ", 2)
-    legacy = len(parts) > 1 and parts[1].startswith(b"/v1/")
-    body = {"error": error.message} if legacy else {"errors": [error.as_dict()]}
-    data = json.dumps(body, separators=(",", ":")).encode()
-    head = (
-        f"HTTP/1.1 {error.status} {error.reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\n{'' if legacy else API_VERSION_HEADER}\r\n"
-    )
-    return head.encode("latin-1") + data
+    return gunicorn_errors.refusal(error, start)
 
 
 class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):

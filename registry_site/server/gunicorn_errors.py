@@ -69,7 +69,13 @@ def answer(exc):
         error = RequestHeadersTooLarge(detail={"reason": str(exc)})
     else:
         return None
-    legacy = _path(getattr(exc, "berth_start", b"")).startswith("/v1/")
+    return refusal(error, getattr(exc, "berth_start", b""))
+
+
+def refusal(error, start):
+    """The bytes of the registry's answer `error` to a refused request whose first bytes were `start`: the v1
+    error format under /v1/, else the v2 one (gthread's worker and the asgi worker, asgi_worker.py)."""
+    legacy = _path(start).startswith("/v1/")
     body = {"error": error.message} if legacy else {"errors": [error.as_dict()]}
     data = json.dumps(body, separators=(",", ":")).encode()
     head = (
