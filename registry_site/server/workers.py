@@ -142,7 +142,8 @@ class RegistryThreadWorker(ThreadWorker):
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, sock, client, listener.getsockname())
-        if _arrived(sock):  # its first request is already here: straight to a thread
+        conn.berth_first = _first_byte(sock)
+        if conn.berth_first != b"":  # its first request (or its reset) is already here: straight to a thread
             conn.data_ready = True
             self.enqueue_req(conn)
             return
@@ -201,7 +202,7 @@ class RegistryThreadWorker(ThreadWorker):
         self.set_accept_enabled(self.nr_conns < self.worker_connections)
 
     def handle(self, conn):
-        if not conn.initialized and _tls_handshake(conn):
+        if not conn.initialized and _tls_handshake(conn.berth_first or _first_byte(conn.sock)):
             self.log.debug("closing a TLS handshake on the plain-HTTP port from %s", conn.client)
             conn.close()  # at once: the client falls back to plain HTTP
             conn.berth_closed = True
@@ -266,24 +267,19 @@ def _settled(cfg):
             vars(cfg)[name] = setting.get()
 
 
-def _arrived(sock):
-    """Whether a new connection's first bytes are already waiting (the client wrote right after connecting)."""
+def _first_byte(sock):
+    """A new connection's first byte if the client has sent it, b"" while it has not, None if it was reset."""
     try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
-        return False
+        return b""
     except OSError:  # reset already: a thread finds out and closes it
-        return True
+        return None
 
 
-def _tls_handshake(conn):
-    """Whether a new connection starts with a TLS handshake record (its first bytes are there: accept)."""
-    try:
-        return conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == TLS_HANDSHAKE
-    except BlockingIOError:
-        return False
-    except OSError:  # reset: nothing to answer
-        return True
+def _tls_handshake(first):
+    """Whether a connection starting with `first` (see _first_byte) is a TLS handshake, or gone: close it."""
+    return first is None or first == TLS_HANDSHAKE
 
 
 def _buffered(conn):
