@@ -3,8 +3,9 @@
 Django compiles a queryset to SQL each time it is evaluated. For a manifest GET by tag (one join, one
 row) that compilation costs more CPU than the database round trip and the rest of the request put
 together. A `Prepared` query is built once from a queryset factory called with marker values; each
-call then binds the real values to the same SQL text and runs it on a Django cursor (so query logging,
-`assertNumQueries` and the connection's error handling all still apply).
+call then binds the real values to the same SQL text and runs it on the connection's DB-API cursor with
+Django's connection handling (`_run`), or on a Django cursor while queries are logged (DEBUG,
+`assertNumQueries`), so query counts still see it.
 
 The rows get the same per-field converters Django applies (a datetime or boolean column on SQLite comes
 back as its Python value); the converters are looked up once, with the SQL, and most columns have none.
@@ -47,15 +48,52 @@ class Prepared:
     def rows(self, **values):
         db, sql, order, _, converters = self._compiled or self._compile()
         connection = connections[db]
-        with connection.cursor() as cursor:
-            cursor.execute(server_statement(connection, sql, len(order)) or sql, [values[name] for name in order])
-            rows = cursor.fetchall()
+        params = [values[name] for name in order]
+        if connection.queries_logged:  # DEBUG or a test counting queries: Django's cursor logs them
+            with connection.cursor() as cursor:
+                cursor.execute(server_statement(connection, sql, len(order)) or sql, params)
+                rows = cursor.fetchall()
+        else:
+            rows = _run(connection, sql, params)
         return [_converted(row, converters, connection) for row in rows] if converters else rows
 
     def instances(self, fields, **values):
         """Model instances from a `values_list(*fields)` query; other fields load on access."""
         db, _, _, model, _ = self._compiled or self._compile()
         return [model.from_db(db, fields, row) for row in self.rows(**values)]
+
+
+def _run(connection, sql, params):
+    """The rows of `statement` on the connection's own DB-API cursor, with Django's connection handling
+    (connect, health check, thread check, errors as django.db errors) but not its cursor wrappers: those
+    re-check async safety (an environment lookup in the asgi worker's loop) and, on SQLite, rewrite the
+    SQL's placeholders with a regex at every call; together about 15 % of a manifest GET's CPU there
+    (bench/RESULTS.md, "Round 2, session 10")."""
+    connection.close_if_health_check_failed()
+    if connection.connection is None:
+        connection.ensure_connection()
+    connection.validate_thread_sharing()
+    statement = server_statement(connection, sql, len(params)) or sql  # on the session just checked
+    with connection.wrap_database_errors:
+        if connection.vendor == "sqlite":  # sqlite3's own cursor: Django's wrapper only rewrites placeholders
+            cursor = connection.connection.cursor()
+        else:  # the backend's (psycopg's time zones, cursor factory)
+            cursor = connection.create_cursor()
+        try:
+            cursor.execute(_native(connection.vendor, statement), params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+
+@functools.cache
+def _native(vendor, sql):
+    """The SQL as the driver takes it: SQLite's driver wants `?` where Django's SQL has `%s`."""
+    if vendor != "sqlite":
+        return sql
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    return SQLiteCursorWrapper.convert_query(None, sql)
 
 
 @functools.cache
