@@ -304,11 +304,7 @@ class _Response:
         if exc_info is not None and self.status is not None and self.write_hook is not None and self.write_hook.started:
             raise exc_info[1].with_traceback(exc_info[2])
         self.status = int(status.split(" ", 1)[0])
-        self.headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in headers
-            if name.lower() not in HOP_BY_HOP
-        ]
+        self.headers = _asgi_headers(headers)
         return self.write
 
     def write(self, data):  # PEP 3333's legacy write(); Django never calls it
@@ -322,6 +318,12 @@ class _Response:
 
     def start_message(self):
         return {"type": "http.response.start", "status": self.status, "headers": self.headers}
+
+
+def _asgi_headers(headers):
+    return [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers if name.lower() not in HOP_BY_HOP
+    ]
 
 
 class _Sender:
@@ -362,12 +364,16 @@ class BerthASGI:
         self.wsgi = wsgi_application
         self.threads = threads or int(os.environ.get("BERTH_THREADS", DEFAULT_THREADS))
         self.multiprocess = multiprocess
+        self.script_name = os.environ.get("SCRIPT_NAME", "")  # read once, not per request
         self.context = None  # the in-loop calls' one context, made at start-up
         self.pool = None
         self._lock = threading.Lock()
         from registry_site.server import asgi_routing
 
         self.routing = asgi_routing
+        # Berth's handler answers an in-loop read without a WSGI call's per-request signals
+        # (images/api/v2/fast.py, RegistryHandler.answer_in_loop); any other WSGI application is called as WSGI.
+        self._answer_here = getattr(wsgi_application, "answer_in_loop", None)
 
     # --- start-up and shutdown --------------------------------------------------------------
 
@@ -418,7 +424,7 @@ class BerthASGI:
             raise ValueError(f"Berth serves HTTP only, not {kind}")
         if self.pool is None:
             self.start()
-        meta = environ(scope, multiprocess=self.multiprocess)
+        meta = environ(scope, multiprocess=self.multiprocess, script_name=scope.get("root_path") or self.script_name)
         if not has_body(meta) and self.context.run(self.routing.in_loop, meta):
             meta["wsgi.input"] = _EMPTY_INPUT
             response, body = self.context.run(self._call_here, meta)
@@ -430,6 +436,10 @@ class BerthASGI:
     def _call_here(self, meta):
         """In the loop's thread, in the one context: the whole answer (a small one: see `asgi_routing`)."""
         response = _Response(meta["REQUEST_METHOD"])
+        if self._answer_here is not None:
+            response.status, headers, body = self._answer_here(meta)
+            response.headers = _asgi_headers(headers)
+            return response, (b"" if response.omits_body else body)
         result = self.wsgi(meta, response.start_response)
         try:
             body = b"" if response.omits_body else b"".join(result)

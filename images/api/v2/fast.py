@@ -26,11 +26,14 @@ full path unchanged. tests/auth/test_fast_reads.py checks that both paths answer
 """
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
-from django.core.handlers.wsgi import WSGIHandler
+from django.core.handlers.wsgi import WSGIHandler, get_script_name
+from django.db import connections
 from django.test.client import ClientHandler
-from django.urls import ResolverMatch, set_urlconf
+from django.urls import ResolverMatch, set_script_prefix, set_urlconf
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
 
@@ -94,10 +97,9 @@ def match(path_info):
 
 def serve(request, route, kwargs):
     """The view's answer, as DRF's dispatch would give it for these views (no DRF Request: the views
-    read META, path and query_params only)."""
+    read META, path and GET only; GET is parsed only when read, so a manifest GET never parses its query)."""
     view = route.view_class()
     view.setup(request, **kwargs)  # as View.as_view() does (HEAD answered by `get` where no `head`)
-    request.query_params = request.GET
     try:
         view.admit(request)
         response = getattr(view, request.method.lower())(request, **view.kwargs)
@@ -150,6 +152,49 @@ class FastReads:
 
 class RegistryHandler(FastReads, WSGIHandler):
     """Django's WSGI handler with the short way (registry_site/wsgi.py)."""
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async)
+        # What request_started/request_finished's receivers would do for an in-loop read, decided once.
+        self._clear_queries = settings.DEBUG
+        self._caches_to_close = [alias for alias in settings.CACHES if type(caches[alias]).close is not BaseCache.close]
+
+    def answer_in_loop(self, environ):
+        """(status, headers, body) of a read the asgi worker answers in its event loop's thread
+        (registry_site/server/asgi_bridge.py, registry_site/server/asgi_routing.py).
+
+        What `WSGIHandler.__call__` does (the same request, `get_response`, middleware and view), minus the
+        request_started and request_finished signals: sent per request they cost about 13 % of an in-loop
+        manifest GET's CPU (bench/RESULTS.md, "Round 2, session 10"). Their receivers' work is done here
+        directly: every database connection of the loop's context is checked after the answer (closed when
+        broken, past CONN_MAX_AGE or left outside autocommit, as close_old_connections does at both ends of
+        a request; a connection that aged while idle is closed after its next request), the query log
+        cleared under DEBUG, and caches whose backend has a `close` closed (none with the shipped LocMem).
+        """
+        set_script_prefix(get_script_name(environ))
+        request = self.request_class(environ)
+        response = self.get_response(request)
+        try:
+            headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+        finally:
+            for closer in response._resource_closers:
+                try:
+                    closer()
+                except Exception:  # as HttpResponseBase.close
+                    pass
+            response._resource_closers.clear()
+            self._check_connections()
+            for alias in self._caches_to_close:
+                caches[alias].close()
+        return response.status_code, headers, body
+
+    def _check_connections(self):
+        for alias in connections:
+            connection = connections[alias]
+            connection.close_if_unusable_or_obsolete()
+            if self._clear_queries:
+                connection.queries_log.clear()
 
 
 class RegistryClientHandler(FastReads, ClientHandler):

@@ -10,8 +10,8 @@ from proxy import reads as proxy_reads
 
 class TagsListView(RegistryView):
     def get(self, request, name):
-        n = tags.page_size(request.query_params.get("n"))
-        items, has_more = proxy_reads.list_tags(name, n, request.query_params.get("last"))
+        n = tags.page_size(request.GET.get("n"))
+        items, has_more = proxy_reads.list_tags(name, n, request.GET.get("last"))
         response = json_response({"name": name, "tags": items})
         _link(response, request, items, has_more, n)
         return response
@@ -24,9 +24,9 @@ class CatalogView(RegistryView):
         pass
 
     def get(self, request):
-        n = tags.page_size(request.query_params.get("n"))
+        n = tags.page_size(request.GET.get("n"))
         visible = None if self.caller.scheme == "open" else self.caller.visible
-        items, has_more = tags.list_repositories(n, request.query_params.get("last"), visible=visible)
+        items, has_more = tags.list_repositories(n, request.GET.get("last"), visible=visible)
         response = json_response({"repositories": items})
         _link(response, request, items, has_more, n)
         return response
