@@ -26,11 +26,18 @@ class ActivityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _current.set({"request": request, "caller": None})
+        token = self.enter(request)
         try:
             return self.get_response(request)
         finally:
             _current.reset(token)
+
+    def enter(self, request):  # the way in and out, also called on their own (images/api/v2/fast.py)
+        return _current.set({"request": request, "caller": None})
+
+    def leave(self, request, response, token):
+        _current.reset(token)
+        return response
 
 
 def note_caller(caller):

@@ -6,10 +6,12 @@ DRF's dispatch). Status, headers (but the per-request id) and body must be the s
 Basic and bearer callers, allowed and refused, on public and private repositories.
 """
 
+import time
 from unittest import mock
 
 import pytest
-from django.test import Client
+from django.db import connection
+from django.test import Client, RequestFactory
 from django.test.client import ClientHandler
 
 from images.api.v2 import fast
@@ -121,3 +123,41 @@ def test_fast_routes_are_the_url_patterns_of_the_same_views():
     for path in ("/v2/token", "/v2/a/blobs/uploads", "/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/u1", "/v1/_ping"):
         assert fast.match(path) is None, path
     assert fast.match("/api/") is None
+
+
+IN_LOOP = [(m, p) for m, p in PATHS if not (m == "GET" and "/blobs/" in p)]  # asgi_routing: blob GETs stream
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("visibility", ("pub", "priv"))
+def test_asgi_in_loop_answers_as_the_full_path(world, api, caller, visibility):
+    """The asgi worker's in-loop reads (RegistryHandler.answer_in_loop: no signals, the flat middleware chain)
+    answer as Django's full path does. The connection check after each answer is left out here: inside the
+    test's transaction it would close the connection (the test client disconnects the same receivers)."""
+    repo = f"acme/{visibility}"
+    owner = _headers(api, world, "basic-owner", repo)
+    manifest = api.get(f"/v2/{repo}/manifests/v1", HTTP_ACCEPT=INDEX_ACCEPT, **owner)
+    digest, blob = manifest["Docker-Content-Digest"], manifest.json()["config"]["digest"]
+    headers = _headers(api, world, caller, repo)
+    handler, factory, full = fast.RegistryHandler(), RequestFactory(), _full_client()
+    with mock.patch.object(fast.RegistryHandler, "_check_connections"):
+        for method, template in IN_LOOP:
+            path = template.format(repo=repo, digest=digest, blob=blob)
+            environ = getattr(factory, method.lower())(path, HTTP_ACCEPT=INDEX_ACCEPT, **headers).environ
+            status, pairs, body = handler.answer_in_loop(environ)
+            in_loop = (status, {k: v for k, v in pairs if k != "X-Request-Id"}, body)
+            assert in_loop == _answer(full, method, path, headers), f"{caller} {method} {path}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asgi_in_loop_reads_close_a_connection_past_its_age_as_djangos_signals_do():
+    handler = fast.RegistryHandler()
+    environ = RequestFactory().get("/v2/_catalog").environ
+    assert handler.answer_in_loop(environ)[0] == 200
+    kept = connection.connection
+    assert kept is not None
+    assert handler.answer_in_loop(environ)[0] == 200
+    assert connection.connection is kept  # kept between requests, as under gthread
+    connection.close_at = time.monotonic() - 1  # CONN_MAX_AGE passed
+    assert handler.answer_in_loop(environ)[0] == 200
+    assert connection.connection is None
