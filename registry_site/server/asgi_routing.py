@@ -14,7 +14,7 @@ Runs in the loop's one context (the proxy table may be read from the database, o
 from django.core.handlers.wsgi import get_path_info
 
 from images.api.v2 import blobs
-from images.api.v2.fast import FAST_METHODS, match
+from images.api.v2.fast import FAST_METHODS, FAST_ROUTE, match
 from proxy import routing
 
 
@@ -29,9 +29,10 @@ def in_loop(meta):
     if route.view_class is blobs.BlobView and method == "GET":
         return False
     name = kwargs.get("name")
-    if name is None:
-        return True
     try:
-        return routing.route(name) is None
+        if name is not None and routing.route(name) is not None:
+            return False
     except Exception:  # let the view answer whatever is wrong, in a thread
         return False
+    meta[FAST_ROUTE] = found  # fast.py's handler takes it from here rather than matching the path again
+    return True

@@ -43,6 +43,7 @@ from images.api.v2 import blobs, manifests, root, tags, urls
 
 FAST_VIEWS = (root.RootView, tags.CatalogView, tags.TagsListView, manifests.ManifestView, blobs.BlobView)
 FAST_METHODS = ("GET", "HEAD")
+FAST_ROUTE = "berth.fast_route"  # environ key: the match registry_site/server/asgi_routing.py already made
 # Middleware that does nothing for a registry GET/HEAD (each returns the answer as it got it).
 BROWSER_ONLY = frozenset(
     {
@@ -199,7 +200,9 @@ class FastReads:
         return serve(request, route, kwargs)
 
     def get_response(self, request):
-        found = match(request.path_info) if request.method in FAST_METHODS else None
+        found = request.META.get(FAST_ROUTE)
+        if found is None and request.method in FAST_METHODS:
+            found = match(request.path_info)
         if found is None:
             return super().get_response(request)
         route, kwargs = found
