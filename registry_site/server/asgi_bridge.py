@@ -39,6 +39,7 @@ import io
 import os
 import sys
 import threading
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -171,16 +172,30 @@ class _Loop:
         self.loop = loop
         self.gone = gone  # True once the client has gone (the worker's scope extension), if known
         self.abandoned = False  # the request's task was cancelled: stop at the next call
+        self.pending = None  # the call running on the loop, if any
+
+    def abandon(self):
+        """On the loop: the request's task was cancelled; the call running for it (a send, a file's transfer)
+        is cancelled too, and the thread stops at its next call."""
+        self.abandoned = True
+        if self.pending is not None:
+            self.pending.cancel()
 
     def call(self, coroutine):
         if self.abandoned or not self.loop.is_running():
             coroutine.close()
             raise ClientGone("the connection is gone")
         try:
-            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            future = self.pending = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         except RuntimeError:  # the loop closed meanwhile
             coroutine.close()
             raise ClientGone("the worker is stopping") from None
+        try:
+            return self._wait(future)
+        finally:
+            self.pending = None
+
+    def _wait(self, future):
         while True:
             try:
                 return future.result(WAIT_SLICE)
@@ -189,7 +204,7 @@ class _Loop:
                 if self.abandoned or (self.gone is not None and self.gone()) or not self.loop.is_running():
                     future.cancel()
                     raise ClientGone("the connection is gone, or the worker is stopping") from None
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, FutureCancelled):  # the task on the loop was cancelled
                 raise ClientGone("the connection is gone") from None
 
 
@@ -457,7 +472,7 @@ class BerthASGI:
         try:
             await loop.loop.run_in_executor(self.pool, self._call_there, loop, send, closed, meta)
         except asyncio.CancelledError:
-            loop.abandoned = True  # the thread stops at its next read or write
+            loop.abandon()  # the thread stops at its next read or write
             raise
         except ClientGone:  # the client left during the answer (or the worker stops): nobody to tell
             if closed is None or not closed():

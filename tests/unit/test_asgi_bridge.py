@@ -307,3 +307,38 @@ def test_reads_of_a_proxied_name_go_to_the_pool(db):
         assert asgi_routing.in_loop({"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/_catalog"}) is True
     finally:
         routing.invalidate()
+
+
+def test_a_cancelled_request_cancels_the_call_it_waits_for(loop):
+    """The request's task cancelled (the worker's grace after a disconnect, a stop): what its thread waits for on
+    the loop (a send, a file's transfer) is cancelled at once, and the thread ends with ClientGone."""
+    calls = asgi_bridge._Loop(loop)
+    started, ended = threading.Event(), []
+
+    async def transfer():
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_raised(calls.call, transfer())))
+    thread.start()
+    assert started.wait(5)
+    loop.call_soon_threadsafe(calls.abandon)
+    thread.join(5)
+    assert outcome == [ClientGone] and calls.pending is None
+    deadline = time.monotonic() + 5
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == ["cancelled"]
+
+
+def _raised(function, *args):
+    try:
+        function(*args)
+    except Exception as exc:
+        return type(exc)
+    return None
