@@ -4,7 +4,8 @@
   processes use the cores. Blob downloads from the filesystem are copied out in
   1 MiB blocks (not sendfile(), see `sendfile` below); request bodies are
   streamed (gunicorn de-chunks them). BERTH_WORKER=asgi: gunicorn 27's asyncio
-  worker, the hot reads in its loop, the rest in the same threads
+  worker, the hot reads in its loop, the rest in the same threads, blob
+  downloads from the filesystem by sendfile() from its loop
   (registry_site/server/asgi_worker.py).
 - `timeout` is the worker heartbeat, not a request limit, so long transfers
   are fine; max_requests with jitter recycles workers gently.
@@ -67,8 +68,10 @@ limit_request_field_size = 16384
 # window stayed near 33 KiB and segments were 32 KiB (mss 33280); with copies, 320 KiB and 64 KiB.
 # skopeo pulled a 1 GiB layer 10-20 % slower than from the reference (which copies), curl 10-20 %
 # slower than with copies. Copying costs 0.2-0.4 s more CPU per GiB. BERTH_SENDFILE=true: sendfile().
+# Under BERTH_WORKER=asgi the default is sendfile() from the event loop (registry_site/server/asgi_worker.py):
+# its copy goes block by block from a pool thread to the loop, 17-33 % slower than gthread's copy.
 # gunicorn reads any value given here as "off"; None leaves it on (unless SENDFILE=no is set).
-sendfile = None if _flag("BERTH_SENDFILE", False) else False
+sendfile = None if _flag("BERTH_SENDFILE", _worker == "asgi") else False
 # Each worker touches a file every loop iteration (its heartbeat). On a disk-backed /tmp that
 # metadata write waits for the filesystem journal, which blob pushes keep busy: use memory.
 worker_tmp_dir = os.environ.get("BERTH_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)

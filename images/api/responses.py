@@ -84,7 +84,8 @@ def bytes_response(blob, headers, span=None):
 class FileSpan(io.RawIOBase):
     """`length` bytes of an open file from where it stands: a Range answer's body. Not seekable, so
     Django's FileResponse takes no length of its own from it; fileno() and seek() are the file's, for
-    gunicorn's sendfile() (it sends the response's Content-Length from the file's current offset)."""
+    sendfile() (gunicorn's, and the asgi worker's from its loop: both send the response's Content-Length
+    from the file's current offset)."""
 
     def __init__(self, handle, length):
         super().__init__()

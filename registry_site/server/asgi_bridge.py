@@ -17,6 +17,16 @@ where the handler runs differs:
   response is iterated in the thread and each block handed to ASGI `send`, waiting while the socket's
   write buffer is full (gunicorn's flow control), so neither a GiB upload nor a GiB download is ever
   held in memory.
+- Except a file on disk: an answer whose body is a regular file (a FileResponse, which Django hands to
+  `wsgi.file_wrapper`: a blob on the filesystem storage, whole or one Range) of at least SENDFILE_MIN
+  bytes, with a Content-Length, is sent by the kernel from the event loop when the server offers
+  SENDFILE_EXTENSION (registry_site/server/asgi_worker.py: `loop.sendfile`, os.sendfile on the socket;
+  not over TLS, not with BERTH_SENDFILE off). The bytes are those gunicorn's WSGI sendfile() sends:
+  Content-Length bytes from the file's current position (where bytes_response put it: a Range's
+  start). The pool thread sends the header block and hands the file over in one trip to the loop,
+  waits for the transfer as it waits for a block's send, then closes the response (Django's close:
+  the file, request_finished) in its own thread, as for any answer. Smaller files, other bodies
+  (stored objects on S3, Swift or Azure, JSON), HEAD and error answers go block by block as above.
 
 Calling Django synchronously in a thread with a running event loop is what Django's async-safety check
 refuses (SynchronousOnlyOperation): it guards against blocking a loop that serves other coroutines by
@@ -37,8 +47,10 @@ import asyncio
 import contextvars
 import io
 import os
+import stat
 import sys
 import threading
+from concurrent.futures import CancelledError as FutureCancelled
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -51,6 +63,12 @@ NO_BODY_STATUSES = frozenset({204, 304})
 READ_BATCH = 1 << 20  # bytes of request body a pool thread takes from the loop per hop, at most
 WAIT_SLICE = 1.0  # seconds a pool thread waits on the loop before checking that it still runs
 CLOSED_EXTENSION = "berth.connection_closed"  # scope extension: a callable, True once the client is gone
+# Scope extension: `await sendfile(send, file, offset, count)` writes `count` bytes of `file` from `offset` as the
+# next bytes of the body `send` started, zero-copy, and returns how many went (asgi_worker.py).
+SENDFILE_EXTENSION = "berth.sendfile"
+# A file below this goes block by block: one read, and gunicorn writes it with the header block in one write
+# (the header block would otherwise go out on its own before the file).
+SENDFILE_MIN = 64 * 1024
 DEFAULT_THREADS = 8
 
 
@@ -171,16 +189,30 @@ class _Loop:
         self.loop = loop
         self.gone = gone  # True once the client has gone (the worker's scope extension), if known
         self.abandoned = False  # the request's task was cancelled: stop at the next call
+        self.pending = None  # the call running on the loop, if any
+
+    def abandon(self):
+        """On the loop: the request's task was cancelled; the call running for it (a send, a file's transfer)
+        is cancelled too, and the thread stops at its next call."""
+        self.abandoned = True
+        if self.pending is not None:
+            self.pending.cancel()
 
     def call(self, coroutine):
         if self.abandoned or not self.loop.is_running():
             coroutine.close()
             raise ClientGone("the connection is gone")
         try:
-            future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+            future = self.pending = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         except RuntimeError:  # the loop closed meanwhile
             coroutine.close()
             raise ClientGone("the worker is stopping") from None
+        try:
+            return self._wait(future)
+        finally:
+            self.pending = None
+
+    def _wait(self, future):
         while True:
             try:
                 return future.result(WAIT_SLICE)
@@ -189,7 +221,7 @@ class _Loop:
                 if self.abandoned or (self.gone is not None and self.gone()) or not self.loop.is_running():
                     future.cancel()
                     raise ClientGone("the connection is gone, or the worker is stopping") from None
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, FutureCancelled):  # the task on the loop was cancelled
                 raise ClientGone("the connection is gone") from None
 
 
@@ -319,6 +351,16 @@ class _Response:
     def start_message(self):
         return {"type": "http.response.start", "status": self.status, "headers": self.headers}
 
+    def content_length(self):
+        """The Content-Length set, as an int; None without one (or with one gunicorn would not read)."""
+        for name, value in self.headers:
+            if name.lower() == b"content-length":
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
 
 def _asgi_headers(headers):
     return [
@@ -327,7 +369,8 @@ def _asgi_headers(headers):
 
 
 class _Sender:
-    """A pool thread's answer: each block goes to the loop with ASGI `send`, the header block with the first."""
+    """A pool thread's answer: each block goes to the loop with ASGI `send`, the header block with the first; a file
+    on disk in one trip, its bytes sent by the server (`send_file`)."""
 
     def __init__(self, loop, send, closed, response):
         self.loop, self.send, self.closed, self.response = loop, send, closed, response
@@ -351,6 +394,39 @@ class _Sender:
     def __call__(self, data):  # write()
         if data:
             self.emit(bytes(data), True)
+
+    def send_file(self, result, sendfile):
+        """The whole answer, its body sent by the server's `sendfile` (SENDFILE_EXTENSION), when `result` is a
+        file that can go that way (`file_extent`); False, nothing sent, when it is not."""
+        extent = file_extent(result, self.response.content_length())
+        if extent is None:
+            return False
+        self.started = True
+        self.loop.call(self._send_file(self.response.start_message(), sendfile, *extent))
+        return True
+
+    async def _send_file(self, start, sendfile, file, offset, count):
+        send = self.send
+        await send(start)
+        await sendfile(send, file, offset, count)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self.closed is not None and self.closed():
+            raise ClientGone("the client went away")
+
+
+def file_extent(result, length):
+    """(file, offset, count) of an answer whose body is a regular file and whose Content-Length is `length`, at
+    least SENDFILE_MIN: the bytes gunicorn's WSGI sendfile() sends, `length` bytes from the file's position
+    (images/api/responses.py positions it; a Range's FileSpan is exactly `length` long). None otherwise."""
+    if result.__class__ is not FileWrapper or length is None or length < SENDFILE_MIN:
+        return None
+    file = result.filelike
+    try:
+        regular = stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+        offset = file.tell()
+    except (AttributeError, OSError, ValueError):  # no descriptor, a closed file (io.UnsupportedOperation is both)
+        return None
+    return (file, offset, length) if regular else None
 
 
 class BerthASGI:
@@ -450,27 +526,30 @@ class BerthASGI:
         return response, body
 
     async def _call_in_pool(self, scope, receive, send, meta):
-        closed = (scope.get("extensions") or {}).get(CLOSED_EXTENSION)
+        extensions = scope.get("extensions") or {}
+        closed, sendfile = extensions.get(CLOSED_EXTENSION), extensions.get(SENDFILE_EXTENSION)
         loop = _Loop(asyncio.get_running_loop(), closed)
         chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
         meta["wsgi.input"] = RequestInput(loop, receive, chunked) if has_body(meta) else _EMPTY_INPUT
         try:
-            await loop.loop.run_in_executor(self.pool, self._call_there, loop, send, closed, meta)
+            await loop.loop.run_in_executor(self.pool, self._call_there, loop, send, closed, sendfile, meta)
         except asyncio.CancelledError:
-            loop.abandoned = True  # the thread stops at its next read or write
+            loop.abandon()  # the thread stops at its next read or write
             raise
         except ClientGone:  # the client left during the answer (or the worker stops): nobody to tell
             if closed is None or not closed():
                 raise
 
-    def _call_there(self, loop, send, closed, meta):
-        """In a pool thread: call the handler, stream its answer."""
+    def _call_there(self, loop, send, closed, sendfile, meta):
+        """In a pool thread: call the handler, stream its answer (a file on disk by `sendfile`, if offered)."""
         response = _Response(meta["REQUEST_METHOD"])
         sender = response.write_hook = _Sender(loop, send, closed, response)
         result = self.wsgi(meta, response.start_response)
         try:
             if response.omits_body:
                 sender.emit(b"", False)
+                return
+            if sendfile is not None and sender.send_file(result, sendfile):
                 return
             pending = None
             for block in result:

@@ -27,6 +27,20 @@ against it and only what it lacks is added here:
   answer to a request in flight (`eof_received`), the body reads as cut off, and the connection is
   closed after the answer.
 - `threads`: gunicorn's asgi worker warns that it does not use it; here it sizes the bridge's pool.
+- Sendfile: gunicorn's asgi protocol writes every body from bytes the application hands it; the bridge read a
+  blob on disk block by block in a pool thread and handed each block to the loop (17-33 % slower than gthread
+  for a 1 GiB blob, bench/RESULTS.md). Here a request's scope offers SENDFILE_EXTENSION (`berth.sendfile`):
+  `await sendfile(send, file, offset, count)` writes the header block gunicorn holds, then `count` bytes of the
+  file with `loop.sendfile` (os.sendfile on the socket: no copy, no bytes in Python; the kernel waits for the
+  socket's room, so the write backpressure is the socket's own) and adds them to what gunicorn's `send` has
+  counted (its closure's `response_sent`), so that gunicorn's end of the response sees a whole body: the
+  keep-alive decision, the access log's bytes and "never past Content-Length" (`response_length`) hold as for
+  the bytes it wrote itself; the application ends the body with an empty `http.response.body`. The transfer
+  uses a descriptor of its own (a dup), so the file can be closed by the pool thread whatever happens on the
+  loop. A transfer that fails (the client went away) counts what went, closes the connection and raises
+  ClientGone. Offered as gunicorn's WSGI response uses sendfile(): when the `sendfile` setting is not off
+  (BERTH_SENDFILE; on by default under this worker, registry_site/gunicorn.conf.py) and not over TLS; never to
+  uWSGI; and only when gunicorn's `send` keeps those counts in its closure (SENDFILE_POSSIBLE).
 - Shutdown: gunicorn waits for every connection, idle kept-alive ones included (up to graceful_timeout, 60 s);
   gthread closes those at once. Here they are closed when the worker starts stopping, and a connection whose
   peer is gone is always closed (gunicorn's close was skipped when write_eof() failed: the worker then
@@ -46,6 +60,8 @@ Depends on gunicorn 27's protocol internals (the private methods overridden belo
 fields): tests/unit/test_asgi_assumptions.py names each one; the hostile and e2e suites run against them.
 """
 
+import os
+import types
 from http import HTTPStatus
 
 from gunicorn.asgi import parser as gunicorn_parser
@@ -56,10 +72,35 @@ from gunicorn.workers.gasgi import ASGIWorker
 
 from images.errors import RequestHeadersTooLarge, RequestLineTooLong
 from registry_site.server import gunicorn_errors
-from registry_site.server.asgi_bridge import CLOSED_EXTENSION, BerthASGI
+from registry_site.server.asgi_bridge import CLOSED_EXTENSION, SENDFILE_EXTENSION, BerthASGI, ClientGone
 
 TLS_HANDSHAKE = 0x16
 START_KEPT = 256  # bytes of a request's start kept to tell where a refused request was going
+
+
+# What gunicorn's `send` (ASGIProtocol._handle_http_request) keeps in its closure: the body bytes written so far,
+# and the Content-Length it holds the body to (None when the body is chunked or omitted).
+SEND_COUNTS = ("response_sent", "response_length")
+
+
+def _send_closure_names():
+    """The free variables of the `send` that gunicorn's _handle_http_request gives the application."""
+    for constant in gunicorn_protocol.ASGIProtocol._handle_http_request.__code__.co_consts:
+        if isinstance(constant, types.CodeType) and constant.co_name == "send":
+            return frozenset(constant.co_freevars)
+    return frozenset()
+
+
+SENDFILE_POSSIBLE = set(SEND_COUNTS) <= _send_closure_names()
+
+
+def send_counts(send):
+    """gunicorn's cells of `send`'s counts (SEND_COUNTS), or None for any other callable."""
+    code = getattr(send, "__code__", None)
+    names = code.co_freevars if code is not None else ()
+    if not all(name in names for name in SEND_COUNTS):
+        return None
+    return tuple(send.__closure__[names.index(name)] for name in SEND_COUNTS)
 
 
 def _reason_phrases():
@@ -87,6 +128,10 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
         self._berth_start = b""  # the start of the request being parsed (for refusals)
         self._berth_body_broken = False
         self._berth_peer_eof = False
+        # SENDFILE_EXTENSION, decided as gunicorn's WSGI response decides to use sendfile() (TLS: per connection)
+        self._berth_sendfile_on = (
+            SENDFILE_POSSIBLE and getattr(self.cfg, "sendfile", None) is not False and not self._uses_uwsgi
+        )
 
     def connection_made(self, transport):
         self.worker.berth_connections.add(self)
@@ -205,11 +250,47 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
 
     def _build_http_scope(self, request, sockname, peername):
         scope = super()._build_http_scope(request, sockname, peername)
-        scope.setdefault("extensions", {})[CLOSED_EXTENSION] = self._berth_gone
+        extensions = scope.setdefault("extensions", {})
+        extensions[CLOSED_EXTENSION] = self._berth_gone
+        if self._berth_sendfile_on and not self._is_ssl:
+            extensions[SENDFILE_EXTENSION] = self._berth_sendfile
         return scope
 
     def _berth_gone(self):
         return self._closed
+
+    # --- a file's bytes by sendfile (SENDFILE_EXTENSION) ---------------------------------------------
+
+    async def _berth_sendfile(self, send, file, offset, count):
+        """`count` bytes of `file` from `offset`, the next bytes of the body `send` (gunicorn's, for this request)
+        has started, written by the kernel and counted as gunicorn counts its own; returns how many went."""
+        counts = send_counts(send)
+        if counts is None:
+            raise RuntimeError("berth.sendfile takes the send gunicorn gave the application")
+        sent, length = counts
+        if length.cell_contents is None:
+            raise RuntimeError("berth.sendfile needs a body with a Content-Length (not chunked, not omitted)")
+        if self._closed:
+            raise ClientGone("the client went away")
+        count = min(count, length.cell_contents - sent.cell_contents)  # never past Content-Length, as gunicorn's send
+        if count <= 0:
+            return 0
+        headers, self._response_buffer = self._response_buffer, None  # the header block waits for the body's start
+        if headers:
+            self._safe_write(headers)
+        written = 0
+        with open(os.dup(file.fileno()), "rb", buffering=0) as own:  # the loop's own descriptor (module docstring)
+            try:
+                os.lseek(own.fileno(), offset, os.SEEK_SET)  # asyncio leaves it after what went, even on an error
+                written = await self.worker.loop.sendfile(self.transport, own, offset, count, fallback=False)
+            except (OSError, RuntimeError) as exc:  # the peer is gone (EPIPE, ECONNRESET; "not available" at once)
+                written = max(os.lseek(own.fileno(), 0, os.SEEK_CUR) - offset, 0)
+                self.log.debug("sendfile ended after %d of %d bytes: %s", written, count, exc)
+                self._close_transport()
+                raise ClientGone("the client went away during the transfer") from exc
+            finally:
+                sent.cell_contents += written
+        return written
 
 
 class RegistryASGIWorker(ASGIWorker):

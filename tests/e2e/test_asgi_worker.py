@@ -3,14 +3,17 @@
 The suites that matter run against it through fixtures (docker push/pull, skopeo, the large layer, downloads,
 the TLS probe, the hostile wire cases, an authorised skopeo copy); here is what is particular to the worker:
 the registry's reads answered in the loop, the database connections it keeps, a big blob streamed both ways
-in bounded memory, bodies cut by the client, keep-alive and a clean stop.
+in bounded memory, bodies cut by the client, keep-alive and a clean stop, blobs on disk sent by sendfile from the
+loop (the same answers as without it).
 """
 
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
+import struct
 import time
 from pathlib import Path
 
@@ -230,5 +233,193 @@ def test_a_worker_with_stalled_uploads_stops_when_their_clients_go(tmp_path):
         assert server.proc.wait(timeout=30) == 0
         log = server.log.read_text()
         assert "Traceback" not in log, log[-3000:]
+    finally:
+        server.stop()
+
+
+# --- a blob on disk: sendfile from the loop (asgi_worker.py, SENDFILE_EXTENSION), as the answer without it ---------
+
+SENDFILE_SIZE = 3 * 1024 * 1024 + 12345  # several MiB, the end not on a block boundary
+VARYING = {"date", "x-request-id"}
+
+
+def _answer(sock, buffered=b"", head=False):
+    """One answer read from `sock`: (status, [(name, value)...], body, what was read past it)."""
+    buffered = bytearray(buffered)
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(1 << 20)
+        assert chunk, f"the connection ended before the header block: {bytes(buffered[:200])!r}"
+        buffered += chunk
+    end = buffered.index(b"\r\n\r\n")
+    lines = buffered[:end].decode("latin-1").split("\r\n")
+    del buffered[: end + 4]
+    headers = [tuple(line.split(": ", 1)) for line in lines[1:]]
+    length = 0 if head else int(dict((name.lower(), value) for name, value in headers).get("content-length", 0))
+    while len(buffered) < length:
+        chunk = sock.recv(1 << 20)
+        assert chunk, f"the connection ended {length - len(buffered)} bytes before the body's end"
+        buffered += chunk
+    return int(lines[0].split(" ", 2)[1]), headers, bytes(buffered[:length]), bytes(buffered[length:])
+
+
+def _ask(server, request, head=False):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(request)
+        status, headers, body, rest = _answer(sock, head=head)
+    assert rest == b""
+    return status, [(name, value) for name, value in headers if name.lower() not in VARYING], body
+
+
+def _blob_requests(name, digest):
+    target = f"/v2/{name}/blobs/{digest}"
+    return [
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n", False),
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\nRange: bytes=1048575-2097157\r\n\r\n", False),  # across blocks
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\nRange: bytes=100-\r\n\r\n", False),  # to the end
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\nRange: bytes=-70000\r\n\r\n", False),  # a suffix over 64 KiB
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\nRange: bytes=5-9\r\n\r\n", False),  # small: block by block
+        (f"GET {target} HTTP/1.1\r\nHost: x\r\nRange: bytes={SENDFILE_SIZE}-\r\n\r\n", False),  # 416
+        (f"HEAD {target} HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (f"GET {target} HTTP/1.0\r\n\r\n", False),
+    ]
+
+
+def test_blob_answers_by_sendfile_are_the_answers_without_it(berth_asgi, tmp_path):
+    """Status, headers and bytes of blob GETs (whole, ranges, HEAD, 416, HTTP/1.0) with sendfile (the default under
+    asgi) and without (BERTH_SENDFILE=false: the blocks of before) are the same, and the bytes are the blob's."""
+    data = os.urandom(SENDFILE_SIZE)
+    copying = start_open_server(tmp_path / "berth", BERTH_WORKER="asgi", BERTH_SENDFILE="false")
+    try:
+        for server in (berth_asgi, copying):
+            digest = push_blob(server.url, "asgi/same", data)
+        for request, head in _blob_requests("asgi/same", digest):
+            sent = _ask(berth_asgi, request.encode(), head)
+            copied = _ask(copying, request.encode(), head)
+            assert sent == copied, request
+            status, headers, body = sent
+            fields = dict((name.lower(), value) for name, value in headers)
+            if status == 206:
+                first, last = map(int, fields["content-range"].split(" ")[1].split("/")[0].split("-"))
+                assert body == data[first : last + 1], request
+            elif status == 200 and not head:
+                assert body == data, request
+            assert status != 206 or fields["content-length"] == str(len(body)), request
+    finally:
+        copying.stop()
+
+
+def _thread_reads(server):
+    """Bytes read (rchar: read(), sendfile()...) by the workers' main threads, where the event loop runs."""
+    return sum(int(Path(f"/proc/{pid}/task/{pid}/io").read_text().split()[1]) for pid in server.worker_pids())
+
+
+def test_the_event_loop_sends_the_file(berth_asgi):
+    """The blob's bytes are read by the loop's thread (the kernel's sendfile), not by a pool thread and handed over."""
+    data = os.urandom(SENDFILE_SIZE)
+    digest = push_blob(berth_asgi.url, "asgi/loop", data)
+    before = _thread_reads(berth_asgi)
+    got = requests.get(f"{berth_asgi.url}/v2/asgi/loop/blobs/{digest}", timeout=30)
+    assert got.status_code == 200 and got.content == data
+    assert _thread_reads(berth_asgi) - before >= SENDFILE_SIZE
+
+
+def test_keep_alive_after_sendfile_answers_and_their_bytes_counted(berth_asgi):
+    """Answers sent by sendfile leave the connection open for the next request (in turn and pipelined), and the
+    access log and the bytes-out metric count their bytes."""
+    data = os.urandom(SENDFILE_SIZE)
+    name = "asgi/keep"
+    digest = push_blob(berth_asgi.url, name, data)
+    whole = f"GET /v2/{name}/blobs/{digest} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    part = f"GET /v2/{name}/blobs/{digest} HTTP/1.1\r\nHost: x\r\nRange: bytes=65536-1048576\r\n\r\n".encode()
+    counted_before = _bytes_out(berth_asgi)
+    with socket.create_connection(("127.0.0.1", berth_asgi.port), timeout=30) as sock:
+        sock.sendall(whole)
+        status, headers, body, rest = _answer(sock)
+        assert (status, body, rest) == (200, data, b"")
+        assert ("Connection", "close") not in headers
+        sock.sendall(part)
+        status, _, body, rest = _answer(sock)
+        assert (status, body, rest) == (206, data[65536:1048577], b"")
+        sock.sendall(part + whole + b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")  # pipelined
+        status, _, body, rest = _answer(sock)
+        assert (status, body) == (206, data[65536:1048577])
+        status, _, body, rest = _answer(sock, rest)
+        assert (status, body) == (200, data)
+        status, _, body, rest = _answer(sock, rest)
+        assert (status, body, rest) == (200, b"{}", b"")
+    line = f'"GET /v2/{name}/blobs/{digest} HTTP/1.1" 200 {SENDFILE_SIZE} '
+    deadline = time.monotonic() + 10
+    while berth_asgi.log.read_text().count(line) < 2 or _bytes_out(berth_asgi) < counted_before + 2 * len(data):
+        assert time.monotonic() < deadline, (berth_asgi.log.read_text()[-2000:], _bytes_out(berth_asgi))
+        time.sleep(0.2)
+    assert f'"GET /v2/{name}/blobs/{digest} HTTP/1.1" 206 {1048577 - 65536} ' in berth_asgi.log.read_text()
+
+
+def _bytes_out(server):
+    """Berth's bytes-out metric, every route."""
+    lines = requests.get(f"{server.url}/metrics", timeout=10).text.splitlines()
+    return sum(float(line.split()[-1]) for line in lines if line.startswith("berth_http_response_bytes_total{"))
+
+
+def _open_files(server, digest):
+    count = 0
+    for pid in server.worker_pids():
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                count += digest.split(":")[1] in os.readlink(fd)
+            except OSError:
+                pass
+    return count
+
+
+def test_clients_gone_in_the_middle_of_sendfile(berth_asgi):
+    """Clients that go in the middle of a big blob (reset, or closed): every file is closed, the pool threads are
+    free (more clients than threads), the access log counts what went, and the worker serves the next ones."""
+    data = os.urandom(64 << 20)
+    digest = push_blob(berth_asgi.url, "asgi/gone", data)
+    for number in range(20):
+        sock = socket.create_connection(("127.0.0.1", berth_asgi.port), timeout=30)
+        sock.sendall(f"GET /v2/asgi/gone/blobs/{digest} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert sock.recv(1 << 20).startswith(b"HTTP/1.1 200")
+        if number % 2:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+        sock.close()
+    deadline = time.monotonic() + 30
+    while _open_files(berth_asgi, digest):
+        assert time.monotonic() < deadline, "a blob file stayed open after its client went"
+        time.sleep(0.2)
+    with requests.Session() as http:  # 20 pool requests in turn, and a whole blob: nothing is held
+        for _ in range(20):
+            assert http.get(f"{berth_asgi.url}/v2/asgi/gone/blobs/uploads/nope", timeout=10).status_code == 404
+        got = http.get(f"{berth_asgi.url}/v2/asgi/gone/blobs/{digest}", timeout=60)
+    assert got.status_code == 200 and got.content == data
+    time.sleep(1.5)  # the access log's batch
+    sent = sorted(
+        map(int, re.findall(rf'"GET /v2/asgi/gone/blobs/{digest} HTTP/1.1" 200 (\d+) ', berth_asgi.log.read_text()))
+    )
+    assert len(sent) == 21 and sent[0] < len(data) and sent[-1] == len(data), sent
+
+
+def test_a_worker_stopping_during_a_sendfile_ends_when_its_client_goes(tmp_path):
+    """SIGTERM while a client holds a big blob's transfer without reading: the worker waits for it (graceful), and
+    when the client goes, the transfer ends, its thread and connection are released and the worker exits at once,
+    not at the graceful timeout (60 s)."""
+    server = start_open_server(tmp_path / "berth", BERTH_WORKER="asgi", BERTH_WORKERS="1")
+    try:
+        digest = push_blob(server.url, "asgi/stall", os.urandom(64 << 20))
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.sendall(f"GET /v2/asgi/stall/blobs/{digest} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.5)  # the socket's buffers fill; the transfer waits for room
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        assert server.proc.poll() is None  # a transfer in flight is given the graceful timeout
+        sock.close()
+        started = time.monotonic()
+        assert server.proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 10
+        log = server.log.read_text()
+        assert "Traceback" not in log and "Forcing close" not in log, log[-3000:]
     finally:
         server.stop()

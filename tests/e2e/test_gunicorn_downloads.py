@@ -1,5 +1,6 @@
 """Blob downloads from gunicorn with the shipped config: copied in 1 MiB blocks (the default) or
-through sendfile() (BERTH_SENDFILE=true), the client gets the same bytes, whole or by range."""
+through sendfile() (BERTH_SENDFILE=true); under the asgi worker by sendfile() from its loop (the default)
+or block by block (BERTH_SENDFILE=false): the client gets the same bytes, whole or by range."""
 
 import hashlib
 import os
@@ -26,7 +27,8 @@ print(WSGIApplication().cfg.sendfile)
 
 
 @pytest.fixture(
-    params=[("gunicorn", "false"), ("gunicorn", "true"), ("asgi", "false")], ids=["copy", "sendfile", "asgi"]
+    params=[("gunicorn", "false"), ("gunicorn", "true"), ("asgi", "false"), ("asgi", "")],
+    ids=["copy", "sendfile", "asgi-blocks", "asgi"],
 )
 def server(request, tmp_path, monkeypatch):
     kind, sendfile = request.param
@@ -36,10 +38,14 @@ def server(request, tmp_path, monkeypatch):
     berth.stop()
 
 
-@pytest.mark.parametrize("value, expected", [("", "False"), ("false", "False"), ("true", "True"), ("yes", "True")])
-def test_gunicorn_uses_sendfile_exactly_when_asked(value, expected, tmp_path):
+@pytest.mark.parametrize(
+    "worker, value, expected",
+    [("gthread", "", "False"), ("gthread", "false", "False"), ("gthread", "true", "True"), ("gthread", "yes", "True"),
+     ("asgi", "", "True"), ("asgi", "false", "False"), ("asgi", "no", "False"), ("asgi", "true", "True")],
+)  # fmt: skip
+def test_gunicorn_uses_sendfile_exactly_when_asked(worker, value, expected, tmp_path):
     """What gunicorn itself decides from the shipped config (it takes any value set there as "off")."""
-    env = dict(os.environ, BERTH_SENDFILE=value, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    env = dict(os.environ, BERTH_WORKER=worker, BERTH_SENDFILE=value, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
     env.pop("SENDFILE", None)
     run = subprocess.run([sys.executable, "-c", EFFECTIVE_SENDFILE], cwd=ROOT, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

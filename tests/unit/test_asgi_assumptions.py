@@ -5,6 +5,7 @@ gunicorn upgrade changes one of them, this says which (tests/unit/test_gunicorn_
 for the gthread worker).
 """
 
+import asyncio
 import inspect
 
 from gunicorn.asgi import parser, protocol
@@ -67,3 +68,65 @@ def test_the_worker_makes_its_protocol_through_a_module_global():
     assert callable(gasgi.ASGIWorker.check_config)
     assert inspect.iscoroutinefunction(gasgi.ASGIWorker._shutdown)
     assert "self.nr_conns" in inspect.getsource(gasgi.ASGIWorker._shutdown)
+
+
+# --- the sendfile extension (asgi_worker.RegistryASGIProtocol._berth_sendfile) -------------------------------------
+
+
+def _send_source():
+    return inspect.getsource(protocol.ASGIProtocol._handle_http_request)
+
+
+def test_gunicorns_send_keeps_its_counts_in_its_closure():
+    from registry_site.server import asgi_worker
+
+    assert {"response_sent", "response_length"} <= asgi_worker._send_closure_names()
+    assert asgi_worker.SENDFILE_POSSIBLE
+
+
+def test_send_counts_the_body_bytes_it_writes_in_response_sent():
+    assert "response_sent += size" in _send_source()
+
+
+def test_send_holds_the_body_to_the_content_length_in_response_length():
+    source = _send_source()
+    assert "response_length = int(content_length_value)" in source
+    assert "size > response_length - response_sent" in source
+
+
+def test_response_length_is_set_only_for_a_body_framed_by_its_content_length():
+    assert "if has_content_length and not use_chunked and not omits_body:" in _send_source()
+
+
+def test_a_body_shorter_than_its_content_length_closes_the_connection():
+    assert "response_sent < response_length" in _send_source()
+
+
+def test_the_access_log_gets_response_sent():
+    assert "ASGIResponseInfo(response_status, response_headers, response_sent)" in _send_source()
+
+
+def test_the_header_block_waits_in_response_buffer_for_the_first_body_write():
+    assert 'self._response_buffer = b"".join(parts)' in inspect.getsource(protocol.ASGIProtocol._send_response_start)
+    assert "buffer = self._response_buffer" in inspect.getsource(protocol.ASGIProtocol._send_body)
+    assert "elif self._response_buffer:" in _send_source()  # an empty last body flushes it, or nothing is left
+
+
+def test_the_protocol_fields_sendfile_reads():
+    source = inspect.getsource(protocol.ASGIProtocol.__init__)
+    for attribute in ("self._uses_uwsgi", "self._response_buffer", "self.worker", "self.transport"):
+        assert attribute in source, attribute
+    assert "self._is_ssl = " in inspect.getsource(protocol.ASGIProtocol.connection_made)
+    assert "self.loop" in inspect.getsource(gasgi.ASGIWorker)
+
+
+def test_asyncio_sends_a_file_natively_on_a_socket_transport():
+    from asyncio import constants, selector_events
+
+    transport = selector_events._SelectorSocketTransport
+    assert transport._sendfile_compatible is constants._SendfileMode.TRY_NATIVE
+    assert _params(asyncio.AbstractEventLoop.sendfile) == ["self", "transport", "file", "offset", "count", "fallback"]
+
+
+def test_the_workers_last_step_cancels_every_task():  # a transfer still running when the graceful timeout ends
+    assert "task.cancel()" in inspect.getsource(gasgi.ASGIWorker._cleanup)

@@ -3,6 +3,8 @@ body fed from ASGI `receive` (whole, cut, broken), which requests run in the loo
 (one database connection) of the in-loop calls against a connection per pool thread."""
 
 import asyncio
+import io
+import os
 import threading
 import time
 
@@ -11,7 +13,15 @@ from django.db import connections
 
 from images.errors import BlobUploadInvalid, SizeInvalid
 from registry_site.server import asgi_bridge, asgi_routing, bodies
-from registry_site.server.asgi_bridge import BerthASGI, BrokenBody, ClientGone, RequestInput, environ
+from registry_site.server.asgi_bridge import (
+    SENDFILE_MIN,
+    BerthASGI,
+    BrokenBody,
+    ClientGone,
+    FileWrapper,
+    RequestInput,
+    environ,
+)
 
 
 def scope(method="GET", raw_path=b"/v2/", query=b"", headers=(), **extra):
@@ -307,3 +317,84 @@ def test_reads_of_a_proxied_name_go_to_the_pool(db):
         assert asgi_routing.in_loop({"REQUEST_METHOD": "GET", "PATH_INFO": "/v2/_catalog"}) is True
     finally:
         routing.invalidate()
+
+
+# --- a file on disk: which answers go to the server's sendfile, and which bytes ------------------------------------
+
+
+def test_file_extent_is_the_content_length_from_the_files_position(tmp_path):
+    """What the server's sendfile is given: the bytes gunicorn's WSGI sendfile() sends (Content-Length bytes from
+    where bytes_response left the file), for a whole file and a Range's FileSpan alike."""
+    from images.api.responses import FileSpan
+
+    path = tmp_path / "blob"
+    path.write_bytes(os.urandom(SENDFILE_MIN * 3))
+    with open(path, "rb") as whole:
+        assert asgi_bridge.file_extent(FileWrapper(whole), SENDFILE_MIN * 3) == (whole, 0, SENDFILE_MIN * 3)
+    with open(path, "rb") as handle:
+        handle.seek(1000)
+        span = FileSpan(handle, SENDFILE_MIN + 1)
+        assert asgi_bridge.file_extent(FileWrapper(span), SENDFILE_MIN + 1) == (span, 1000, SENDFILE_MIN + 1)
+
+
+def test_what_goes_block_by_block(tmp_path):
+    """A small file (sent with its header block in one write), an answer without a Content-Length, a body that is not
+    a file on disk, or not a regular file: the blocks, as before."""
+    path = tmp_path / "blob"
+    path.write_bytes(b"x" * SENDFILE_MIN)
+    with open(path, "rb") as file:
+        assert asgi_bridge.file_extent(FileWrapper(file), SENDFILE_MIN - 1) is None
+        assert asgi_bridge.file_extent(FileWrapper(file), None) is None
+        assert asgi_bridge.file_extent([b"x" * SENDFILE_MIN], SENDFILE_MIN) is None
+    assert asgi_bridge.file_extent(FileWrapper(io.BytesIO(b"x" * SENDFILE_MIN)), SENDFILE_MIN) is None
+    closed = open(path, "rb")  # noqa: SIM115 - closed at once
+    closed.close()
+    assert asgi_bridge.file_extent(FileWrapper(closed), SENDFILE_MIN) is None
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as pipe, open(write_end, "wb"):
+        assert asgi_bridge.file_extent(FileWrapper(pipe), SENDFILE_MIN) is None
+
+
+def test_the_content_length_of_an_answer():
+    response = asgi_bridge._Response("GET")
+    response.start_response("200 OK", [("Content-Type", "x"), ("Content-Length", "123")])
+    assert response.content_length() == 123
+    response.start_response("200 OK", [("Content-Type", "x")])
+    assert response.content_length() is None
+    response.start_response("200 OK", [("content-length", "12x")])
+    assert response.content_length() is None
+
+
+def test_a_cancelled_request_cancels_the_call_it_waits_for(loop):
+    """The request's task cancelled (the worker's grace after a disconnect, a stop): what its thread waits for on
+    the loop (a send, a file's transfer) is cancelled at once, and the thread ends with ClientGone."""
+    calls = asgi_bridge._Loop(loop)
+    started, ended = threading.Event(), []
+
+    async def transfer():
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_raised(calls.call, transfer())))
+    thread.start()
+    assert started.wait(5)
+    loop.call_soon_threadsafe(calls.abandon)
+    thread.join(5)
+    assert outcome == [ClientGone] and calls.pending is None
+    deadline = time.monotonic() + 5
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ended == ["cancelled"]
+
+
+def _raised(function, *args):
+    try:
+        function(*args)
+    except Exception as exc:
+        return type(exc)
+    return None
