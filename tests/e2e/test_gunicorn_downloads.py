@@ -1,5 +1,6 @@
-"""Blob downloads from gunicorn with the shipped config: copied in 1 MiB blocks (the default) or
-through sendfile() (BERTH_SENDFILE=true), the client gets the same bytes, whole or by range."""
+"""Blob downloads from gunicorn with the shipped config, under either worker: copied in 1 MiB blocks (the
+default) or, under gthread, through sendfile() (BERTH_SENDFILE=true); the client gets the same bytes, whole or
+by range."""
 
 import hashlib
 import os
@@ -26,7 +27,8 @@ print(WSGIApplication().cfg.sendfile)
 
 
 @pytest.fixture(
-    params=[("gunicorn", "false"), ("gunicorn", "true"), ("asgi", "false")], ids=["copy", "sendfile", "asgi"]
+    params=[("asgi", "false"), ("gthread", "false"), ("gthread", "true")],
+    ids=["asgi-copy", "gthread-copy", "gthread-sendfile"],
 )
 def server(request, tmp_path, monkeypatch):
     kind, sendfile = request.param
