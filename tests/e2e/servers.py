@@ -313,8 +313,8 @@ class BerthServer:
 
     @property
     def worker(self):
-        """ "asgi" or "gthread": the gunicorn worker this server runs (what env() sets, BERTH_WORKER, or the
-        shipped default when unset); None under runserver."""
+        """The gunicorn worker this server runs, "asgi" or "gthread" (the BERTH_WORKER env() sets, else the shipped
+        default); None under runserver."""
         if self.kind == "runserver":
             return None
         return self.env().get("BERTH_WORKER", "").strip().lower() or SHIPPED_WORKER
