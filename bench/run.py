@@ -161,8 +161,8 @@ class Bench:
         self.labels = ("berth",) + (() if args.no_sqlite else ("berth-sqlite",)) + ("reference",)
         if args.granian:
             self.labels = ("berth", "berth-granian") + self.labels[1:]
-        if args.asgi:
-            self.labels += ("berth-asgi",) + (() if args.no_sqlite else ("berth-sqlite-asgi",))
+        if args.gthread:
+            self.labels += ("berth-gthread",) + (() if args.no_sqlite else ("berth-sqlite-gthread",))
         if args.reference_binary:
             self.labels += ("dist-3.1.1",)
         self.results = report.Results(self.labels)
@@ -415,12 +415,14 @@ class Bench:
         if "berth-sqlite" in self.labels:
             self.servers["berth-sqlite"] = servers.BerthSQLite(self.run_dir / "berth-sqlite", root=root)
             self.servers["berth-sqlite"].start()
-        if "berth-asgi" in self.labels:
-            self.servers["berth-asgi"] = servers.BerthAsgi(self.run_dir / "berth-asgi", database_url, root=root)
-            self.servers["berth-asgi"].start()
-        if "berth-sqlite-asgi" in self.labels:
-            self.servers["berth-sqlite-asgi"] = servers.BerthSQLiteAsgi(self.run_dir / "berth-sqlite-asgi", root=root)
-            self.servers["berth-sqlite-asgi"].start()
+        if "berth-gthread" in self.labels:
+            gthread = servers.BerthGthread(self.run_dir / "berth-gthread", database_url, root=root)
+            self.servers["berth-gthread"] = gthread
+            gthread.start()
+        if "berth-sqlite-gthread" in self.labels:
+            gthread = servers.BerthSQLiteGthread(self.run_dir / "berth-sqlite-gthread", root=root)
+            self.servers["berth-sqlite-gthread"] = gthread
+            gthread.start()
         if "dist-3.1.1" in self.labels:
             self.servers["dist-3.1.1"] = servers.Reference(self.run_dir / "dist-3.1.1", self.args.reference_binary)
             self.servers["dist-3.1.1"].start()
@@ -607,7 +609,7 @@ class Bench:
 
         A backend started during a measurement counts whole: it was born in it.
         """
-        if label not in ("berth", "berth-granian", "berth-asgi"):
+        if label not in ("berth", "berth-granian", "berth-gthread"):
             return None
         pids = set(pids) | set(self.servers[label].database.backend_pids())
         return memory.cpu_seconds(sorted(pids)), pids
@@ -907,9 +909,10 @@ def main(argv=None):
     )
     parser.add_argument("--no-sqlite", action="store_true", help="leave out Berth on SQLite")
     parser.add_argument(
-        "--asgi",
+        "--gthread",
         action="store_true",
-        help="also Berth on PostgreSQL (and on SQLite unless --no-sqlite) under gunicorn's asgi worker",
+        help="also Berth on PostgreSQL (and on SQLite unless --no-sqlite) under gunicorn's gthread worker "
+        "(the shipped worker is asgi)",
     )
     parser.add_argument(
         "--granian",

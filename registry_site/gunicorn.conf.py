@@ -1,12 +1,13 @@
 """Production gunicorn settings for Berth; every value can be overridden from the environment.
 
-- gthread workers: a thread streaming a multi-GB layer doesn't block the worker;
-  processes use the cores. Blob downloads from the filesystem are copied out in
-  1 MiB blocks (not sendfile(), see `sendfile` below); request bodies are
-  streamed (gunicorn de-chunks them). BERTH_WORKER=asgi: gunicorn 27's asyncio
-  worker, the hot reads in its loop, the rest in the same threads, blob
-  downloads from the filesystem by sendfile() from its loop
-  (registry_site/server/asgi_worker.py).
+- gunicorn 27's asyncio worker (BERTH_WORKER=asgi, the default): the hot registry
+  reads answered in its event loop, the rest in `threads` threads, so a thread
+  streaming a multi-GB layer doesn't block the worker; processes use the cores.
+  Blob downloads from the filesystem go out by sendfile() from its loop
+  (registry_site/server/asgi_worker.py). BERTH_WORKER=gthread: gunicorn's threaded
+  worker, every request in a thread (registry_site/server/workers.py); there blob
+  downloads are copied out in 1 MiB blocks (not sendfile(), see `sendfile` below).
+  Request bodies are streamed (gunicorn de-chunks them).
 - `timeout` is the worker heartbeat, not a request limit, so long transfers
   are fine; max_requests with jitter recycles workers gently.
 - Before the workers start, `berth check` (`manage.py check`) verifies the settings and that
@@ -36,17 +37,17 @@ bind = os.environ.get("BERTH_BIND", "0.0.0.0:5000")
 # benchmark, with server CPU per metadata request equal or lower and req/s equal or higher under wrk
 # (bench/RESULTS.md, "Round 2, continued").
 workers = int(os.environ.get("BERTH_WORKERS", max(2, multiprocessing.cpu_count())))
-# The worker, chosen here only: gunicorn 27's gthread plus an immediate answer to TLS handshakes, fair
-# accepting and keep-alive in the request thread (registry_site/server/workers.py); BERTH_WORKER=asgi: gunicorn
-# 27's asyncio worker, the hot registry reads answered in its loop's thread, the rest in `threads` threads
-# (registry_site/server/asgi_worker.py, asgi_bridge.py).
+# The worker, chosen here only. asgi (the default): gunicorn 27's asyncio worker, the hot registry reads
+# answered in its loop's thread, the rest in `threads` threads (registry_site/server/asgi_worker.py,
+# asgi_bridge.py). BERTH_WORKER=gthread: gunicorn 27's gthread plus an immediate answer to TLS handshakes,
+# fair accepting and keep-alive in the request thread (registry_site/server/workers.py).
 _WORKER_CLASSES = {
     "gthread": "registry_site.server.workers.RegistryThreadWorker",
     "asgi": "registry_site.server.asgi_worker.RegistryASGIWorker",
 }
-_worker = os.environ.get("BERTH_WORKER", "").strip().lower() or "gthread"
+_worker = os.environ.get("BERTH_WORKER", "").strip().lower() or "asgi"
 if _worker not in _WORKER_CLASSES:
-    raise SystemExit(f"BERTH_WORKER={_worker!r}: gthread (the default) or asgi")
+    raise SystemExit(f"BERTH_WORKER={_worker!r}: asgi (the default) or gthread")
 worker_class = _WORKER_CLASSES[_worker]
 threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))

@@ -2,7 +2,8 @@
 
 Servers (labels): Berth on PostgreSQL ("berth"), distribution 2.8.2 ("reference"), and when the run has
 them Berth on PostgreSQL under granian ("berth-granian"), Berth on SQLite ("berth-sqlite"), Berth on either
-under gunicorn's asgi worker ("berth-asgi", "berth-sqlite-asgi") and distribution 3.1.1 ("dist-3.1.1").
+under gunicorn's gthread worker ("berth-gthread", "berth-sqlite-gthread"; asgi is the shipped worker, so
+"berth" and "berth-sqlite" run asgi) and distribution 3.1.1 ("dist-3.1.1").
 Targets are judged against distribution 3.1.1 when it ran, else against 2.8.2.
 """
 
@@ -11,13 +12,13 @@ import statistics
 
 MiB = 1 << 20
 LABELS = ("berth", "reference")  # always there; OPTIONAL ones only when the run has them
-OPTIONAL = ("berth-granian", "berth-sqlite", "berth-asgi", "berth-sqlite-asgi", "dist-3.1.1")
+OPTIONAL = ("berth-granian", "berth-sqlite", "berth-gthread", "berth-sqlite-gthread", "dist-3.1.1")
 COLUMNS = {
     "berth": "berth PG",
     "berth-granian": "berth granian PG",
     "berth-sqlite": "berth SQLite",
-    "berth-asgi": "berth asgi PG",
-    "berth-sqlite-asgi": "berth asgi SQLite",
+    "berth-gthread": "berth gthread PG",
+    "berth-sqlite-gthread": "berth gthread SQLite",
     "reference": "dist 2.8.2",
     "dist-3.1.1": "dist 3.1.1",
 }
@@ -27,9 +28,9 @@ RATIOS = (
     ("PG/3.1.1", "berth", "dist-3.1.1"),
     ("SQLite/3.1.1", "berth-sqlite", "dist-3.1.1"),
     ("SQLite/PG", "berth-sqlite", "berth"),
-    ("asgi PG/3.1.1", "berth-asgi", "dist-3.1.1"),
-    ("asgi SQLite/3.1.1", "berth-sqlite-asgi", "dist-3.1.1"),
-    ("asgi/gthread PG", "berth-asgi", "berth"),
+    ("gthread PG/3.1.1", "berth-gthread", "dist-3.1.1"),
+    ("gthread SQLite/3.1.1", "berth-sqlite-gthread", "dist-3.1.1"),
+    ("gthread/asgi PG", "berth-gthread", "berth"),
     ("granian/3.1.1", "berth-granian", "dist-3.1.1"),
     ("granian/gunicorn", "berth-granian", "berth"),
 )

@@ -311,22 +311,22 @@ class BerthSQLite(Berth):
         return self.launch()
 
 
-class BerthAsgi(Berth):
-    """The same Berth on PostgreSQL under gunicorn's asgi worker (`BERTH_WORKER=asgi`: gunicorn.conf.py)."""
+class BerthGthread(Berth):
+    """The same Berth on PostgreSQL under gunicorn's gthread worker (`BERTH_WORKER=gthread`; asgi is shipped)."""
 
-    label = "berth-asgi"
-
-    def env(self):
-        return {**super().env(), "BERTH_WORKER": "asgi"}
-
-
-class BerthSQLiteAsgi(BerthSQLite):
-    """Berth on SQLite under gunicorn's asgi worker."""
-
-    label = "berth-sqlite-asgi"
+    label = "berth-gthread"
 
     def env(self):
-        return {**super().env(), "BERTH_WORKER": "asgi"}
+        return {**super().env(), "BERTH_WORKER": "gthread"}
+
+
+class BerthSQLiteGthread(BerthSQLite):
+    """Berth on SQLite under gunicorn's gthread worker."""
+
+    label = "berth-sqlite-gthread"
+
+    def env(self):
+        return {**super().env(), "BERTH_WORKER": "gthread"}
 
 
 class BerthGranian(Berth):

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, tail, venv_bin
+from tests.e2e.servers import REPO_ROOT, BerthServer, StartError, run_worker, tail, venv_bin
 from tests.support.oidc_provider.server import OidcProvider
 
 PASSWORDS = {"alice": "alice-Pa55-e2e", "bob": "bob-Pa55-e2e"}
@@ -96,14 +96,28 @@ def berth_with_oidc(workdir, users, **extra_env):
 
 @pytest.fixture(scope="session", name="auth_berth")
 def auth_berth_fixture(e2e_tmp):
-    """Import this into a test module to use the `auth_berth` fixture (one server per session)."""
+    """Import this into a test module to use the `auth_berth` fixture (one server per session), under the
+    shipped default worker (or the one BERTH_E2E_WORKER names)."""
     yield from _auth_berth(e2e_tmp, "gunicorn")
 
 
 @pytest.fixture(scope="session", name="auth_berth_asgi")
-def auth_berth_asgi_fixture(e2e_tmp):
-    """`auth_berth` under the asgi worker (BERTH_WORKER=asgi)."""
-    yield from _auth_berth(e2e_tmp, "asgi")
+def auth_berth_asgi_fixture(request, e2e_tmp):
+    """`auth_berth` under the asgi worker (BERTH_WORKER=asgi); `auth_berth` itself when it runs that worker."""
+    yield from _auth_berth_worker("asgi", request, e2e_tmp)
+
+
+@pytest.fixture(scope="session", name="auth_berth_gthread")
+def auth_berth_gthread_fixture(request, e2e_tmp):
+    """`auth_berth` under the gthread worker (BERTH_WORKER=gthread); `auth_berth` itself when it runs that worker."""
+    yield from _auth_berth_worker("gthread", request, e2e_tmp)
+
+
+def _auth_berth_worker(worker, request, e2e_tmp):
+    if worker == run_worker():  # the module imports auth_berth_fixture too
+        yield request.getfixturevalue("auth_berth")
+    else:
+        yield from _auth_berth(e2e_tmp, worker)
 
 
 def _auth_berth(e2e_tmp, kind):

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: real servers (gunicorn, runserver), a real dockerd, real clients.
+"""End-to-end fixtures: real servers (gunicorn with either worker, runserver), a real dockerd, real clients.
 
 Nothing here skips: a client or service that can't be found or started fails
 the test with the reason (scripts/test-deps.sh installs them all).
@@ -18,7 +18,7 @@ import pytest
 
 from tests.e2e.clients import Docker, Podman
 from tests.e2e.ops_helpers import started_or_fail
-from tests.e2e.servers import BerthServer, DockerDaemon, StartError, tail
+from tests.e2e.servers import WORKERS, BerthServer, DockerDaemon, StartError, run_worker, tail
 
 E2E_DIR = Path(__file__).resolve().parent
 REQUIRED_TOOLS = ("docker", "dockerd", "podman", "skopeo")
@@ -36,7 +36,8 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and call.when in ("setup", "call"):
         for server in _servers_used(item):
-            report.sections.append((f"Berth {server.kind} log (tail)", tail(server.log, 12000)))
+            name = server.kind if server.worker in (None, server.kind) else f"{server.kind} ({server.worker})"
+            report.sections.append((f"Berth {name} log (tail)", tail(server.log, 12000)))
     return report
 
 
@@ -102,18 +103,33 @@ def _stop_server(server):
 
 @pytest.fixture(scope="session")
 def berth(e2e_tmp):
-    """Berth under gunicorn (registry_site/gunicorn.conf.py, 2 workers), as in production."""
+    """Berth under gunicorn (registry_site/gunicorn.conf.py, 2 workers) with the shipped default worker, as in
+    production (or the one BERTH_E2E_WORKER names)."""
     server = _start_server("gunicorn", e2e_tmp)
     yield server
     _stop_server(server)
 
 
-@pytest.fixture(scope="session")
-def berth_asgi(e2e_tmp):
-    """Berth under gunicorn 27's asgi worker (BERTH_WORKER=asgi, registry_site/server/asgi_worker.py), 2 workers."""
-    server = _start_server("asgi", e2e_tmp)
+def _worker_server(worker, request, e2e_tmp):
+    """Berth under gunicorn with `worker`: the `berth` server when that is the worker it runs, else one of its own."""
+    if worker == run_worker():
+        yield request.getfixturevalue("berth")
+        return
+    server = _start_server(worker, e2e_tmp)
     yield server
     _stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def berth_asgi(request, e2e_tmp):
+    """Berth under gunicorn 27's asgi worker (BERTH_WORKER=asgi, registry_site/server/asgi_worker.py), 2 workers."""
+    yield from _worker_server("asgi", request, e2e_tmp)
+
+
+@pytest.fixture(scope="session")
+def berth_gthread(request, e2e_tmp):
+    """Berth under gunicorn's gthread worker (BERTH_WORKER=gthread, registry_site/server/workers.py), 2 workers."""
+    yield from _worker_server("gthread", request, e2e_tmp)
 
 
 @pytest.fixture(scope="session")
@@ -124,17 +140,16 @@ def berth_runserver(e2e_tmp):
     _stop_server(server)
 
 
-@pytest.fixture(params=["gunicorn", "asgi", "runserver"])
+@pytest.fixture(params=[*WORKERS, "runserver"])
 def berth_server(request):
-    """Every server, one after the other: gunicorn's gthread and asgi workers, runserver."""
-    names = {"gunicorn": "berth", "asgi": "berth_asgi", "runserver": "berth_runserver"}
-    return request.getfixturevalue(names[request.param])
+    """Every server, one after the other: gunicorn's asgi and gthread workers, runserver."""
+    return request.getfixturevalue(f"berth_{request.param}")
 
 
-@pytest.fixture(params=["gunicorn", "asgi"])
+@pytest.fixture(params=WORKERS)
 def berth_gunicorn(request):
-    """gunicorn with either worker (the shipped gthread, BERTH_WORKER=asgi)."""
-    return request.getfixturevalue("berth" if request.param == "gunicorn" else "berth_asgi")
+    """gunicorn with either worker (the shipped asgi, BERTH_WORKER=gthread)."""
+    return request.getfixturevalue(f"berth_{request.param}")
 
 
 @pytest.fixture

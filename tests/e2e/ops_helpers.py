@@ -21,7 +21,7 @@ ACCEPT = ", ".join(
 
 
 class OpenBerthServer(BerthServer):
-    """Berth under gunicorn with its own database and storage, as an open registry (REGISTRY_AUTH=none):
+    """Berth under gunicorn (or runserver) with its own database and storage, as an open registry (REGISTRY_AUTH=none):
     the operations tests are about storage, not about who may push."""
 
     extra_env = {"REGISTRY_AUTH": "none"}
@@ -40,8 +40,9 @@ def started_or_fail(server):
     pytest.fail(error, pytrace=False)
 
 
-def start_open_server(workdir, **extra_env):
-    server = OpenBerthServer("gunicorn", workdir, os.environ.get("DATABASE_URL"))
+def start_open_server(workdir, kind="gunicorn", **extra_env):
+    """An OpenBerthServer of `kind` (BerthServer's: "gunicorn" runs the shipped default worker), started."""
+    server = OpenBerthServer(kind, workdir, os.environ.get("DATABASE_URL"))
     server.extra_env = {**OpenBerthServer.extra_env, **extra_env}
     return started_or_fail(server)
 

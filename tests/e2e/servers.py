@@ -1,4 +1,4 @@
-"""Real processes for the end-to-end tests: a private dockerd and Berth under gunicorn or runserver.
+"""Real processes for the end-to-end tests: a private dockerd and Berth under gunicorn (either worker) or runserver.
 
 Everything started here is started in its own process group and stopped by its
 pid at the end; nothing else on the machine is touched.
@@ -266,12 +266,33 @@ class Database:
 # --------------------------------------------------------------------------- Berth
 
 
+# registry_site/gunicorn.conf.py's workers (BERTH_WORKER) and their classes, the default first
+# (tests/unit/test_gunicorn_config_worker.py checks them against the config).
+WORKER_CLASSES = {
+    "asgi": "registry_site.server.asgi_worker.RegistryASGIWorker",
+    "gthread": "registry_site.server.workers.RegistryThreadWorker",
+}
+WORKERS = tuple(WORKER_CLASSES)
+SHIPPED_WORKER = WORKERS[0]
+
+
+def run_worker():
+    """The worker of this run's "gunicorn" servers: BERTH_E2E_WORKER if set, else the shipped default."""
+    forced = os.environ.get("BERTH_E2E_WORKER", "").strip().lower()
+    if forced and forced not in WORKERS:
+        raise StartError(f"BERTH_E2E_WORKER={forced!r}: one of {', '.join(WORKERS)}")
+    return forced or SHIPPED_WORKER
+
+
 class BerthServer:
-    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py` (kind "gunicorn": the gthread
-    worker; "asgi": the same command with BERTH_WORKER=asgi) or `manage.py runserver`."""
+    """Berth as a real process: `gunicorn -c registry_site/gunicorn.conf.py` or `manage.py runserver`.
+
+    Kind "gunicorn": the shipped default worker (BERTH_WORKER unset), or the one BERTH_E2E_WORKER names for
+    the whole run; "asgi" and "gthread": that worker (BERTH_WORKER=kind); "runserver". `worker` says which
+    worker answers (None under runserver)."""
 
     def __init__(self, kind: str, workdir: Path, database_url: str | None):
-        assert kind in ("gunicorn", "asgi", "runserver"), kind
+        assert kind in ("gunicorn", *WORKERS, "runserver"), kind
         self.kind = kind
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -290,9 +311,17 @@ class BerthServer:
     def url(self):
         return f"http://{self.host}"
 
+    @property
+    def worker(self):
+        """The gunicorn worker this server runs, "asgi" or "gthread" (the BERTH_WORKER env() sets, else the shipped
+        default); None under runserver."""
+        if self.kind == "runserver":
+            return None
+        return self.env().get("BERTH_WORKER", "").strip().lower() or SHIPPED_WORKER
+
     def env(self):
         env = dict(os.environ)
-        for key in ("DJANGO_SETTINGS_MODULE", "DOCKER_REGISTRY_CONFIG", "SETTINGS_FLAVOR"):
+        for key in ("DJANGO_SETTINGS_MODULE", "DOCKER_REGISTRY_CONFIG", "SETTINGS_FLAVOR", "BERTH_WORKER"):
             env.pop(key, None)
         env.update(
             {
@@ -304,10 +333,12 @@ class BerthServer:
                 # An open registry unless a test asks for accounts (tests/e2e/auth_server.py).
                 "REGISTRY_AUTH": "none",
                 "PYTHONUNBUFFERED": "1",
-                # BERTH_E2E_WORKER=asgi runs every "gunicorn" server of the suites on the asgi worker too.
-                "BERTH_WORKER": "asgi" if self.kind == "asgi" else os.environ.get("BERTH_E2E_WORKER", "gthread"),
             }
         )
+        if self.kind in WORKERS:
+            env["BERTH_WORKER"] = self.kind
+        elif self.kind == "gunicorn" and os.environ.get("BERTH_E2E_WORKER"):
+            env["BERTH_WORKER"] = run_worker()  # e.g. BERTH_E2E_WORKER=gthread: every "gunicorn" server on gthread
         return env
 
     def start(self, ready_timeout=60):
@@ -329,7 +360,7 @@ class BerthServer:
     def launch(self, ready_timeout=60):
         """Start the server process on the database and port `start` set up (again, after `kill`)."""
         env = self.env()
-        if self.kind in ("gunicorn", "asgi"):
+        if self.kind != "runserver":
             cmd = [venv_bin("gunicorn"), "-c", "registry_site/gunicorn.conf.py", "registry_site.wsgi"]
         else:
             cmd = [venv_bin("python"), "manage.py", "runserver", self.host, "--noreload"]

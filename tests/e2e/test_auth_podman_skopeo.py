@@ -10,9 +10,11 @@ from tests.e2e.auth_server import (  # noqa: F401  (the auth_berth fixtures)
     PASSWORDS,
     auth_berth_asgi_fixture,
     auth_berth_fixture,
+    auth_berth_gthread_fixture,
 )
 from tests.e2e.builders import write_rootfs_tar
 from tests.e2e.clients import run, skopeo
+from tests.e2e.servers import WORKERS
 
 pytestmark = pytest.mark.e2e
 NO_TLS = "--tls-verify=false"
@@ -86,9 +88,10 @@ def test_podman_login_push_pull_logout(podman, auth_berth, workdir):
     assert "unauthorized" in text or "authentication required" in text or "denied" in text, text
 
 
-@pytest.fixture(params=["gunicorn", "asgi"])
+@pytest.fixture(params=WORKERS)
 def auth_berth_any(request):
-    return request.getfixturevalue("auth_berth" if request.param == "gunicorn" else "auth_berth_asgi")
+    """`auth_berth` under either worker (one server for the shipped one and auth_berth)."""
+    return request.getfixturevalue(f"auth_berth_{request.param}")
 
 
 def test_skopeo_login_and_copy_with_credentials(auth_berth_any, podman, workdir):

@@ -1,5 +1,6 @@
-"""gunicorn with the shipped worker: a worker whose threads are all busy stops accepting, so a new
-client is answered by another worker instead of waiting behind long transfers (registry_site/server/workers.py).
+"""gunicorn with the gthread worker (BERTH_WORKER=gthread): a worker whose threads are all busy stops accepting, so
+a new client is answered by another worker instead of waiting behind long transfers (registry_site/server/workers.py;
+the asgi worker does not rebuild this, registry_site/server/asgi_worker.py).
 A connection whose first request has not arrived yet counts as busy, so clients connecting at the same
 instant are spread over the workers too."""
 
@@ -20,7 +21,7 @@ WORKERS, THREADS = 2, 2
 
 @pytest.fixture
 def server(tmp_path):
-    berth = start_open_server(tmp_path / "berth", BERTH_WORKERS=str(WORKERS), BERTH_THREADS=str(THREADS))
+    berth = start_open_server(tmp_path / "berth", "gthread", BERTH_WORKERS=str(WORKERS), BERTH_THREADS=str(THREADS))
     yield berth
     berth.stop()
 
@@ -105,7 +106,7 @@ def test_a_full_worker_shuts_down_cleanly(server):
 @pytest.fixture
 def one_thread(tmp_path):
     berth = start_open_server(
-        tmp_path / "berth", BERTH_WORKERS="1", BERTH_THREADS="1", BERTH_TIMEOUT="2"
+        tmp_path / "berth", "gthread", BERTH_WORKERS="1", BERTH_THREADS="1", BERTH_TIMEOUT="2"
     )  # the arbiter ends a worker that gives no sign of life for 2 s
     yield berth
     berth.stop()

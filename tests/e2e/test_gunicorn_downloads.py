@@ -1,6 +1,6 @@
-"""Blob downloads from gunicorn with the shipped config: copied in 1 MiB blocks (the default) or
-through sendfile() (BERTH_SENDFILE=true); under the asgi worker by sendfile() from its loop (the default)
-or block by block (BERTH_SENDFILE=false): the client gets the same bytes, whole or by range."""
+"""Blob downloads from gunicorn with the shipped config, under either worker: under asgi (the default) by
+sendfile() from its loop, or block by block (BERTH_SENDFILE=false); under gthread copied in 1 MiB blocks (its
+default) or through sendfile() (BERTH_SENDFILE=true): the client gets the same bytes, whole or by range."""
 
 import hashlib
 import os
@@ -27,8 +27,8 @@ print(WSGIApplication().cfg.sendfile)
 
 
 @pytest.fixture(
-    params=[("gunicorn", "false"), ("gunicorn", "true"), ("asgi", "false"), ("asgi", "")],
-    ids=["copy", "sendfile", "asgi-blocks", "asgi"],
+    params=[("asgi", ""), ("asgi", "false"), ("gthread", "false"), ("gthread", "true")],
+    ids=["asgi-sendfile", "asgi-copy", "gthread-copy", "gthread-sendfile"],
 )
 def server(request, tmp_path, monkeypatch):
     kind, sendfile = request.param

@@ -1,6 +1,6 @@
-"""gunicorn with the shipped worker on keep-alive connections: the thread that answered a request
-answers the connection's next one too, but never at the expense of another client
-(registry_site/server/workers.py)."""
+"""gunicorn with the gthread worker (BERTH_WORKER=gthread) on keep-alive connections: the thread that answered a
+request answers the connection's next one too, but never at the expense of another client
+(registry_site/server/workers.py; the asgi worker's keep-alive: tests/e2e/test_asgi_worker.py)."""
 
 import http.client
 import socket
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def one_thread(tmp_path):
     """One worker with one thread: any client held by it is a client the others wait for."""
-    berth = start_open_server(tmp_path / "berth", BERTH_WORKERS="1", BERTH_THREADS="1")
+    berth = start_open_server(tmp_path / "berth", "gthread", BERTH_WORKERS="1", BERTH_THREADS="1")
     yield berth
     berth.stop()
 

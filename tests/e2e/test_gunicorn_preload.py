@@ -1,4 +1,5 @@
-"""gunicorn with the shipped config: workers forked from a preloaded master, or each loading Django.
+"""gunicorn with the shipped config, under either worker: workers forked from a preloaded master, or each loading
+Django.
 
 Preloading (the default, BERTH_PRELOAD) shares Django's code and start-up objects between the
 workers; every worker must still open its own database sessions, and the server must serve the
@@ -17,7 +18,7 @@ import pytest
 import requests
 
 from tests.e2e.ops_helpers import start_open_server, started_or_fail
-from tests.e2e.servers import BerthServer
+from tests.e2e.servers import WORKERS, BerthServer
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +26,8 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 @pytest.fixture(
-    params=[("gunicorn", "true"), ("gunicorn", "false"), ("asgi", "true"), ("asgi", "false")],
-    ids=["preload", "no-preload", "asgi-preload", "asgi-no-preload"],
+    params=[("asgi", "true"), ("asgi", "false"), ("gthread", "true"), ("gthread", "false")],
+    ids=["asgi-preload", "asgi-no-preload", "gthread-preload", "gthread-no-preload"],
 )
 def server(request, tmp_path, monkeypatch):
     kind, preload = request.param
@@ -97,14 +98,14 @@ def _lines_within(path, word, count, seconds=10):
     return lines
 
 
-@pytest.mark.parametrize("worker", ["gthread", "asgi"])
+@pytest.mark.parametrize("worker", WORKERS)
 @pytest.mark.parametrize("preload", ["true", "false"])
 def test_access_log_file_is_written_and_reopened_on_sigusr1(tmp_path, monkeypatch, preload, worker):
     """BERTH_ACCESS_LOG=PATH: every request's line lands in the file; after logrotate moves it and
     sends SIGUSR1, the lines before go to the moved file and the new ones to a fresh one."""
     path = tmp_path / "access.log"
     monkeypatch.setenv("BERTH_PRELOAD", preload)
-    berth = start_open_server(tmp_path / "berth", BERTH_ACCESS_LOG=str(path), BERTH_WORKER=worker)
+    berth = start_open_server(tmp_path / "berth", worker, BERTH_ACCESS_LOG=str(path))
     try:
         for n in range(3):
             assert requests.get(f"{berth.url}/v2/_catalog?n={n}", timeout=10).status_code == 200

@@ -16,7 +16,7 @@ from django.test import Client
 
 from images.digests import of_bytes
 from images.manifest_formats import OCI_MANIFEST
-from tests.e2e.servers import BerthServer, StartError, tail
+from tests.e2e.servers import WORKERS, BerthServer, StartError, run_worker, tail
 from tests.v1.conftest import DOCKER_UA, make_image
 from tests.v2.conftest import Registry
 
@@ -102,24 +102,39 @@ def _push_v1(client, image):
     assert response.status_code == 200, response.content
 
 
-# --- gunicorn, the production server, for the same corpus over real sockets --------------------
+# --- gunicorn, the production server (either worker), for the same corpus over real sockets --------------------
 
 
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory):
-    """One gunicorn per module (tests/e2e/servers.py), seeded: {"address", "url", placeholder values}."""
+    """One gunicorn per module (tests/e2e/servers.py) with the shipped default worker (or BERTH_E2E_WORKER's),
+    seeded: {"kind", "worker", "address", "url", placeholder values}."""
     yield from _berth_process("gunicorn", tmp_path_factory)
 
 
+def _worker_process(worker, request, tmp_path_factory):
+    """gunicorn with `worker` per module: the `gunicorn` one when that is the worker it runs."""
+    if worker == run_worker():
+        yield request.getfixturevalue("gunicorn")
+    else:
+        yield from _berth_process(worker, tmp_path_factory)
+
+
 @pytest.fixture(scope="module")
-def asgi(tmp_path_factory):
+def asgi(request, tmp_path_factory):
     """gunicorn with BERTH_WORKER=asgi (registry_site/server/asgi_worker.py) per module, seeded like `gunicorn`."""
-    yield from _berth_process("asgi", tmp_path_factory)
+    yield from _worker_process("asgi", request, tmp_path_factory)
 
 
-@pytest.fixture(scope="module", params=["gunicorn", "asgi"])
+@pytest.fixture(scope="module")
+def gthread(request, tmp_path_factory):
+    """gunicorn with BERTH_WORKER=gthread (registry_site/server/workers.py) per module, seeded like `gunicorn`."""
+    yield from _worker_process("gthread", request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=WORKERS)
 def production(request):
-    """gunicorn with either worker: the shipped gthread one and BERTH_WORKER=asgi."""
+    """gunicorn with either worker: the shipped asgi one and BERTH_WORKER=gthread."""
     return request.getfixturevalue(request.param)
 
 
@@ -151,7 +166,8 @@ def _berth_process(kind, tmp_path_factory):
         server.stop()
         pytest.fail(str(exc), pytrace=False)
     try:
-        yield {"kind": kind, "address": ("127.0.0.1", server.port), "url": server.url, **seed_over_http(server.url)}
+        where = {"kind": kind, "worker": server.worker, "address": ("127.0.0.1", server.port), "url": server.url}
+        yield {**where, **seed_over_http(server.url)}
         assert server.proc.poll() is None, f"{kind} died:\n{tail(server.log)}"
     finally:
         server.stop()

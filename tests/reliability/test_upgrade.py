@@ -7,6 +7,9 @@ v1 images (the v1 protocol with its tokens) as two users with an organisation's 
 server stops, this tree's `manage.py migrate` runs every migration HEAD has (whatever they are), this
 tree's gunicorn serves the same database and storage, and every image must pull byte-identical and
 every permission answer (push, pull, anonymous) must be what the old release answered.
+
+Each tree runs its own gunicorn.conf.py as shipped: the previous release's gthread worker (its only one),
+then this tree's default worker (asgi; BERTH_E2E_WORKER, if set, names the one to run, as for the e2e servers).
 """
 
 import json
@@ -22,10 +25,12 @@ from images.digests import of_bytes
 from images.manifest_formats import OCI_MANIFEST
 from tests.e2e.servers import (
     REPO_ROOT,
+    WORKER_CLASSES,
     Database,
     StartError,
     answers,
     free_port,
+    run_worker,
     spawn,
     stop_process,
     tail,
@@ -54,7 +59,7 @@ class Release:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self):
-        env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+        env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "BERTH_WORKER")}
         env.update(
             DATABASE_URL=self.database_url,
             STORAGE_PATH=str(self.workdir / "storage"),
@@ -66,6 +71,8 @@ class Release:
         )
         if self.site_packages:
             env["PYTHONPATH"] = str(self.site_packages)
+        if self.tree == REPO_ROOT and os.environ.get("BERTH_E2E_WORKER"):
+            env["BERTH_WORKER"] = run_worker()
         return env
 
     def manage(self, *args, input=None):
@@ -299,6 +306,7 @@ def test_an_upgrade_keeps_every_image_and_permission(tmp_path, old_tree, old_gun
     assert "[ ]" not in new.manage("showmigrations", "--plan")
     new.serve()
     try:
+        assert f"Using worker: {WORKER_CLASSES[run_worker()]}" in new.log.read_text()  # this tree's default
         after = observe(new.url, pushed, pushed_v1)
     finally:
         new.stop()
