@@ -46,6 +46,11 @@ against it and only what it lacks is added here:
   peer is gone is always closed (gunicorn's close was skipped when write_eof() failed: the worker then
   waited for a connection that would never end).
 
+- An answer that starts before its request's body is all read (an error to an upload, answered without
+  reading it): gunicorn closes such a connection after the answer (the rest of the body would otherwise be
+  parsed as the next request) but announced keep-alive, so the client's next request on it met a closed
+  socket. Here the answer says `Connection: close`. (gthread reads and discards the rest instead.)
+
 Checked and already done by gunicorn 27's protocol: keep-alive (`keepalive`), pipelined requests
 answered, a body cut before its end reported as `http.disconnect` (not a clean end), Content-Length
 of a response respected (never more written), HEAD and 204/304 without a body, write backpressure
@@ -242,7 +247,16 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
             transport.abort()
 
     def _will_close(self, request, response_requires_close):
-        return self._berth_body_broken or self._berth_peer_eof or super()._will_close(request, response_requires_close)
+        if self._berth_body_broken or self._berth_peer_eof or self._berth_body_unread():
+            return True
+        return super()._will_close(request, response_requires_close)
+
+    def _berth_body_unread(self):
+        """The request's body is not all read when its answer starts (an error answered before the body, e.g. a
+        PATCH to an unknown upload): gunicorn then closes the connection after the answer rather than parse
+        the rest of the body as a next request, so the answer has to say `Connection: close`."""
+        receiver = self._body_receiver
+        return receiver is not None and not receiver._complete
 
     async def _serve_http_request(self, request, sockname, peername):
         keepalive = await super()._serve_http_request(request, sockname, peername)
