@@ -1,4 +1,4 @@
-"""gunicorn 27's `asgi` worker for Berth (BERTH_WORKER=asgi, registry_site/gunicorn.conf.py).
+"""gunicorn 27's `asgi` worker for Berth, the shipped worker (BERTH_WORKER=asgi or unset; registry_site/gunicorn.conf.py).
 
 The worker loads the same WSGI application as gthread (`registry_site.wsgi:application`, so the command
 line is the same) and serves it through registry_site/server/asgi_bridge.py (BerthASGI: hot reads in the
