@@ -36,7 +36,11 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and call.when in ("setup", "call"):
         for server in _servers_used(item):
-            name = server.kind if server.worker in (None, server.kind) else f"{server.kind} ({server.worker})"
+            name = (
+                server.kind
+                if server.gunicorn_worker in (None, server.kind)
+                else f"{server.kind} ({server.gunicorn_worker})"
+            )
             report.sections.append((f"Berth {name} log (tail)", tail(server.log, 12000)))
     return report
 

@@ -312,7 +312,7 @@ class BerthServer:
         return f"http://{self.host}"
 
     @property
-    def worker(self):
+    def gunicorn_worker(self):
         """The gunicorn worker this server runs, "asgi" or "gthread" (the BERTH_WORKER env() sets, else the shipped
         default); None under runserver."""
         if self.kind == "runserver":

@@ -122,9 +122,13 @@ def test_a_worker_killed_mid_run_resumes_and_the_destination_verifies(berth, dis
     manage(berth, *rule, "--concurrency", "1")
     doomed = berth.worker("doomed")
     manage(berth, "replicate", "big")
-    until(lambda: proxy.requests("/v2/big/", method="PUT") >= 1, what="the first copied image")
+
+    def copied():
+        return {p for p in proxy.per_path() if p.startswith("PUT /v2/") and "/manifests/1" in p}
+
+    until(copied, what="the first copied image (its manifest PUT, not only a blob's)")
     doomed.kill9()
-    before = {p for p in proxy.per_path() if p.startswith("PUT /v2/") and "/manifests/1" in p}
+    before = copied()
     berth.worker("survivor")
     code = (
         "from replication.models import ReplicationRun as R\nr = R.objects.get()\n"

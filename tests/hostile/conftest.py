@@ -166,7 +166,12 @@ def _berth_process(kind, tmp_path_factory):
         server.stop()
         pytest.fail(str(exc), pytrace=False)
     try:
-        where = {"kind": kind, "worker": server.worker, "address": ("127.0.0.1", server.port), "url": server.url}
+        where = {
+            "kind": kind,
+            "worker": server.gunicorn_worker,
+            "address": ("127.0.0.1", server.port),
+            "url": server.url,
+        }
         yield {**where, **seed_over_http(server.url)}
         assert server.proc.poll() is None, f"{kind} died:\n{tail(server.log)}"
     finally:
