@@ -1,4 +1,4 @@
-"""gunicorn 27's `asgi` worker for Berth, the shipped worker (BERTH_WORKER=asgi or unset; registry_site/gunicorn.conf.py).
+"""gunicorn 27's `asgi` worker for Berth, the shipped one (BERTH_WORKER=asgi or unset; gunicorn.conf.py).
 
 The worker loads the same WSGI application as gthread (`registry_site.wsgi:application`, so the command
 line is the same) and serves it through registry_site/server/asgi_bridge.py (BerthASGI: hot reads in the
@@ -46,10 +46,10 @@ against it and only what it lacks is added here:
   peer is gone is always closed (gunicorn's close was skipped when write_eof() failed: the worker then
   waited for a connection that would never end).
 
-- An answer that starts before its request's body is all read (an error to an upload, answered without
-  reading it): gunicorn closes such a connection after the answer (the rest of the body would otherwise be
-  parsed as the next request) but announced keep-alive, so the client's next request on it met a closed
-  socket. Here the answer says `Connection: close`. (gthread reads and discards the rest instead.)
+- A request body the application left unread (an error answered before it): gunicorn closes such a
+  connection after an answer that announced keep-alive, so the client's next request on it met a closed
+  socket (or, still sending, a reset). Here the rest of the body is read and dropped, within 5 s, as
+  gthread does, and the connection kept.
 
 Checked and already done by gunicorn 27's protocol: keep-alive (`keepalive`), pipelined requests
 answered, a body cut before its end reported as `http.disconnect` (not a clean end), Content-Length
@@ -65,6 +65,7 @@ Depends on gunicorn 27's protocol internals (the private methods overridden belo
 fields): tests/unit/test_asgi_assumptions.py names each one; the hostile and e2e suites run against them.
 """
 
+import asyncio
 import os
 import types
 from http import HTTPStatus
@@ -80,6 +81,7 @@ from registry_site.server import gunicorn_errors
 from registry_site.server.asgi_bridge import CLOSED_EXTENSION, SENDFILE_EXTENSION, BerthASGI, ClientGone
 
 TLS_HANDSHAKE = 0x16
+DRAIN_SECONDS = 5.0  # an unread request body is read and dropped for this long at most (gthread's limit)
 START_KEPT = 256  # bytes of a request's start kept to tell where a refused request was going
 
 
@@ -247,20 +249,32 @@ class RegistryASGIProtocol(gunicorn_protocol.ASGIProtocol):
             transport.abort()
 
     def _will_close(self, request, response_requires_close):
-        if self._berth_body_broken or self._berth_peer_eof or self._berth_body_unread():
-            return True
-        return super()._will_close(request, response_requires_close)
-
-    def _berth_body_unread(self):
-        """The request's body is not all read when its answer starts (an error answered before the body, e.g. a
-        PATCH to an unknown upload): gunicorn then closes the connection after the answer rather than parse
-        the rest of the body as a next request, so the answer has to say `Connection: close`."""
-        receiver = self._body_receiver
-        return receiver is not None and not receiver._complete
+        return self._berth_body_broken or self._berth_peer_eof or super()._will_close(request, response_requires_close)
 
     async def _serve_http_request(self, request, sockname, peername):
         keepalive = await super()._serve_http_request(request, sockname, peername)
+        receiver = self._body_receiver
+        if keepalive and receiver is not None and not receiver._complete:
+            keepalive = await self._berth_drain_body(receiver)
         return keepalive and not (self._berth_body_broken or self._berth_peer_eof)
+
+    async def _berth_drain_body(self, receiver):
+        """Read and drop what the application left of its request's body (an error answered before the body:
+        a PATCH to an unknown upload, a 503 in a database outage), as gthread does (workers.py
+        `_keepalive_after`), within the same 5 s. True when the body ended: the connection stays usable.
+        gunicorn would close it instead, after an answer that announced keep-alive: the client's next
+        request met a closed socket, or its upload a reset that could cost it the answer itself."""
+        if receiver.expect_continue:  # the client still waits for a 100 before sending its body: none comes
+            return False
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while not receiver._complete or receiver._chunks:
+                    message = await receiver.receive()
+                    if message["type"] != "http.request" or not message.get("more_body"):
+                        break
+        except TimeoutError:
+            return False
+        return receiver._complete and not self._closed
 
     def _build_http_scope(self, request, sockname, peername):
         scope = super()._build_http_scope(request, sockname, peername)

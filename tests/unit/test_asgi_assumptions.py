@@ -47,7 +47,16 @@ def test_the_protocol_methods_the_worker_overrides_or_calls():
 
 def test_the_body_receiver_fields_the_worker_and_bridge_use():
     receiver = protocol.BodyReceiver
-    for name in ("_complete", "_body_wait_expired", "_wake_waiter", "buffered", "receive", "protocol"):
+    for name in (
+        "_complete",
+        "_chunks",
+        "expect_continue",
+        "_body_wait_expired",
+        "_wake_waiter",
+        "buffered",
+        "receive",
+        "protocol",
+    ):
         assert name in receiver.__slots__ or hasattr(receiver, name), name
     assert isinstance(receiver.buffered, property)
     assert "_disconnected" in inspect.getsource(receiver.receive)  # _body_wait_expired ends the body
