@@ -87,3 +87,15 @@ def test_without_server_prepare_the_plain_sql_runs(registry, monkeypatch):
 
     assert manifests.get("team/app", "v1").digest
     assert prepared_statements() == []
+
+
+def test_a_session_that_lost_its_prepared_statements_still_answers(registry):
+    registry.push_image("team/app", "v1")
+    pushed = manifests.get("team/app", "v1").digest
+    assert prepared_statements()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what this process prepared on the session is gone
+
+    assert manifests.get("team/app", "v1").digest == pushed  # the plain SQL, not a 503
+    assert manifests.get("team/app", "v1").digest == pushed  # and prepared again for the next read
+    assert prepared_statements()
