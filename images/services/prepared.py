@@ -4,8 +4,8 @@ Django compiles a queryset to SQL each time it is evaluated. For a manifest GET 
 row) that compilation costs more CPU than the database round trip and the rest of the request put
 together. A `Prepared` query is built once from a queryset factory called with marker values; each
 call then binds the real values to the same SQL text and runs it on the connection's DB-API cursor with
-Django's connection handling (`_run`), or on a Django cursor while queries are logged (DEBUG,
-`assertNumQueries`), so query counts still see it.
+Django's connection handling (`_run`), logged in the connection's query log as Django's cursor logs
+while queries are logged (DEBUG, `assertNumQueries`).
 
 The rows get the same per-field converters Django applies (a datetime or boolean column on SQLite comes
 back as its Python value); the converters are looked up once, with the SQL, and most columns have none.
@@ -17,6 +17,7 @@ that hands one session's statements to another (PgBouncer in transaction mode).
 """
 
 import functools
+import time
 
 from django.db import connections
 
@@ -48,13 +49,7 @@ class Prepared:
     def rows(self, **values):
         db, sql, order, _, converters = self._compiled or self._compile()
         connection = connections[db]
-        params = [values[name] for name in order]
-        if connection.queries_logged:  # DEBUG or a test counting queries: Django's cursor logs them
-            with connection.cursor() as cursor:
-                cursor.execute(server_statement(connection, sql, len(order)) or sql, params)
-                rows = cursor.fetchall()
-        else:
-            rows = _run(connection, sql, params)
+        rows = _run(connection, sql, [values[name] for name in order])
         return [_converted(row, converters, connection) for row in rows] if converters else rows
 
     def instances(self, fields, **values):
@@ -79,6 +74,7 @@ def _run(connection, sql, params):
             cursor = connection.connection.cursor()
         else:  # the backend's (psycopg's time zones, cursor factory)
             cursor = connection.create_cursor()
+        started = time.monotonic()
         try:
             try:
                 cursor.execute(_native(connection.vendor, statement), params)
@@ -91,6 +87,9 @@ def _run(connection, sql, params):
                 cursor.execute(sql, params)
             return cursor.fetchall()
         finally:
+            if connection.queries_logged:  # DEBUG or a test counting queries: logged as Django's cursor does
+                executed = connection.ops.last_executed_query(cursor, statement, params)
+                connection.queries_log.append({"sql": executed, "time": "%.3f" % (time.monotonic() - started)})
             cursor.close()
 
 
