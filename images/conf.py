@@ -29,6 +29,7 @@ DEFAULTS = {
     "METRICS_TOKEN": "",  # when set, /metrics wants `Authorization: Bearer <token>`
     "ACCESS_LOG": False,  # one `berth.access` log record per request (on by default with JSON logs)
     "DB_SERVER_PREPARE": True,  # PREPARE the hot reads once per PostgreSQL session (images/services/prepared.py)
+    "READ_CACHE": True,  # the hot reads' rows kept per process, told of changes by the database (read_cache.py)
     "BIND": "",  # the server's listen address; its port goes into webhook events' source.addr
     # Accounts and access (accounts/, images/permissions.py).
     "AUTH": "token",  # "token": docker token auth + Basic; "none": an open registry (trusted networks only)

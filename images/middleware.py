@@ -18,7 +18,7 @@ import time
 from images import metrics
 from images.api.streams import BYTES_IN_KEY
 from images.conf import registry_setting
-from images.services import notifications
+from images.services import notifications, read_cache
 
 access_log = logging.getLogger("berth.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -179,3 +179,21 @@ def _log_access(request, response, route, bytes_in, bytes_out, seconds):
             "user_agent": meta.get("HTTP_USER_AGENT", "")[:500],
         },
     )
+
+
+class ChangesSettledMiddleware:
+    """A request that may have changed something (any method but GET, HEAD, OPTIONS) answers only once this
+    process has taken in every change committed before its answer (images/services/read_cache.py, settle):
+    the client's next read, here or on another instance signalled by the same commit, cannot be answered
+    from before the change by this process. Not on the fast path's reads (images/api/v2/fast.py)."""
+
+    SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in self.SAFE:
+            read_cache.settle()
+        return response

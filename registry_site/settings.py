@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "accounts.recheck.DirectorySessionMiddleware",  # a directory user's session ends when the directory says no
     "images.browser_middleware.AdminNulMiddleware",  # a NUL in an admin query is a 400, not a 500
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # by name, as sessions
+    "images.middleware.ChangesSettledMiddleware",  # a write answers once this process sees it (read_cache.py)
 ]
 
 # --- HTTP security (README, Production) ------------------------------------------------------
@@ -193,6 +194,8 @@ REGISTRY = {
 
 # BERTH_DB_SERVER_PREPARE=false behind a pooler that hands one session's statements to another.
 REGISTRY["DB_SERVER_PREPARE"] = env_bool("BERTH_DB_SERVER_PREPARE", True)
+# BERTH_READ_CACHE=false behind a pooler that does not keep a LISTEN session (images/services/read_cache.py).
+REGISTRY["READ_CACHE"] = env_bool("BERTH_READ_CACHE", True)
 REGISTRY["BIND"] = os.environ.get("BERTH_BIND", "")  # gunicorn.conf.py reads it too
 
 # Accounts and access (accounts/, images/permissions.py). REGISTRY_AUTH=none makes an open registry.

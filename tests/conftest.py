@@ -69,6 +69,10 @@ def background_work_ends_with_its_test(monkeypatch):
     from images.services import manifest_bodies
 
     manifest_bodies.clear()  # which body each tag named is this test's, not the next one's
+    from images.services import change_listener, read_cache
+
+    read_cache.reset()  # this test's rows are not the next one's (a flush's notice may still be on its way)
+    change_listener.close_all()  # a listening session would keep the test database from being dropped
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """Manifest bodies by digest, kept per process: a digest names its bytes for ever.
 
-A pull looks the tag or digest up in the repository (one row, images/services/manifests.get), with the
-body when this process does not hold it yet:
-that lookup, made at every request, is what sees a tag moved or a manifest deleted by any process
+A pull looks the tag or digest up in the repository (one row, images/services/manifests.get, kept by the
+read cache until the database signals a change: images/services/read_cache.py), with the body when this
+process does not hold it yet. That lookup is what sees a tag moved or a manifest deleted by any process
 sharing the database. Only the body, which can never change for a digest, comes from here: nothing
 has to be told when a manifest is deleted (a deleted manifest is not found by the lookup, so its
 cached body is never served; it ages out). The cache holds at most BERTH_MANIFEST_CACHE_BYTES

@@ -28,7 +28,7 @@ from images.models import (
     Tag,
 )
 from images.services import manifest_bodies as bodies
-from images.services import notifications, prepared, repositories
+from images.services import notifications, prepared, read_cache, repositories
 from policies import hooks as policy_hooks
 from proxy import access as proxy_access
 from replication import triggers as replication_triggers
@@ -148,8 +148,9 @@ def _lookup_reference(reference):
 
 # Read by every pull (GET and HEAD), so compiled once per process (images/services/prepared.py). Each
 # lookup exists with and without the payload: a body this process holds already (images/services/
-# manifest_bodies.py, by digest) is not read again; the lookup itself runs at every request, and is
-# what says that the tag or digest still names the manifest in the repository.
+# manifest_bodies.py, by digest) is not read again; the lookup itself runs at every request the read cache
+# cannot answer (images/services/read_cache.py), and is what says that the tag or digest still names the
+# manifest in the repository.
 _READ_FIELDS = (
     "id",
     "digest",
@@ -160,7 +161,7 @@ _READ_FIELDS = (
     "artifact_type",
     "subject_digest",
 )
-_WITH_BODY = (*_READ_FIELDS[:3], "payload", *_READ_FIELDS[3:])  # Model.from_db wants the model's column order
+_WITH_BODY = (*_READ_FIELDS[:3], "payload", *_READ_FIELDS[3:])  # the body at index 3 (_find takes it out)
 
 
 def _by_tag(fields):
@@ -192,24 +193,34 @@ _LOOKUPS = {
 
 
 def get(repository_name, reference):
-    """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN. One query: the body comes
+    """The manifest a tag or digest names in the repository, or MANIFEST_UNKNOWN. At most one query: the
+    lookup's row comes from the read cache while nothing changed (images/services/read_cache.py), the body
     with the row unless this process holds it already (then only after a tag moved to a body it lacks)."""
     kind, value = _lookup_reference(reference)
-    expected = value if kind == "digest" else bodies.last_digest(repository_name, value)
-    with_body = not bodies.holds(expected)
-    fields = _WITH_BODY if with_body else _READ_FIELDS
-    found = _LOOKUPS[kind, with_body].instances(fields, repository=repository_name, value=value)
-    manifest = found[0] if found else None
-    if manifest is None:
+    key = ("manifest", repository_name, kind, value)
+    row = read_cache.lookup(key, lambda: _find(repository_name, kind, value))
+    if row is None:
         repositories.get(repository_name)  # NAME_UNKNOWN first, when the repository itself is missing
         raise ManifestUnknown(detail={"reference": reference})
-    if with_body:
-        manifest.payload = bodies.keep(manifest.digest, bytes(manifest.payload))
-    else:
-        manifest.payload = bodies.get(manifest)
+    manifest = Manifest.from_db("default", _READ_FIELDS, row)
+    manifest.payload = bodies.get(manifest)
     if kind == "tag":
         bodies.note_tag(repository_name, value, manifest.digest)
     return manifest
+
+
+def _find(repository_name, kind, value):
+    """The lookup's row (_READ_FIELDS), keeping the body when it came with it; None when nothing matches."""
+    expected = value if kind == "digest" else bodies.last_digest(repository_name, value)
+    with_body = not bodies.holds(expected)
+    rows = _LOOKUPS[kind, with_body].rows(repository=repository_name, value=value)
+    if not rows:
+        return None
+    row = rows[0]
+    if not with_body:
+        return row
+    bodies.keep(row[1], bytes(row[3]))
+    return row[:3] + row[4:]
 
 
 def platform_child(repository_name, index, wanted=("linux", "amd64")):

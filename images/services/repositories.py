@@ -8,7 +8,7 @@ from activity import recorder
 from images import references
 from images.errors import NameUnknown
 from images.models import Repository
-from images.services import prepared, upload_store
+from images.services import prepared, read_cache, upload_store
 from policies import hooks as policy_hooks
 
 _FIELDS = prepared.columns(Repository)
@@ -17,11 +17,17 @@ _NAMED = prepared.Prepared(lambda name: Repository.objects.filter(name=name).val
 
 def named(name):
     """The repository with this name, or None. Every pull asks (its authorisation), so the SQL is compiled
-    once per process (images/services/prepared.py)."""
+    once per process (images/services/prepared.py) and its row kept while nothing changed
+    (images/services/read_cache.py); each caller gets an instance of its own."""
     if "\x00" in name:  # no name holds NUL, and PostgreSQL refuses to compare one
         return None
-    found = _NAMED.instances(_FIELDS, name=name)
-    return found[0] if found else None
+    row = read_cache.lookup(("repository", name), lambda: _row(name))
+    return None if row is None else Repository.from_db("default", _FIELDS, row)
+
+
+def _row(name):
+    rows = _NAMED.rows(name=name)
+    return rows[0] if rows else None
 
 
 def get(name):

@@ -5,7 +5,7 @@ import functools
 from images.conf import registry_setting
 from images.errors import PaginationInvalid
 from images.models import Repository, Tag
-from images.services import prepared, repositories
+from images.services import prepared, read_cache, repositories
 
 
 def page_size(raw):
@@ -26,6 +26,11 @@ def _clean(last):
 
 def _limit(n):
     return registry_setting("DEFAULT_PAGE_SIZE") if n is None else n
+
+
+def _catalog_page(n, last):
+    names, has_more = _prepared_names(Repository, n, last)
+    return tuple(names), has_more
 
 
 def _page(qs, field, n, last):
@@ -61,15 +66,24 @@ def _prepared_names(model, n, last, repository=""):
 
 
 def list_tags(repository_name, n=None, last=None):
-    """(tags, has_more) for the repository, sorted; NAME_UNKNOWN when it does not exist."""
-    names, has_more = _prepared_names(Tag, n, last, repository=repository_name)
-    if not names:
+    """(tags, has_more) for the repository, sorted; NAME_UNKNOWN when it does not exist. From the read cache
+    while nothing changed (images/services/read_cache.py)."""
+    key = ("tags", repository_name, n, _clean(last))
+    names, has_more, known = read_cache.lookup(key, lambda: _tags_page(repository_name, n, last))
+    if not known:
         repositories.get(repository_name)
-    return names, has_more
+    return list(names), has_more
+
+
+def _tags_page(repository_name, n, last):
+    names, has_more = _prepared_names(Tag, n, last, repository=repository_name)
+    known = bool(names) or Repository.objects.filter(name=repository_name).exists()
+    return tuple(names), has_more, known
 
 
 def list_repositories(n=None, last=None, visible=None):
     """(names, has_more); `visible` narrows the queryset (images.permissions.visible_repositories)."""
     if visible is None:
-        return _prepared_names(Repository, n, last)
+        names, has_more = read_cache.lookup(("catalog", n, _clean(last)), lambda: _catalog_page(n, last))
+        return list(names), has_more
     return _page(visible(Repository.objects.all()), "name", n, last)

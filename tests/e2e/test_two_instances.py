@@ -1,6 +1,6 @@
 """Two gunicorn Berths on one PostgreSQL database and one storage folder: a change made through one is
-seen by the very next request to the other (manifest bodies are cached per process, images/services/
-manifest_bodies.py; the tag or digest lookup is made at every request)."""
+seen by the very next request to the other. Each process keeps the hot reads' rows (images/services/
+read_cache.py) and bodies (manifest_bodies.py); PostgreSQL's notices tell every process of a change."""
 
 import hashlib
 import json
@@ -103,3 +103,49 @@ def test_a_moved_tag_and_a_deleted_manifest_are_seen_by_the_other_instance_at_on
     assert r.status_code == 202, r.text
     assert {r.status_code for r in _reads(second.url, f"/v2/{repo}/manifests/latest")} == {404}
     assert requests.get(f"{second.url}/v2/{repo}/tags/list", timeout=30).json()["tags"] in ([], None)
+
+
+def test_a_tag_moved_again_and_again_is_seen_by_the_next_read_of_the_other_instance(pair):
+    first, second = pair
+    repo = "shared/moving"
+    bodies = [_push_image(first.url, repo, "latest", label) for label in ("one", "two")]
+    for round_ in range(40):  # each round: the other instance caches the tag, it moves here, the next read there
+        body = bodies[round_ % 2]
+        before = requests.get(f"{second.url}/v2/{repo}/manifests/latest", headers=ACCEPT, timeout=30)
+        assert before.status_code == 200
+        r = requests.put(
+            f"{first.url}/v2/{repo}/manifests/latest", data=body, headers={"Content-Type": OCI_MANIFEST}, timeout=30
+        )
+        assert r.status_code == 201, r.text
+        after = requests.get(f"{second.url}/v2/{repo}/manifests/latest", headers=ACCEPT, timeout=30)
+        assert (round_, after.headers["Docker-Content-Digest"]) == (round_, _digest(body))
+
+    assert requests.get(f"{second.url}/v2/_catalog", timeout=30).json()["repositories"] == [repo]
+    _push_image(first.url, "other/app", "v1", "three")
+    assert requests.get(f"{second.url}/v2/_catalog", timeout=30).json()["repositories"] == ["other/app", repo]
+    assert requests.get(f"{second.url}/v2/other/app/tags/list", timeout=30).json()["tags"] == ["v1"]
+
+
+def test_on_sqlite_every_worker_sees_a_moved_tag_at_once(tmp_path):
+    """One instance on SQLite, its two worker processes each keeping rows (the change count tells them)."""
+    server = started_or_fail(BerthServer("gunicorn", tmp_path / "sqlite", None))
+    try:
+        repo = "local/moving"
+        bodies = [_push_image(server.url, repo, "latest", label) for label in ("one", "two")]
+        for round_ in range(12):
+            body = bodies[round_ % 2]
+            assert {r.status_code for r in _reads(server.url, f"/v2/{repo}/manifests/latest", times=4)} == {200}
+            r = requests.put(
+                f"{server.url}/v2/{repo}/manifests/latest",
+                data=body,
+                headers={"Content-Type": OCI_MANIFEST},
+                timeout=30,
+            )
+            assert r.status_code == 201, r.text
+            answers = _reads(server.url, f"/v2/{repo}/manifests/latest", times=4)
+            assert {r.headers["Docker-Content-Digest"] for r in answers} == {_digest(body)}
+        r = requests.delete(f"{server.url}/v2/{repo}/manifests/{_digest(bodies[0])}", timeout=30)
+        assert r.status_code == 202, r.text
+        assert {r.status_code for r in _reads(server.url, f"/v2/{repo}/manifests/{_digest(bodies[0])}")} == {404}
+    finally:
+        server.stop()

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.db import connection
 
-from images.services import manifests, prepared
+from images.services import manifests, prepared, read_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,6 +19,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL sessions")
+
+
+@pytest.fixture(autouse=True)
+def every_read_asks_the_database(monkeypatch):
+    """These tests are about the lookups' SQL and sessions: no read answered from the read cache."""
+    monkeypatch.setattr(read_cache, "ENABLED", False)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from django.core.handlers.exception import convert_exception_to_response, respon
 from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.db import connections
 from django.test.client import ClientHandler
-from django.urls import ResolverMatch, set_script_prefix, set_urlconf
+from django.urls import ResolverMatch, get_script_prefix, set_script_prefix, set_urlconf
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
@@ -44,7 +44,8 @@ from images.api.v2 import blobs, manifests, root, tags, urls
 FAST_VIEWS = (root.RootView, tags.CatalogView, tags.TagsListView, manifests.ManifestView, blobs.BlobView)
 FAST_METHODS = ("GET", "HEAD")
 FAST_ROUTE = "berth.fast_route"  # environ key: the match registry_site/server/asgi_routing.py already made
-# Middleware that does nothing for a registry GET/HEAD (each returns the answer as it got it).
+# Middleware that does nothing for a registry GET/HEAD (each returns the answer as it got it; the browser's
+# and the one that waits after writes).
 BROWSER_ONLY = frozenset(
     {
         "images.browser_middleware.CSPMiddleware",
@@ -55,6 +56,7 @@ BROWSER_ONLY = frozenset(
         "images.browser_middleware.MessageMiddleware",
         "accounts.recheck.DirectorySessionMiddleware",
         "images.browser_middleware.AdminNulMiddleware",
+        "images.middleware.ChangesSettledMiddleware",  # only for requests that may change something
     }
 )
 
@@ -237,7 +239,9 @@ class RegistryHandler(FastReads, WSGIHandler):
         a request; a connection that aged while idle is closed after its next request), the query log
         cleared under DEBUG, and caches whose backend has a `close` closed (none with the shipped LocMem).
         """
-        set_script_prefix(get_script_name(environ))
+        script_name = get_script_name(environ)
+        if get_script_prefix() != (script_name if script_name.endswith("/") else script_name + "/"):
+            set_script_prefix(script_name)  # the loop's one context keeps it (asgi_bridge.py): set when it differs
         request = self.request_class(environ)
         response = self.get_response(request)
         try:
