@@ -87,6 +87,16 @@ def registry_reads_take_the_fast_path(monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, with the read cache's listening sessions closed before it drops the test database
+    (one opened outside a test function would keep the database from being dropped)."""
+    yield
+    from images.services import change_listener
+
+    change_listener.close_all()
+
+
+@pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """On SQLite the test database is a file, as in production (WAL, a busy timeout), not Django's default
     shared in-memory database: there a second connection (a live server's thread, a proxy fetch) writing at

@@ -5,9 +5,10 @@ with the same settings as Django's. `generation(connection)` takes in whatever n
 received (a non-blocking read of its socket) and returns a number that moves with each batch of them; a
 thread drains the socket between reads too, so that PostgreSQL's queue never waits on an idle process.
 
-When the connection fails (a database restart, a network fault) `generation` answers None (the caller
-reads the database) and the thread opens a new one, at most once a second; the new one starts a new
-generation, so nothing cached before the outage is served after it.
+Only that thread connects (a request never waits on a connect): until the first connection, and whenever
+it fails (a database restart, a network fault), `generation` answers None (the caller reads the database)
+and the thread opens a new one, at most once a second; each connection starts a new generation, so
+nothing cached before an outage is served after it.
 """
 
 import logging
@@ -19,7 +20,11 @@ import time
 logger = logging.getLogger("berth.read_cache")
 CHANNEL = "berth_reads"
 RETRY_SECONDS = 1.0
-DRAIN_SECONDS = 5.0  # the thread's wait between drains when nothing arrives
+DRAIN_SECONDS = 5.0  # the thread's wait between drains when nothing arrives; then a round trip proves the session
+# A peer gone without a word (a network fault) is noticed within seconds, not the system's hours: until then a
+# lost notice could leave a cached row stale. (libpq ignores these on a Unix socket, where a peer cannot vanish.)
+TCP_TIMEOUTS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                "keepalives_count": 2, "tcp_user_timeout": 10_000}  # fmt: skip
 
 
 class Listener:
@@ -31,33 +36,33 @@ class Listener:
         self.received = 0
         self.failed_at = 0.0
         self.stopped = False
-        self._open()
         threading.Thread(target=self._drain_forever, name="berth-read-cache-listener", daemon=True).start()
 
     def _open(self):
+        """Connect and LISTEN (the thread, without the lock: readers go on meanwhile, uncached)."""
         try:
-            conn = self.connect(self.params)
+            conn = self.connect({**self.params, **TCP_TIMEOUTS})
             conn.autocommit = True
             with conn.cursor() as cursor:
                 cursor.execute(f"LISTEN {CHANNEL}")
         except Exception as exc:
-            if self.failed_at == 0.0 or self.conn is not None:
+            if not self.failed_at:
                 logger.warning("read cache paused: cannot listen for changes: %s", exc)
             self.failed_at = time.monotonic()
             return
-        if self.failed_at:
-            logger.info("read cache resumed: listening for changes again")
-        self.conn, self.epoch, self.received, self.failed_at = conn, self.epoch + 1, 0, 0.0
+        with self.lock:
+            if self.stopped:
+                conn.close()
+                return
+            if self.failed_at:
+                logger.info("read cache resumed: listening for changes again")
+            self.conn, self.epoch, self.received, self.failed_at = conn, self.epoch + 1, 0, 0.0
 
     def generation(self):
         """(epoch, notices received) after taking in what has arrived; None while not listening."""
         with self.lock:
-            if self.conn is None:
-                if self.stopped or time.monotonic() - self.failed_at < RETRY_SECONDS:
-                    return None
-                self._open()
-                if self.conn is None:
-                    return None
+            if self.conn is None:  # (re)opened by the thread only: a request never waits on a connect
+                return None
             try:
                 self._take_in()
             except Exception as exc:
@@ -97,14 +102,19 @@ class Listener:
         while not self.stopped:
             conn = self.conn
             if conn is None:
-                time.sleep(RETRY_SECONDS)
-                self.generation()  # reopens
+                self._open()
+                if self.conn is None:
+                    time.sleep(RETRY_SECONDS)
                 continue
             try:
-                select.select([conn], [], [], DRAIN_SECONDS)
+                readable = select.select([conn], [], [], DRAIN_SECONDS)[0]
             except (OSError, ValueError):  # closed under us: the next round sees it
                 time.sleep(0.05)
-            self.generation()
+                readable = True
+            if readable:
+                self.generation()
+            else:  # quiet for a while: prove the session is alive (a dead peer is found within TCP_TIMEOUTS)
+                self.settle()
 
     def close(self):
         with self.lock:

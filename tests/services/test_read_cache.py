@@ -18,6 +18,15 @@ from tests.support.registry import OCI_MANIFEST, push_image, sha256
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def listening():
+    """On PostgreSQL, this process's listening session is opened by its thread at the first cached read;
+    until it listens nothing is cached (reads go to the database). Wait for it, so that tests see caching."""
+    read_cache.lookup(("warm-up",), lambda: None)
+    if connection.vendor == "postgresql":
+        seen_within(5, lambda: connection._berth_listener[2].conn is not None, True)
+
+
 @pytest.fixture
 def other_session():
     """Another database session, outside Django: what another process or instance would run."""
@@ -190,3 +199,17 @@ def test_a_manifest_put_answers_after_settling_and_reads_do_not_wait(client, mon
     assert settled == [True]
     assert client.delete("/v2/team/app/manifests/v2").status_code == 202
     assert settled == [True, True]
+
+
+@pytest.mark.auth
+def test_a_repository_made_private_elsewhere_is_refused_to_anonymous_pulls_at_once(client, other_session):
+    push_image("team/app", "v1")
+    path = "/v2/team/app/manifests/v1"
+    for _ in range(2):  # the second from the cache: the repository row and the lookup
+        assert client.get(path, HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
+    other_session("UPDATE images_repository SET is_public = false WHERE name = 'team/app'")
+    refused = client.get(path, HTTP_ACCEPT=OCI_MANIFEST)
+    assert refused.status_code == 401, refused.content
+    assert client.get("/v2/_catalog").json()["repositories"] == []
+    other_session("UPDATE images_repository SET is_public = true WHERE name = 'team/app'")
+    assert client.get(path, HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
