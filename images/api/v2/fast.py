@@ -33,7 +33,7 @@ from django.core.handlers.exception import convert_exception_to_response, respon
 from django.core.handlers.wsgi import WSGIHandler, get_script_name
 from django.db import connections
 from django.test.client import ClientHandler
-from django.urls import ResolverMatch, get_script_prefix, set_script_prefix, set_urlconf
+from django.urls import ResolverMatch, set_script_prefix, set_urlconf
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.log import log_response
 from django.utils.module_loading import import_string
@@ -239,9 +239,7 @@ class RegistryHandler(FastReads, WSGIHandler):
         a request; a connection that aged while idle is closed after its next request), the query log
         cleared under DEBUG, and caches whose backend has a `close` closed (none with the shipped LocMem).
         """
-        script_name = get_script_name(environ)
-        if get_script_prefix() != (script_name if script_name.endswith("/") else script_name + "/"):
-            set_script_prefix(script_name)  # the loop's one context keeps it (asgi_bridge.py): set when it differs
+        set_script_prefix(get_script_name(environ))
         request = self.request_class(environ)
         response = self.get_response(request)
         try:
