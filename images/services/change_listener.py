@@ -59,7 +59,7 @@ class Listener:
             self.conn, self.epoch, self.received, self.failed_at = conn, self.epoch + 1, 0, 0.0
 
     def generation(self):
-        """(epoch, notices received) after taking in what has arrived; None while not listening."""
+        """(listener, epoch, notices received) after taking in what has arrived; None while not listening."""
         with self.lock:
             if self.conn is None:  # (re)opened by the thread only: a request never waits on a connect
                 return None

@@ -10,9 +10,9 @@ admin, the collector, a migration, another process or another instance on the sa
   commit, before the writer's COMMIT returns, and every cached read first takes in what its listener
   has received: a change is seen by the first read after the notice reached the process, which on one
   machine or network is well before a client can ask another instance (tests/e2e/test_two_instances.py
-  moves a tag through one instance and reads it through the other, 40 times over). While the listening
-  connection is down nothing is cached (reads go to the database, as before); once it is back the
-  process starts empty.
+  moves a tag through one instance and reads it through the other, 40 times over). Until the listening
+  connection is up, and while it is down, nothing is cached (reads go to the database, as before); each
+  new connection starts empty.
 - SQLite: row triggers count changes in `berth_read_generation`; each cached read reads the count (a
   local read, no round trip) and finds the cache stale when it moved.
 
