@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class ImagesConfig(AppConfig):
@@ -7,3 +8,12 @@ class ImagesConfig(AppConfig):
 
     def ready(self):
         from images import tasks  # noqa: F401  (the task run log's signal handlers)
+
+        connection_created.connect(_count_own_writes, dispatch_uid="berth-read-cache-own-writes")
+
+
+def _count_own_writes(sender, connection, **kwargs):
+    """This process's writes seen by its own next read at once (images/services/read_cache.py)."""
+    from images.services import read_cache
+
+    read_cache.note_writes(connection)

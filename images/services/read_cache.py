@@ -16,6 +16,11 @@ admin, the collector, a migration, another process or another instance on the sa
 - SQLite: row triggers count changes in `berth_read_generation`; each cached read reads the count (a
   local read, no round trip) and finds the cache stale when it moved.
 
+This process's own changes are seen by its very next read, without waiting for any notice: every statement
+it runs through Django that writes one of those tables counts, once it commits, as a change of its own
+(`note_writes`, installed on each connection). A GET through a pull-through cache stores what it fetched
+and reads it back in the same request; the notice from its own commit may still be on its way then.
+
 Reads inside a transaction are never cached (they may see rows that are rolled back). Only the lookups'
 rows are cached: who may read them is decided at every request, as before. BERTH_READ_CACHE=false turns
 it off (behind a pooler that does not keep a LISTEN session, e.g. PgBouncer in transaction mode); at
@@ -23,6 +28,7 @@ start-up a database without the triggers (a later migration that rebuilt a table
 with a warning.
 """
 
+import itertools
 import logging
 import os
 import threading
@@ -66,6 +72,8 @@ class _Cache:
 
 
 _cache = _Cache()
+_own_changes = itertools.count(1)
+_own = [0]  # how many of this process's own committed changes to TABLES (note_writes)
 _state = {"pid": None, "usable": None}
 _state_lock = threading.Lock()
 _MISSING = object()
@@ -108,7 +116,36 @@ def _generation(connection):
     if connection.vendor == "sqlite":
         rows = prepared._run(connection, _GENERATION_SQL, [])
         return (connection.settings_dict["NAME"], rows[0][0]) if rows else None
-    return change_listener.generation(connection)
+    told = change_listener.generation(connection)
+    return None if told is None else (told, _own[0])
+
+
+# --- this process's own changes -----------------------------------------------------------------------
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCA")
+
+
+def note_writes(connection):
+    """Count this connection's writes to TABLES as this process's own changes once they commit (a
+    connection_created receiver, images/apps.py; SQLite's count sees them anyway). First in the list: Django's
+    `execute_wrapper()` pops the last one when its block ends. The hot reads bypass these wrappers (prepared.py)."""
+    if ENABLED and connection.vendor == "postgresql" and _count_own_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _count_own_writes)
+
+
+def _count_own_writes(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if isinstance(sql, str) and sql.lstrip()[:6].upper() in _WRITES and any(table in sql for table in TABLES):
+        connection = context["connection"]
+        if connection.in_atomic_block:
+            connection.on_commit(_changed_here)
+        else:  # autocommit: committed as it returned
+            _changed_here()
+    return result
+
+
+def _changed_here():
+    _own[0] = next(_own_changes)
 
 
 def _start(connection):

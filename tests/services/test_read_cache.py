@@ -4,6 +4,8 @@ process's services, the admin). Both databases: PostgreSQL tells by NOTIFY, SQLi
 tests/e2e/test_two_instances.py runs the same against two real servers sharing one database."""
 
 import logging
+import os
+import signal
 import time
 
 import pytest
@@ -213,3 +215,44 @@ def test_a_repository_made_private_elsewhere_is_refused_to_anonymous_pulls_at_on
     assert client.get("/v2/_catalog").json()["repositories"] == []
     other_session("UPDATE images_repository SET is_public = true WHERE name = 'team/app'")
     assert client.get(path, HTTP_ACCEPT=OCI_MANIFEST).status_code == 200
+
+
+@pytest.fixture
+def notices_held():
+    """PostgreSQL's notices held back: the listening session's server process stopped (SIGSTOP) for the test,
+    as a notice still on its way would be. SQLite has no notices (its count is read at every read)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    backend = connection._berth_listener[2].conn.info.backend_pid
+    os.kill(backend, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(backend, signal.SIGCONT)
+
+
+def test_this_process_reads_its_own_writes_at_once_without_waiting_for_the_notice(notices_held):
+    """A GET through a pull-through cache stores what it fetched and reads it back in the same request,
+    before the notice of its own commit may have arrived: its own changes are seen at once, in autocommit
+    and from a transaction once it commits; reads between changes are still cached."""
+    first, second = two_images()
+    ids = dict(Manifest.objects.values_list("digest", "id"))
+    repository_id = Tag.objects.get(name="v1").repository_id
+    for round_ in range(20):
+        with pytest.raises(ManifestUnknown):
+            manifests.get("team/app", f"new{round_}")  # the miss, cached
+        now = ids[first if round_ % 2 else second]  # v1 moves each round
+        assert manifests.get("team/app", "v1").id != now
+        with CaptureQueriesContext(connection) as queries:
+            assert manifests.get("team/app", "v1").id != now  # a repeated read: cached
+        assert lookups(queries.captured_queries) == []
+        if round_ % 2:
+            with transaction.atomic():
+                Tag.objects.create(repository_id=repository_id, name=f"new{round_}", manifest_id=now)
+                Tag.objects.filter(name="v1").update(manifest_id=now)
+        else:
+            Tag.objects.filter(name="v1").update(manifest_id=now)
+            Tag.objects.create(repository_id=repository_id, name=f"new{round_}", manifest_id=now)
+        assert manifests.get("team/app", f"new{round_}").id == now
+        assert manifests.get("team/app", "v1").id == now
