@@ -53,7 +53,11 @@ threads = int(os.environ.get("BERTH_THREADS", "8"))
 timeout = int(os.environ.get("BERTH_TIMEOUT", "300"))
 graceful_timeout = 60
 keepalive = 75
-max_requests = int(os.environ.get("BERTH_MAX_REQUESTS", "250000"))
+# A worker is replaced after this many requests (a safety net against a slow leak: none measured, a worker's RSS
+# moved 78.5 -> 79.3 MiB over 800,000 manifest GETs). Not lower: each replacement closes the worker's keep-alive
+# connections, and their clients reconnect to the workers still accepting, which then hold them (at 250,000, a
+# worker was replaced every ~80 s under load and its successor idled while the other served everyone).
+max_requests = int(os.environ.get("BERTH_MAX_REQUESTS", "2000000"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("BERTH_ACCESS_LOG", "-")
 errorlog = "-"

@@ -79,6 +79,17 @@ def test_the_worker_makes_its_protocol_through_a_module_global():
     assert "self.nr_conns" in inspect.getsource(gasgi.ASGIWorker._shutdown)
 
 
+def test_the_worker_makes_its_loop_in_one_method_and_asyncio_accepts_a_batch_per_wake_up():
+    # asgi_worker.FairLoop: gunicorn sets up its loop in _setup_event_loop; asyncio's loop accepts up to
+    # `backlog` connections per wake-up in _accept_connection, the argument after the server.
+    assert "self._setup_event_loop()" in inspect.getsource(gasgi.ASGIWorker.init_process)
+    from asyncio import selector_events
+
+    params = _params(selector_events.BaseSelectorEventLoop._accept_connection)
+    assert params[:6] == ["self", "protocol_factory", "sock", "sslcontext", "server", "backlog"]
+    assert "self._accept_connection," in inspect.getsource(selector_events.BaseSelectorEventLoop._start_serving)
+
+
 # --- the sendfile extension (asgi_worker.RegistryASGIProtocol._berth_sendfile) -------------------------------------
 
 
