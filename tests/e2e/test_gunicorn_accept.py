@@ -3,7 +3,7 @@ a new client is answered by another worker instead of waiting behind long transf
 the asgi worker does not rebuild this, registry_site/server/asgi_worker.py).
 A connection whose first request has not arrived yet counts as busy, so clients connecting at the same
 instant are spread over the workers too. Under the asgi worker (the default) they are spread as well: each
-worker accepts one connection per wake-up (asgi_worker.FairLoop)."""
+worker accepts at most 4 connections per wake-up (asgi_worker.FairLoop)."""
 
 import os
 import signal
