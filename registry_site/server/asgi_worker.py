@@ -64,7 +64,7 @@ max_requests, graceful shutdown, the heartbeat (once a second).
   loop takes at most ACCEPT_BATCH (4) connections per wake-up (`FairLoop`): every worker waiting in its poll
   wakes for a new connection, the ones not busy take them in turn, and a busy one comes back for more only
   when it polls again. 12 bursts of 32 simultaneous connections: the smaller share 0-14 (6 bursts all to one
-  worker) with asyncio's 100, 12-16 with 4, 11-16 with 1; but one per wake-up cost 22 % of the throughput of
+  worker) with asyncio's 100, 4-16 (median 12) with 4, 11-16 with 1; but one per wake-up cost 22 % of the throughput of
   clients that open a connection per request (ab without keep-alive: 3,430 against 4,400 req/s; 4: 4,020-4,250;
   16: as 100, and as unfair). (gthread's fairness is EPOLLEXCLUSIVE plus a worker whose threads are all busy
   not accepting; here a worker whose pool is busy still accepts and queues pool requests, and answers in-loop

@@ -190,7 +190,7 @@ def _link(path):
 def test_asgi_workers_share_clients_that_connect_at_the_same_instant(tmp_path):
     # 32 connections opened in the same instant (non-blocking connects, as a load balancer's pool or a
     # benchmark opens them), each then asking for /v2/. asyncio's default took up to 100 at each wake-up:
-    # measured, 8 bursts of 20 left one worker idle and the median burst gave it 3 of the 32.
+    # measured, 7 bursts of 20 left one worker idle and the median burst gave it 2 of the 32.
     server = start_open_server(tmp_path / "asgi", "asgi", BERTH_WORKERS="2")
     smaller = []
     try:
